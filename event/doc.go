@@ -1,0 +1,24 @@
+// Package event defines stockgate's canonical events: the closed, versioned
+// set of stock movements every connector normalizes into, carried in a
+// CloudEvents 1.0 envelope and checked against a JSON Schema per type.
+//
+// Every event that enters the bus is built with [New] and every event read
+// from the bus is parsed with [Parse]; both enforce the type's schema, so a
+// malformed event is stopped at the edge that produced it and again at the
+// consumer.
+//
+// # Types
+//
+// The set is closed: [ParseType] rejects any type string that is not listed
+// in [Types]. A type's name carries its major version (".v1"); a change that
+// breaks the schema adds a new type rather than editing the old one. The
+// schemas live in schemas/*.json, are embedded in the binary and have golden
+// copies in testdata so a contract change shows in review.
+//
+// # Errors
+//
+// [Parse] returns an error wrapping [ErrUnknownType] for a type (or version)
+// outside the set and [ErrInvalid] for an event that breaks its schema or the
+// CloudEvents rules. Callers keep such events in the dead-letter store; they
+// are never dropped.
+package event
