@@ -1,0 +1,383 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// Sentinel errors; match with errors.Is.
+var (
+	// ErrDuplicate: Accept saw the dedup key already; nothing was stored.
+	ErrDuplicate = errors.New("store: duplicate")
+	// ErrAlreadyApplied: Commit saw the event already applied.
+	ErrAlreadyApplied = errors.New("store: event already applied")
+	// ErrConflict: Commit's expected sequence number is stale; re-read the
+	// projection and try again.
+	ErrConflict = errors.New("store: sequence conflict")
+	// ErrNotFound: the item asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Key names one ledger stream: a SKU at a location.
+type Key struct {
+	SKU      string `json:"sku"`
+	Location string `json:"location"`
+}
+
+// String returns "sku@location".
+func (k Key) String() string { return k.SKU + "@" + k.Location }
+
+// Quantities are the stock states of one key.
+type Quantities struct {
+	OnHand    int64 `json:"onHand"`
+	Committed int64 `json:"committed"`
+	// SafetyStock is held back from Available.
+	SafetyStock int64 `json:"safetyStock"`
+	// Available is OnHand − Committed − SafetyStock (negative when oversold).
+	Available int64 `json:"available"`
+}
+
+// Projection is the current state of one key, as of entry Seq.
+type Projection struct {
+	Key
+	Quantities
+	// Seq is the sequence number of the last entry; 0 for a key with no
+	// entries.
+	Seq uint64 `json:"seq"`
+	// LastCountAt is the OccurredAt of the last applied on-hand count; a
+	// count older than this is stale.
+	LastCountAt time.Time `json:"lastCountAt"`
+	// UpdatedAt is when the last entry was recorded.
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Outcomes of a ledger entry.
+const (
+	// OutcomeApplied: the event changed the quantities as it says.
+	OutcomeApplied = "applied"
+	// OutcomeOversold: applied, but a quantity went negative; an alert was
+	// raised.
+	OutcomeOversold = "oversold"
+	// OutcomeStale: a count older than the last applied count; recorded,
+	// quantities unchanged.
+	OutcomeStale = "stale"
+	// OutcomeObserved: a channel reported a quantity; recorded and compared,
+	// quantities unchanged.
+	OutcomeObserved = "observed"
+)
+
+// Entry is one immutable ledger record.
+type Entry struct {
+	Key
+	// Seq numbers the key's entries from 1 without gaps.
+	Seq           uint64 `json:"seq"`
+	EventID       string `json:"eventId"`
+	EventType     string `json:"eventType"`
+	Connector     string `json:"connector"`
+	SourceEventID string `json:"sourceEventId"`
+	CorrelationID string `json:"correlationId"`
+	Reason        string `json:"reason"`
+	// Outcome is one of the Outcome constants.
+	Outcome string `json:"outcome"`
+	// Delta is the change per quantity state; Result the quantities after.
+	Delta  Quantities `json:"delta"`
+	Result Quantities `json:"result"`
+	// Note explains an outcome other than applied, for people.
+	Note       string    `json:"note,omitempty"`
+	OccurredAt time.Time `json:"occurredAt"`
+	RecordedAt time.Time `json:"recordedAt"`
+}
+
+// Message is one outbox message: a canonical event waiting to be
+// published to a bus topic.
+type Message struct {
+	// Seq orders the outbox; assigned by the store on insert.
+	Seq uint64 `json:"seq"`
+	// Topic is the logical topic name ("inbound" or "availability").
+	Topic string `json:"topic"`
+	// EventID is the canonical event id.
+	EventID string `json:"eventId"`
+	// Body is the encoded CloudEvent.
+	Body []byte `json:"body"`
+	// Key orders delivery where the bus can (a partition or ordering key).
+	Key       string    `json:"key"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Acceptance is one webhook's worth of canonical events to accept.
+type Acceptance struct {
+	// DedupKey identifies the delivery at its source; empty means no dedup.
+	DedupKey string
+	// DedupTTL is how long the dedup key is remembered (zero: forever).
+	DedupTTL time.Duration
+	// Messages are appended to the outbox.
+	Messages []Message
+	// DeadLetters are kept for what was received but cannot become a
+	// canonical event (an unknown SKU, say); they are written with the
+	// dedup key so a redelivery does not record them twice.
+	DeadLetters []DeadLetter
+}
+
+// Commit is one ledger step. Entry and Projection are set for an event
+// that touches a key; a commit with neither only marks the event consumed
+// (with a dead letter, for instance).
+type Commit struct {
+	// EventID is marked applied; a second Commit with it fails with
+	// ErrAlreadyApplied.
+	EventID string
+	// ExpectedSeq is the projection's Seq the caller read for Entry.Key.
+	ExpectedSeq uint64
+	// Entry is appended with Seq = ExpectedSeq+1; Projection replaces the
+	// key's projection (its Seq must equal Entry.Seq).
+	Entry      *Entry
+	Projection *Projection
+	// Extra are further entries and projections applied in the same step,
+	// for an event that touches two keys (a transfer). Each carries its own
+	// expected sequence.
+	Extra []KeyedStep
+	// Outbox messages are queued (the availability changes).
+	Outbox []Message
+	// Alerts are raised.
+	Alerts []Alert
+	// DeadLetter is recorded.
+	DeadLetter *DeadLetter
+}
+
+// KeyedStep is an entry and the projection after it, guarded by the
+// expected sequence number of its key.
+type KeyedStep struct {
+	ExpectedSeq uint64
+	Entry       Entry
+	Projection  Projection
+}
+
+// DeadLetter is something received that could not be applied, kept with
+// its raw body so it can be inspected and replayed.
+type DeadLetter struct {
+	// ID is assigned by the store when empty.
+	ID        string    `json:"id"`
+	Connector string    `json:"connector"`
+	EventID   string    `json:"eventId"`
+	EventType string    `json:"eventType"`
+	Reason    string    `json:"reason"`
+	Body      []byte    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Alert kinds.
+const (
+	AlertOversold = "oversold"
+	AlertDrift    = "drift"
+)
+
+// Alert is something an operator should look at.
+type Alert struct {
+	// ID is assigned by the store when empty.
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Key       Key       `json:"key"`
+	EventID   string    `json:"eventId"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Driver is what a backend implements. Drivers return their own errors and
+// the sentinels above; the portable Store wraps them.
+type Driver interface {
+	// Accept stores each acceptance atomically; it returns one error per
+	// item (nil or ErrDuplicate) or a call error when nothing was stored.
+	Accept(ctx context.Context, items []Acceptance) ([]error, error)
+	// Commit applies each ledger step atomically; one error per item (nil,
+	// ErrAlreadyApplied or ErrConflict), or a call error.
+	Commit(ctx context.Context, items []Commit) ([]error, error)
+	// Applied reports whether an event was applied.
+	Applied(ctx context.Context, eventID string) (bool, error)
+	// Projection returns a key's projection; a key with no entries has the
+	// zero projection (Seq 0) and no error.
+	Projection(ctx context.Context, k Key) (Projection, error)
+	// Projections returns the projections of every location of a SKU,
+	// ordered by location.
+	Projections(ctx context.Context, sku string) ([]Projection, error)
+	// History returns up to limit entries of a key with Seq > after, in
+	// order.
+	History(ctx context.Context, k Key, after uint64, limit int) ([]Entry, error)
+	// Outbox returns up to limit messages with Seq > after, in order.
+	Outbox(ctx context.Context, after uint64, limit int) ([]Message, error)
+	// DeleteOutbox removes messages by sequence number; missing ones are
+	// ignored.
+	DeleteOutbox(ctx context.Context, seqs []uint64) error
+	// DeadLetters returns up to limit dead letters, oldest first, after
+	// the given id ("" from the start).
+	DeadLetters(ctx context.Context, after string, limit int) ([]DeadLetter, error)
+	// Alerts returns up to limit alerts, oldest first, after the given id.
+	Alerts(ctx context.Context, after string, limit int) ([]Alert, error)
+	// Ping reports whether the backend answers.
+	Ping(ctx context.Context) error
+	// Close releases the backend.
+	Close() error
+}
+
+// Store is the portable store. It is safe for concurrent use.
+type Store struct {
+	d      Driver
+	closed atomic.Bool
+}
+
+// New wraps a driver.
+func New(d Driver) *Store { return &Store{d: d} }
+
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// Accept stores one webhook's events and dedup key atomically. It returns
+// ErrDuplicate when the dedup key was seen before.
+func (s *Store) Accept(ctx context.Context, a Acceptance) error {
+	errs, err := s.AcceptBatch(ctx, []Acceptance{a})
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// AcceptBatch stores many acceptances, each atomically.
+func (s *Store) AcceptBatch(ctx context.Context, items []Acceptance) ([]error, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	for i := range items {
+		for j := range items[i].Messages {
+			if items[i].Messages[j].Topic == "" || items[i].Messages[j].EventID == "" {
+				return nil, fmt.Errorf("store: accept: message %d of item %d needs a topic and an event id", j, i)
+			}
+		}
+	}
+	errs, err := s.d.Accept(ctx, items)
+	return errs, wrap("accept", err)
+}
+
+// Commit applies one ledger step atomically; see Driver.Commit.
+func (s *Store) Commit(ctx context.Context, c Commit) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if c.EventID == "" {
+		return errors.New("store: commit: event id is required")
+	}
+	if c.Entry != nil && (c.Projection == nil || c.Projection.Seq != c.ExpectedSeq+1 || c.Entry.Seq != c.ExpectedSeq+1) {
+		return fmt.Errorf("store: commit: entry and projection must carry seq %d", c.ExpectedSeq+1)
+	}
+	errs, err := s.d.Commit(ctx, []Commit{c})
+	if err != nil {
+		return wrap("commit", err)
+	}
+	return errs[0]
+}
+
+// Applied reports whether an event was applied.
+func (s *Store) Applied(ctx context.Context, eventID string) (bool, error) {
+	if err := s.check(ctx); err != nil {
+		return false, err
+	}
+	ok, err := s.d.Applied(ctx, eventID)
+	return ok, wrap("applied", err)
+}
+
+// Projection returns a key's current projection (Seq 0 when it has none).
+func (s *Store) Projection(ctx context.Context, k Key) (Projection, error) {
+	if err := s.check(ctx); err != nil {
+		return Projection{}, err
+	}
+	p, err := s.d.Projection(ctx, k)
+	return p, wrap("projection", err)
+}
+
+// Projections returns every location's projection of a SKU.
+func (s *Store) Projections(ctx context.Context, sku string) ([]Projection, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	ps, err := s.d.Projections(ctx, sku)
+	return ps, wrap("projections", err)
+}
+
+// History returns up to limit entries of a key after sequence number after.
+func (s *Store) History(ctx context.Context, k Key, after uint64, limit int) ([]Entry, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, nil
+	}
+	es, err := s.d.History(ctx, k, after, limit)
+	return es, wrap("history", err)
+}
+
+// Outbox returns up to limit outbox messages after sequence number after.
+func (s *Store) Outbox(ctx context.Context, after uint64, limit int) ([]Message, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	ms, err := s.d.Outbox(ctx, after, limit)
+	return ms, wrap("outbox", err)
+}
+
+// DeleteOutbox removes published messages.
+func (s *Store) DeleteOutbox(ctx context.Context, seqs []uint64) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	return wrap("delete outbox", s.d.DeleteOutbox(ctx, seqs))
+}
+
+// DeadLetters lists dead letters, oldest first.
+func (s *Store) DeadLetters(ctx context.Context, after string, limit int) ([]DeadLetter, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	ds, err := s.d.DeadLetters(ctx, after, limit)
+	return ds, wrap("dead letters", err)
+}
+
+// Alerts lists alerts, oldest first.
+func (s *Store) Alerts(ctx context.Context, after string, limit int) ([]Alert, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	as, err := s.d.Alerts(ctx, after, limit)
+	return as, wrap("alerts", err)
+}
+
+// Ping reports whether the backend answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	return wrap("ping", s.d.Ping(ctx))
+}
+
+// Close closes the backend. A second Close returns ErrClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	return s.d.Close()
+}
