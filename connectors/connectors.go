@@ -1,0 +1,98 @@
+// Package connectors is the port every marketplace connector implements.
+// A connector package (connectors/shopify, …) turns what its marketplace
+// sends into canonical events (package event) and, later, writes
+// availability back.
+//
+// The inbound side is two steps that the ingest handler calls in order:
+// Verify checks the request's signature over the raw body, before any
+// parsing; Normalize parses the body and returns the canonical events, the
+// dedup key of the delivery and anything that could not be mapped.
+//
+// # Errors
+//
+// Verify returns an error wrapping ErrUnauthorized (answered 401);
+// Normalize returns one wrapping ErrMalformed (answered 400, the message
+// says why). Anything else is the gateway's fault (500).
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+)
+
+// Sentinel errors; match with errors.Is.
+var (
+	// ErrUnauthorized: the request's signature is missing or wrong.
+	ErrUnauthorized = errors.New("connectors: bad or missing signature")
+	// ErrMalformed: the body or a required header cannot be understood.
+	ErrMalformed = errors.New("connectors: malformed request")
+)
+
+// Kind is a marketplace kind; the set is closed.
+type Kind string
+
+// The connector kinds.
+const (
+	Shopify Kind = "shopify"
+	Amazon  Kind = "amazon"
+	Square  Kind = "square"
+	POS     Kind = "pos"
+)
+
+// Kinds lists every kind.
+var Kinds = []Kind{Shopify, Amazon, Square, POS}
+
+// ParseKind returns the Kind named s or an error listing the valid kinds.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds {
+		if string(k) == s {
+			return k, nil
+		}
+	}
+	return "", fmt.Errorf("connectors: unknown kind %q (want one of %v)", s, Kinds)
+}
+
+// Request is a received webhook, as the ingest handler read it.
+type Request struct {
+	// Header holds the request headers.
+	Header http.Header
+	// Body is the raw body, byte for byte.
+	Body []byte
+	// URL is the full URL the request was sent to, as the sender saw it
+	// (some signatures cover it).
+	URL string
+	// ReceivedAt is when the gateway received it.
+	ReceivedAt time.Time
+}
+
+// Result is what a delivery normalizes to.
+type Result struct {
+	// DedupKey identifies the delivery at its source (for Shopify, the
+	// shop, topic and event id). Empty: no dedup possible.
+	DedupKey string
+	// Topic is the source's name for what the message is, for logs.
+	Topic string
+	// Events are the canonical events, in source order.
+	Events []*event.Event
+	// Unmapped are parts of the message that name a SKU or location the
+	// connector cannot map; they are kept as dead letters, never dropped.
+	Unmapped []store.DeadLetter
+}
+
+// Inbound is the receiving side of a connector.
+type Inbound interface {
+	// ID returns the connector's id (the {connectorID} of its webhook URL).
+	ID() string
+	// Kind returns the marketplace kind.
+	Kind() Kind
+	// Verify checks the signature of r over its raw body.
+	Verify(r *Request) error
+	// Normalize turns a verified request into canonical events.
+	Normalize(ctx context.Context, r *Request) (*Result, error)
+}
