@@ -1,0 +1,158 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	gcpubsub "gocloud.dev/pubsub"
+
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+)
+
+// RunOptions configure Run. A nil *RunOptions means the defaults.
+type RunOptions struct {
+	// Workers is the number of concurrent receive loops; zero means 64.
+	// Events on the same key are serialised, so more workers only help
+	// across keys.
+	Workers int
+	// Applied, when set, is called after each event is handled (for
+	// metrics and tests).
+	Applied func(Result)
+}
+
+// Run receives events from sub and applies them until ctx is done or the
+// subscription fails. A message is acknowledged only after its effect is
+// durable; one that could not be applied because the store failed is
+// nacked (where the bus can) or left to its ack deadline.
+func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunOptions) error {
+	var o RunOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Workers == 0 {
+		o.Workers = 64
+	}
+	del := newDeleter(l.st)
+	delCtx, stopDel := context.WithCancel(context.WithoutCancel(ctx))
+	delDone := make(chan struct{})
+	go func() { defer close(delDone); del.run(delCtx) }()
+	defer func() { stopDel(); <-delDone }()
+
+	errc := make(chan error, o.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < o.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				msg, err := sub.Receive(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						errc <- err
+					}
+					return
+				}
+				l.handle(ctx, msg, del, o.Applied)
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return ctx.Err()
+	}
+}
+
+func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter, applied func(Result)) {
+	var (
+		res Result
+		err error
+	)
+	ev, perr := event.Parse(msg.Body)
+	switch {
+	case perr != nil:
+		id, typ, src := "", "", ""
+		if ev != nil {
+			id, typ, src = ev.ID(), ev.Envelope.Type(), ev.Envelope.Source()
+		}
+		res, err = l.deadLetter(ctx, id, typ, src, perr.Error(), msg.Body)
+	default:
+		res, err = l.Apply(ctx, ev, msg.Body)
+	}
+	if err != nil {
+		l.opts.Logger.Error("apply failed; the event will be redelivered", "err", err)
+		if msg.Nackable() {
+			msg.Nack()
+		}
+		return
+	}
+	if s := msg.Metadata[store.MetaOutboxSeq]; s != "" {
+		if seq, perr := strconv.ParseUint(s, 10, 64); perr == nil {
+			del.add(seq)
+		}
+	}
+	msg.Ack()
+	if applied != nil {
+		applied(res)
+	}
+}
+
+// deleter batches outbox deletions of consumed events. A deletion lost in
+// a crash only means the event is relayed again and found applied.
+type deleter struct {
+	st   *store.Store
+	mu   sync.Mutex
+	seqs []uint64
+	wake chan struct{}
+}
+
+func newDeleter(st *store.Store) *deleter {
+	return &deleter{st: st, wake: make(chan struct{}, 1)}
+}
+
+func (d *deleter) add(seq uint64) {
+	d.mu.Lock()
+	d.seqs = append(d.seqs, seq)
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *deleter) run(ctx context.Context) {
+	flush := func() {
+		d.mu.Lock()
+		seqs := d.seqs
+		d.seqs = nil
+		d.mu.Unlock()
+		if len(seqs) == 0 {
+			return
+		}
+		if err := d.st.DeleteOutbox(context.WithoutCancel(ctx), seqs); err != nil && !errors.Is(err, store.ErrClosed) {
+			// Left in the outbox: relayed again later, then found applied.
+			return
+		}
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			flush()
+			return
+		case <-d.wake:
+			// Let a few more arrive, then delete them together.
+			time.Sleep(2 * time.Millisecond)
+			flush()
+		case <-t.C:
+			flush()
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+)
+
+// Topic names used in outbox messages; the relay maps them to bus topics.
+const (
+	// TopicInbound carries canonical stock-moving events to the ledger.
+	TopicInbound = "inbound"
+	// TopicAvailability carries availability changes out of the ledger.
+	TopicAvailability = "availability"
+)
+
+// Catalog says which SKUs and locations exist and the safety stock of each
+// SKU at each location.
+type Catalog interface {
+	// Known reports whether a SKU and a location are both known. An
+	// unknown one sends the event to the dead letters.
+	Known(sku, location string) error
+	// SafetyStock returns the units held back from available.
+	SafetyStock(sku, location string) int64
+}
+
+// OpenCatalog accepts every SKU and location with no safety stock.
+type OpenCatalog struct{}
+
+// Known always returns nil.
+func (OpenCatalog) Known(string, string) error { return nil }
+
+// SafetyStock always returns 0.
+func (OpenCatalog) SafetyStock(string, string) int64 { return 0 }
+
+// Options configure a Ledger. A nil *Options means the defaults.
+type Options struct {
+	// Catalog checks SKUs and locations; nil accepts everything.
+	Catalog Catalog
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives warnings; nil means slog.Default().
+	Logger *slog.Logger
+	// Committed, when set, is called after each commit that queued
+	// outbox messages (the relay's Notify).
+	Committed func()
+	// MaxRetries bounds conflict retries per event; zero means 50.
+	MaxRetries int
+}
+
+// Ledger applies canonical events to a store.
+type Ledger struct {
+	st   *store.Store
+	opts Options
+}
+
+// New returns a ledger over st.
+func New(st *store.Store, opts *Options) *Ledger {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Catalog == nil {
+		o.Catalog = OpenCatalog{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 50
+	}
+	return &Ledger{st: st, opts: o}
+}
+
+// Result says what applying an event did.
+type Result struct {
+	// Duplicate: the event had been applied before; nothing changed.
+	Duplicate bool
+	// DeadLetter: the event could not be applied and was kept as a dead
+	// letter with this reason.
+	DeadLetter string
+	// Changes are the entries written, one per key.
+	Changes []Change
+}
+
+// keyLocks serialises work on one key within this process so that
+// concurrent workers rarely meet a sequence conflict; the store's expected
+// sequence check keeps it correct across processes.
+var keyLocks [256]sync.Mutex
+
+func lockIndex(k store.Key) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(k.SKU); i++ {
+		h = (h ^ uint32(k.SKU[i])) * 16777619
+	}
+	h = (h ^ 0xff) * 16777619
+	for i := 0; i < len(k.Location); i++ {
+		h = (h ^ uint32(k.Location[i])) * 16777619
+	}
+	return int(h % uint32(len(keyLocks)))
+}
+
+// Apply applies one parsed event. raw is its encoded form, kept with a
+// dead letter.
+func (l *Ledger) Apply(ctx context.Context, ev *event.Event, raw []byte) (Result, error) {
+	if ev.Movement == nil {
+		return l.deadLetter(ctx, ev.ID(), string(ev.Type), ev.Envelope.Source(), "not a stock movement: "+string(ev.Type), raw)
+	}
+	m := ev.Movement
+	keys := []store.Key{{SKU: m.SKU, Location: m.Location}}
+	if ev.Type == event.StockTransferred {
+		keys = append(keys, store.Key{SKU: m.SKU, Location: m.ToLocation})
+	}
+	for _, k := range keys {
+		if err := l.opts.Catalog.Known(k.SKU, k.Location); err != nil {
+			return l.deadLetter(ctx, ev.ID(), string(ev.Type), m.Connector, err.Error(), raw)
+		}
+	}
+	// Lock in index order so that two transfers cannot deadlock.
+	idx := []int{lockIndex(keys[0])}
+	if len(keys) == 2 {
+		switch b := lockIndex(keys[1]); {
+		case b < idx[0]:
+			idx = []int{b, idx[0]}
+		case b > idx[0]:
+			idx = append(idx, b)
+		}
+	}
+	for _, i := range idx {
+		keyLocks[i].Lock()
+	}
+	defer func() {
+		for _, i := range idx {
+			keyLocks[i].Unlock()
+		}
+	}()
+
+	for attempt := 0; ; attempt++ {
+		before := make([]store.Projection, len(keys))
+		safety := make([]int64, len(keys))
+		for i, k := range keys {
+			p, err := l.st.Projection(ctx, k)
+			if err != nil {
+				return Result{}, err
+			}
+			p.Key = k
+			before[i] = p
+			safety[i] = l.opts.Catalog.SafetyStock(k.SKU, k.Location)
+		}
+		changes, err := Step(ev, before, safety, l.opts.Now().UTC())
+		if err != nil {
+			return l.deadLetter(ctx, ev.ID(), string(ev.Type), m.Connector, err.Error(), raw)
+		}
+		c := store.Commit{EventID: ev.ID(), ExpectedSeq: before[0].Seq}
+		c.Entry = &changes[0].Entry
+		c.Projection = &changes[0].Projection
+		for i := 1; i < len(changes); i++ {
+			c.Extra = append(c.Extra, store.KeyedStep{ExpectedSeq: before[i].Seq, Entry: changes[i].Entry, Projection: changes[i].Projection})
+		}
+		for _, ch := range changes {
+			if ch.Alert != nil {
+				c.Alerts = append(c.Alerts, *ch.Alert)
+			}
+			if !ch.Moved() {
+				continue
+			}
+			msg, err := availabilityMessage(ch, m)
+			if err != nil {
+				return Result{}, err
+			}
+			c.Outbox = append(c.Outbox, msg)
+		}
+		err = l.st.Commit(ctx, c)
+		switch {
+		case err == nil:
+			if len(c.Outbox) > 0 && l.opts.Committed != nil {
+				l.opts.Committed()
+			}
+			return Result{Changes: changes}, nil
+		case errors.Is(err, store.ErrAlreadyApplied):
+			return Result{Duplicate: true}, nil
+		case errors.Is(err, store.ErrConflict) && attempt < l.opts.MaxRetries:
+			continue
+		default:
+			return Result{}, fmt.Errorf("ledger: apply %s: %w", ev.ID(), err)
+		}
+	}
+}
+
+func availabilityMessage(ch Change, m *event.Movement) (store.Message, error) {
+	p := ch.Projection
+	av, err := event.NewAvailability(event.Availability{
+		SKU: p.SKU, Location: p.Location,
+		OnHand: p.OnHand, Committed: p.Committed, SafetyStock: p.SafetyStock, Available: p.Available,
+		Seq:          p.Seq,
+		CauseEventID: ch.Entry.EventID, CauseType: ch.Entry.EventType,
+		OccurredAt: m.OccurredAt, RecordedAt: ch.Entry.RecordedAt,
+		CorrelationID: m.CorrelationID,
+	})
+	if err != nil {
+		return store.Message{}, err
+	}
+	body, err := av.Marshal()
+	if err != nil {
+		return store.Message{}, err
+	}
+	return store.Message{Topic: TopicAvailability, EventID: av.ID(), Body: body, Key: p.SKU, CreatedAt: ch.Entry.RecordedAt}, nil
+}
+
+// deadLetter consumes an event that cannot be applied, keeping it.
+func (l *Ledger) deadLetter(ctx context.Context, id, typ, connector, reason string, raw []byte) (Result, error) {
+	if id == "" {
+		id = event.DeterministicID("dead-letter", string(raw))
+	}
+	err := l.st.Commit(ctx, store.Commit{
+		EventID: id,
+		DeadLetter: &store.DeadLetter{
+			Connector: connector, EventID: id, EventType: typ,
+			Reason: reason, Body: raw, CreatedAt: l.opts.Now().UTC(),
+		},
+	})
+	switch {
+	case err == nil:
+		l.opts.Logger.Warn("event kept as dead letter", "event_id", id, "type", typ, "reason", reason)
+		return Result{DeadLetter: reason}, nil
+	case errors.Is(err, store.ErrAlreadyApplied):
+		return Result{Duplicate: true}, nil
+	}
+	return Result{}, fmt.Errorf("ledger: dead letter %s: %w", id, err)
+}

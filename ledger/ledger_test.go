@@ -1,0 +1,208 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	gcpubsub "gocloud.dev/pubsub"
+
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/pubsub/mempubsub"
+	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/memstore"
+)
+
+type catalog struct{ skus map[string]int64 }
+
+func (c catalog) Known(sku, loc string) error {
+	if _, ok := c.skus[sku]; !ok {
+		return errors.New("unknown sku " + strconv.Quote(sku))
+	}
+	return nil
+}
+func (c catalog) SafetyStock(sku, _ string) int64 { return c.skus[sku] }
+
+func newLedger(t *testing.T) (*Ledger, *store.Store) {
+	t.Helper()
+	st := store.New(memstore.New(nil))
+	t.Cleanup(func() { st.Close() })
+	return New(st, &Options{Catalog: catalog{skus: map[string]int64{"SKU-1": 1, "SKU-2": 0}}}), st
+}
+
+func TestApplyIsIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, st := newLedger(t)
+	ev := movement(t, event.StockReceived, 10, nil)
+	raw, _ := ev.Marshal()
+	res, err := l.Apply(ctx, ev, raw)
+	if err != nil || res.Duplicate || len(res.Changes) != 1 {
+		t.Fatalf("first apply: %+v, %v", res, err)
+	}
+	res, err = l.Apply(ctx, ev, raw)
+	if err != nil || !res.Duplicate {
+		t.Fatalf("second apply: %+v, %v; want duplicate", res, err)
+	}
+	p, _ := st.Projection(ctx, store.Key{SKU: "SKU-1", Location: "berlin"})
+	if p.OnHand != 10 || p.Available != 9 || p.Seq != 1 {
+		t.Fatalf("projection after duplicate = %+v, want on hand 10, available 9 (safety 1), seq 1", p)
+	}
+	hist, _ := st.History(ctx, store.Key{SKU: "SKU-1", Location: "berlin"}, 0, 10)
+	if len(hist) != 1 {
+		t.Fatalf("history has %d entries, want 1", len(hist))
+	}
+	out, _ := st.Outbox(ctx, 0, 10)
+	if len(out) != 1 || out[0].Topic != TopicAvailability {
+		t.Fatalf("outbox = %+v, want one availability change", out)
+	}
+	av, err := event.Parse(out[0].Body)
+	if err != nil || av.Availability == nil || av.Availability.Available != 9 || av.Availability.Seq != 1 {
+		t.Fatalf("availability change = %+v, %v", av, err)
+	}
+}
+
+func TestObservationQueuesNoAvailabilityChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, st := newLedger(t)
+	ev := movement(t, event.StockCounted, 3, func(m *event.Movement) { m.State = event.StateAvailable; m.SKU = "SKU-2" })
+	if _, err := l.Apply(ctx, ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := st.Outbox(ctx, 0, 10); len(out) != 0 {
+		t.Fatalf("an observation queued %d availability changes", len(out))
+	}
+	alerts, _ := st.Alerts(ctx, "", 10)
+	if len(alerts) != 1 || alerts[0].Kind != store.AlertDrift {
+		t.Fatalf("alerts = %+v, want one drift alert (channel says 3, ledger 0)", alerts)
+	}
+}
+
+func TestUnknownSKUBecomesDeadLetter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, st := newLedger(t)
+	ev := movement(t, event.OrderCommitted, 1, func(m *event.Movement) { m.SKU = "NOPE" })
+	raw, _ := ev.Marshal()
+	res, err := l.Apply(ctx, ev, raw)
+	if err != nil || res.DeadLetter == "" {
+		t.Fatalf("apply = %+v, %v; want a dead letter", res, err)
+	}
+	dls, _ := st.DeadLetters(ctx, "", 10)
+	if len(dls) != 1 || dls[0].EventID != ev.ID() || string(dls[0].Body) != string(raw) {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+	if ok, _ := st.Applied(ctx, ev.ID()); !ok {
+		t.Fatal("dead-lettered event not marked consumed")
+	}
+}
+
+func TestConcurrentAppliesOnOneKeyAreExact(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, st := newLedger(t)
+	// Two ledgers over one store stand in for two replicas: the key lock
+	// only serialises within one, so the store's sequence check must.
+	l2 := New(st, &l.opts)
+	var wg sync.WaitGroup
+	const n = 200
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ev := movement(t, event.StockReceived, 1, func(m *event.Movement) { m.SourceEventID = "r-" + strconv.Itoa(i) })
+			led := l
+			if i%2 == 1 {
+				led = l2
+			}
+			if _, err := led.Apply(ctx, ev, nil); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	k := store.Key{SKU: "SKU-1", Location: "berlin"}
+	p, _ := st.Projection(ctx, k)
+	if p.OnHand != n || p.Seq != n {
+		t.Fatalf("after %d receipts: on hand %d, seq %d", n, p.OnHand, p.Seq)
+	}
+	hist, _ := st.History(ctx, k, 0, n+1)
+	for i, e := range hist {
+		if e.Seq != uint64(i+1) || e.Result.OnHand != int64(i+1) {
+			t.Fatalf("entry %d: seq %d on hand %d; the ledger has a gap or a lost update", i, e.Seq, e.Result.OnHand)
+		}
+	}
+}
+
+func TestRunConsumesAndDeletesOutbox(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, st := newLedger(t)
+	topic := mempubsub.NewTopic(nil)
+	defer topic.Shutdown(ctx)
+	sub, err := mempubsub.NewSubscription(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Shutdown(ctx)
+
+	// Put an event in the outbox as the ingest handler would, and send it
+	// as the relay would, with its outbox seq.
+	ev := movement(t, event.OrderCommitted, 2, func(m *event.Movement) { m.SKU = "SKU-2" })
+	raw, _ := ev.Marshal()
+	if err := st.Accept(ctx, store.Acceptance{DedupKey: "d1", Messages: []store.Message{{Topic: TopicInbound, EventID: ev.ID(), Body: raw, Key: "SKU-2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := st.Outbox(ctx, 0, 10)
+	results := make(chan Result, 4)
+	go l.Run(ctx, sub, &RunOptions{Workers: 2, Applied: func(r Result) { results <- r }})
+	send := func(body []byte, seq uint64) {
+		t.Helper()
+		if err := topic.Send(ctx, &gcpubsub.Message{Body: body, Metadata: map[string]string{store.MetaOutboxSeq: strconv.FormatUint(seq, 10)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(raw, out[0].Seq)
+	send([]byte(`{"specversion":"1.0","id":"x1","source":"/a","type":"com.example.unknown.v9","data":{}}`), 0)
+
+	var got []Result
+	for len(got) < 2 {
+		select {
+		case r := <-results:
+			got = append(got, r)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("ledger handled %d of 2 messages", len(got))
+		}
+	}
+	dead := 0
+	for _, r := range got {
+		if r.DeadLetter != "" {
+			dead++
+		}
+	}
+	if dead != 1 {
+		t.Fatalf("results %+v: want exactly one dead letter (the unknown type)", got)
+	}
+	dls, _ := st.DeadLetters(ctx, "", 10)
+	if len(dls) != 1 || dls[0].EventType != "com.example.unknown.v9" {
+		t.Fatalf("dead letters = %+v", dls)
+	}
+	// The consumed inbound message leaves the outbox; the availability
+	// change it caused is queued.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, _ = st.Outbox(ctx, 0, 10)
+		if len(out) == 1 && out[0].Topic == TopicAvailability {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox = %+v; want only the availability change", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
