@@ -1,0 +1,256 @@
+// Package relay publishes the store's outbox to the bus: the second half
+// of the transactional outbox. The ingest handler and the ledger write
+// canonical events to the outbox in the same transaction as their other
+// effects; the relay sends them to their bus topics and removes them.
+//
+// # Delivery semantics
+//
+// At least once. A message of a retained topic (the inbound events) stays
+// in the outbox after it is sent, until its consumer deletes it once the
+// event is applied; the relay sends it again after a restart and whenever
+// it has waited ResendAfter, so a bus that loses messages (mem://, or a
+// crash between send and apply) loses nothing. Messages of other topics are
+// deleted once the bus has accepted them.
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	gcpubsub "gocloud.dev/pubsub"
+
+	"github.com/stockgate/stockgate/store"
+)
+
+// Options configure a Relay. A nil *Options means the defaults.
+type Options struct {
+	// Retain lists the topics whose messages stay in the outbox until
+	// their consumer deletes them. Empty: none.
+	Retain []string
+	// ResendAfter is how long a retained message may go unconsumed before
+	// it is sent again; zero means 30 s.
+	ResendAfter time.Duration
+	// PollInterval is how often the outbox is read when nobody calls
+	// Notify (another replica may have written it); zero means 250 ms.
+	PollInterval time.Duration
+	// PageSize is how many messages are read at once; zero means 1,000.
+	PageSize int
+	// Parallel is how many sends may be in flight; zero means 128.
+	Parallel int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Relay moves outbox messages to bus topics.
+type Relay struct {
+	st     *store.Store
+	topics map[string]*gcpubsub.Topic
+	opts   Options
+	retain map[string]bool
+	wake   chan struct{}
+
+	mu     sync.Mutex
+	sentAt map[uint64]time.Time // retained messages sent and not yet consumed
+
+	passMu   sync.Mutex // one pass at a time
+	cursor   uint64     // every message up to here was sent
+	lastFull time.Time  // when the whole outbox was last read
+}
+
+// New returns a relay from st to the named topics.
+func New(st *store.Store, topics map[string]*gcpubsub.Topic, opts *Options) *Relay {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.ResendAfter == 0 {
+		o.ResendAfter = 30 * time.Second
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 250 * time.Millisecond
+	}
+	if o.PageSize == 0 {
+		o.PageSize = 1000
+	}
+	if o.Parallel == 0 {
+		o.Parallel = 128
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	r := &Relay{st: st, topics: topics, opts: o, retain: map[string]bool{},
+		wake: make(chan struct{}, 1), sentAt: map[uint64]time.Time{}}
+	for _, t := range o.Retain {
+		r.retain[t] = true
+	}
+	return r
+}
+
+// Notify tells the relay that the outbox has new messages. It never
+// blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx is done. Failures to send are logged and retried
+// on the next pass; they never lose a message.
+func (r *Relay) Run(ctx context.Context) error {
+	t := time.NewTicker(r.opts.PollInterval)
+	defer t.Stop()
+	for {
+		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+			r.opts.Logger.Warn("outbox relay pass failed; retrying", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Pass sends what is due. Usually it reads only the messages after the
+// last one sent; every ResendAfter/4, and after a failure, it reads the
+// whole outbox and also resends retained messages that were sent longer
+// than ResendAfter ago and are still unconsumed.
+//
+// Pass is safe to call while Run runs (a final flush at shutdown).
+func (r *Relay) Pass(ctx context.Context) error {
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	now := r.opts.Now()
+	full := r.cursor == 0 || now.Sub(r.lastFull) >= r.opts.ResendAfter/4
+	after := r.cursor
+	if full {
+		after = 0
+		r.lastFull = now
+	}
+	var present map[uint64]bool
+	if full {
+		present = map[uint64]bool{}
+	}
+	for {
+		page, err := r.st.Outbox(ctx, after, r.opts.PageSize)
+		if err != nil {
+			return err
+		}
+		if full {
+			for _, m := range page {
+				present[m.Seq] = true
+			}
+		}
+		if len(page) == 0 {
+			if full {
+				r.forgetConsumed(present)
+			}
+			return nil
+		}
+		after = page[len(page)-1].Seq
+		due := page[:0:0]
+		r.mu.Lock()
+		for _, m := range page {
+			if at, ok := r.sentAt[m.Seq]; ok && now.Sub(at) < r.opts.ResendAfter {
+				continue
+			}
+			due = append(due, m)
+		}
+		r.mu.Unlock()
+		if err := r.send(ctx, due); err != nil {
+			r.cursor = 0
+			return err
+		}
+		if after > r.cursor {
+			r.cursor = after
+		}
+		if len(page) < r.opts.PageSize {
+			if full {
+				r.forgetConsumed(present)
+			}
+			return nil
+		}
+	}
+}
+
+// forgetConsumed drops the bookkeeping of retained messages that are no
+// longer in the outbox (their consumer deleted them).
+func (r *Relay) forgetConsumed(present map[uint64]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for seq := range r.sentAt {
+		if !present[seq] {
+			delete(r.sentAt, seq)
+		}
+	}
+}
+
+func (r *Relay) send(ctx context.Context, ms []store.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, r.opts.Parallel)
+		mu       sync.Mutex
+		firstErr error
+		done     []uint64
+	)
+	for _, m := range ms {
+		t, ok := r.topics[m.Topic]
+		if !ok {
+			// A bug, not a bus failure: keep the message, send the rest.
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("relay: outbox message %d names unknown topic %q", m.Seq, m.Topic)
+			}
+			mu.Unlock()
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(m store.Message) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := t.Send(ctx, &gcpubsub.Message{
+				Body: m.Body,
+				Metadata: map[string]string{
+					store.MetaOutboxSeq: strconv.FormatUint(m.Seq, 10),
+					store.MetaKey:       m.Key,
+				},
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err)
+				}
+				return
+			}
+			if r.retain[m.Topic] {
+				r.mu.Lock()
+				r.sentAt[m.Seq] = r.opts.Now()
+				r.mu.Unlock()
+			} else {
+				done = append(done, m.Seq)
+			}
+		}(m)
+	}
+	wg.Wait()
+	if err := r.st.DeleteOutbox(ctx, done); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return firstErr
+}
