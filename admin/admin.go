@@ -1,0 +1,139 @@
+// Package admin turns admin commands (adjust stock, …) into canonical
+// events and submits them through the same path as webhooks: the outbox,
+// the bus and the ledger. Nothing an admin does bypasses the ledger.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/ledger"
+	"github.com/stockgate/stockgate/store"
+)
+
+// ConnectorID is the connector name admin events carry.
+const ConnectorID = "admin"
+
+// Options configure a Service. A nil *Options means the defaults.
+type Options struct {
+	// Submitted, when set, is called after an event was stored (the
+	// relay's Notify).
+	Submitted func()
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// DedupTTL is how long idempotency keys are remembered; zero means
+	// 7 days.
+	DedupTTL time.Duration
+}
+
+// Service runs admin commands.
+type Service struct {
+	st   *store.Store
+	opts Options
+}
+
+// New returns a service over st.
+func New(st *store.Store, opts *Options) *Service {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.DedupTTL == 0 {
+		o.DedupTTL = 7 * 24 * time.Hour
+	}
+	return &Service{st: st, opts: o}
+}
+
+// Adjust is an adjust-stock command.
+type Adjust struct {
+	SKU, Location string
+	// Delta is the signed change to on hand.
+	Delta  int64
+	Reason string
+	// IdempotencyKey makes a retry apply once; required.
+	IdempotencyKey string
+	// Actor is the key name that asked, recorded as correlation.
+	Actor string
+}
+
+// Submitted says what a command did.
+type Submitted struct {
+	EventID string
+	// Duplicate: the idempotency key was used before.
+	Duplicate bool
+}
+
+// Adjust submits a stock adjustment.
+func (s *Service) Adjust(ctx context.Context, a Adjust) (Submitted, error) {
+	if a.IdempotencyKey == "" {
+		return Submitted{}, errors.New("admin: idempotency key is required")
+	}
+	ev, err := event.NewMovement(event.StockAdjusted, "", event.Movement{
+		Connector:     ConnectorID,
+		SourceEventID: a.IdempotencyKey,
+		OccurredAt:    s.opts.Now().UTC(),
+		SKU:           a.SKU,
+		Location:      a.Location,
+		Quantity:      a.Delta,
+		Reason:        a.Reason,
+		CorrelationID: "admin:" + a.Actor + ":" + a.IdempotencyKey,
+	})
+	if err != nil {
+		return Submitted{}, err
+	}
+	return s.submit(ctx, "admin:adjust:"+a.IdempotencyKey, ev)
+}
+
+func (s *Service) submit(ctx context.Context, dedup string, ev *event.Event) (Submitted, error) {
+	body, err := ev.Marshal()
+	if err != nil {
+		return Submitted{}, err
+	}
+	err = s.st.Accept(ctx, store.Acceptance{
+		DedupKey: dedup,
+		DedupTTL: s.opts.DedupTTL,
+		Messages: []store.Message{{
+			Topic: ledger.TopicInbound, EventID: ev.ID(), Body: body,
+			Key: ev.Movement.SKU, CreatedAt: s.opts.Now().UTC(),
+		}},
+	})
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		return Submitted{EventID: ev.ID(), Duplicate: true}, nil
+	case err != nil:
+		return Submitted{}, fmt.Errorf("admin: %w", err)
+	}
+	if s.opts.Submitted != nil {
+		s.opts.Submitted()
+	}
+	return Submitted{EventID: ev.ID()}, nil
+}
+
+// WaitApplied waits until the ledger applied an event or ctx is done, and
+// reports whether it was applied.
+func (s *Service) WaitApplied(ctx context.Context, eventID string) bool {
+	delay := time.Millisecond
+	for {
+		ok, err := s.st.Applied(ctx, eventID)
+		if ok {
+			return true
+		}
+		if err != nil && ctx.Err() != nil {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(delay):
+		}
+		if delay < 50*time.Millisecond {
+			delay *= 2
+		}
+	}
+}

@@ -1,0 +1,353 @@
+// Package config reads and checks stockgate's YAML configuration: where
+// it listens and keeps its data, which store and bus it uses, its API keys,
+// locations, SKUs and connectors.
+//
+// Secrets are never written in the file itself: a secret field holds a
+// reference, "env:NAME" (an environment variable) or "file:/path" (a
+// file's contents, trimmed), resolved by [Config.Validate].
+//
+// # Errors
+//
+// Validate reports every problem at once, each with its field path, so a
+// user can fix the file in one go.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/stockgate/stockgate/connectors"
+)
+
+// Config is the whole configuration. The zero value, after Defaults, runs
+// the gateway with embedded defaults.
+type Config struct {
+	// Addr is the listen address; empty means 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// DataDir holds the embedded store and the bootstrap admin key; empty
+	// means ./stockgate-data.
+	DataDir string `yaml:"dataDir"`
+	// Store is the store URL; empty means bolt://<DataDir>/stockgate.db.
+	Store string `yaml:"store"`
+	// Bus names the bus topics and subscriptions by URL.
+	Bus Bus `yaml:"bus"`
+	// Webhooks tunes the webhook endpoint.
+	Webhooks Webhooks `yaml:"webhooks"`
+	// GraphQL tunes the GraphQL endpoint.
+	GraphQL GraphQL `yaml:"graphql"`
+	// Keys are the API keys. None: an admin key is created at first start
+	// and kept in the data dir.
+	Keys []Key `yaml:"keys"`
+	// Locations are the stock locations. None: any location is accepted.
+	Locations []Location `yaml:"locations"`
+	// SKUs are the stock keeping units. None: any SKU is accepted.
+	SKUs []SKU `yaml:"skus"`
+	// Connectors are the marketplace connectors.
+	Connectors []Connector `yaml:"connectors"`
+}
+
+// Bus holds bus URLs; empty fields mean the embedded mem:// defaults.
+type Bus struct {
+	Inbound                  string `yaml:"inbound"`
+	InboundSubscription      string `yaml:"inboundSubscription"`
+	Availability             string `yaml:"availability"`
+	AvailabilitySubscription string `yaml:"availabilitySubscription"`
+}
+
+// Webhooks tunes the webhook endpoint.
+type Webhooks struct {
+	// MaxBodyBytes caps a webhook body; zero means 1 MiB. Larger bodies
+	// are answered 413.
+	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
+	// DedupTTL is how long a delivery id is remembered; zero means 7 days
+	// (longer than every marketplace's retry window).
+	DedupTTL time.Duration `yaml:"dedupTTL"`
+}
+
+// GraphQL tunes the GraphQL endpoint.
+type GraphQL struct {
+	// ComplexityLimit caps a query's complexity; zero means 1,000.
+	ComplexityLimit int `yaml:"complexityLimit"`
+	// Introspection enables schema introspection and the GraphiQL page;
+	// nil means enabled.
+	Introspection *bool `yaml:"introspection"`
+	// AllowedOrigins are the browser origins allowed to open websockets
+	// (host patterns such as "shop.example.com"); empty means same-origin
+	// and non-browser clients only.
+	AllowedOrigins []string `yaml:"allowedOrigins"`
+}
+
+// Roles.
+const (
+	RoleAdmin      = "admin"
+	RoleStorefront = "storefront"
+)
+
+// Key is an API key.
+type Key struct {
+	// Name identifies the key in logs and the audit trail.
+	Name string `yaml:"name"`
+	// Role is "admin" (everything) or "storefront" (query, subscribe).
+	Role string `yaml:"role"`
+	// Secret is a reference to the key's value: env:NAME or file:/path.
+	Secret string `yaml:"secret"`
+	// Value is the resolved secret, set by Validate. Never logged.
+	Value string `yaml:"-"`
+}
+
+// Location is a stock location.
+type Location struct {
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+}
+
+// SKU is a stock keeping unit.
+type SKU struct {
+	SKU string `yaml:"sku"`
+	// SafetyStock is held back from available at every location.
+	SafetyStock int64 `yaml:"safetyStock"`
+}
+
+// Connector is a marketplace connector.
+type Connector struct {
+	// ID appears in the webhook URL /webhooks/{id}.
+	ID string `yaml:"id"`
+	// Kind is shopify, amazon, square or pos.
+	Kind string `yaml:"kind"`
+	// Shop is the Shopify shop domain (example.myshopify.com); optional.
+	Shop string `yaml:"shop"`
+	// Secrets are references to the webhook signing secrets, current
+	// first; a previous secret keeps working during a rotation.
+	Secrets []string `yaml:"secrets"`
+	// SecretValues are the resolved secrets, set by Validate.
+	SecretValues []string `yaml:"-"`
+	// DefaultLocation is the stockgate location for messages that name
+	// none (a web order).
+	DefaultLocation string `yaml:"defaultLocation"`
+	// Locations maps the marketplace's location ids to stockgate ids.
+	Locations map[string]string `yaml:"locations"`
+	// Items maps the marketplace's item ids (Shopify inventory item ids)
+	// to SKUs.
+	Items map[string]string `yaml:"items"`
+}
+
+// Load reads and parses a YAML file; unknown fields are errors. It does
+// not validate: call Defaults and Validate.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) { // an empty file is all defaults
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Defaults fills the empty fields that have defaults.
+func (c *Config) Defaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "stockgate-data"
+	}
+	if c.Store == "" {
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "stockgate.db"))
+		if err != nil {
+			abs = filepath.Join(c.DataDir, "stockgate.db")
+		}
+		c.Store = "bolt://" + filepath.ToSlash(abs)
+	}
+	if c.Webhooks.MaxBodyBytes == 0 {
+		c.Webhooks.MaxBodyBytes = 1 << 20
+	}
+	if c.Webhooks.DedupTTL == 0 {
+		c.Webhooks.DedupTTL = 7 * 24 * time.Hour
+	}
+	if c.GraphQL.ComplexityLimit == 0 {
+		c.GraphQL.ComplexityLimit = 1000
+	}
+	if c.GraphQL.Introspection == nil {
+		t := true
+		c.GraphQL.Introspection = &t
+	}
+}
+
+// Validate checks the configuration and resolves secret references. It
+// returns every problem found, joined, each prefixed by its field path.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	if c.Webhooks.MaxBodyBytes < 0 {
+		bad("webhooks.maxBodyBytes", "must not be negative")
+	}
+	if c.Webhooks.DedupTTL < 0 {
+		bad("webhooks.dedupTTL", "must not be negative")
+	}
+	names := map[string]bool{}
+	for i := range c.Keys {
+		k := &c.Keys[i]
+		p := fmt.Sprintf("keys[%d]", i)
+		if k.Name == "" {
+			bad(p+".name", "is required")
+		} else if names[k.Name] {
+			bad(p+".name", "%q is used twice", k.Name)
+		}
+		names[k.Name] = true
+		if k.Role != RoleAdmin && k.Role != RoleStorefront {
+			bad(p+".role", "%q is not admin or storefront", k.Role)
+		}
+		v, err := ResolveSecret(k.Secret)
+		if err != nil {
+			bad(p+".secret", "%v", err)
+		} else if len(v) < 16 {
+			bad(p+".secret", "the key must be at least 16 characters")
+		}
+		k.Value = v
+	}
+	locs := map[string]bool{}
+	for i, l := range c.Locations {
+		p := fmt.Sprintf("locations[%d].id", i)
+		switch {
+		case l.ID == "":
+			bad(p, "is required")
+		case locs[l.ID]:
+			bad(p, "%q is declared twice", l.ID)
+		}
+		locs[l.ID] = true
+	}
+	skus := map[string]bool{}
+	for i, s := range c.SKUs {
+		p := fmt.Sprintf("skus[%d]", i)
+		switch {
+		case s.SKU == "":
+			bad(p+".sku", "is required")
+		case skus[s.SKU]:
+			bad(p+".sku", "%q is declared twice", s.SKU)
+		}
+		if s.SafetyStock < 0 {
+			bad(p+".safetyStock", "must not be negative")
+		}
+		skus[s.SKU] = true
+	}
+	knownLoc := func(path, id string) {
+		if len(locs) > 0 && id != "" && !locs[id] {
+			bad(path, "location %q is not declared under locations", id)
+		}
+	}
+	ids := map[string]bool{}
+	for i := range c.Connectors {
+		cn := &c.Connectors[i]
+		p := fmt.Sprintf("connectors[%d]", i)
+		switch {
+		case cn.ID == "":
+			bad(p+".id", "is required")
+		case strings.ContainsAny(cn.ID, "/?#% "):
+			bad(p+".id", "%q must not contain / ? # %% or spaces", cn.ID)
+		case ids[cn.ID]:
+			bad(p+".id", "%q is used twice", cn.ID)
+		}
+		ids[cn.ID] = true
+		if _, err := connectors.ParseKind(cn.Kind); err != nil {
+			bad(p+".kind", "%v", err)
+		}
+		if len(cn.Secrets) == 0 {
+			bad(p+".secrets", "at least one webhook secret is required")
+		}
+		cn.SecretValues = cn.SecretValues[:0]
+		for j, ref := range cn.Secrets {
+			v, err := ResolveSecret(ref)
+			if err != nil {
+				bad(fmt.Sprintf("%s.secrets[%d]", p, j), "%v", err)
+				continue
+			}
+			cn.SecretValues = append(cn.SecretValues, v)
+		}
+		knownLoc(p+".defaultLocation", cn.DefaultLocation)
+		for ext, loc := range cn.Locations {
+			knownLoc(fmt.Sprintf("%s.locations[%q]", p, ext), loc)
+		}
+		for ext, sku := range cn.Items {
+			if len(skus) > 0 && !skus[sku] {
+				bad(fmt.Sprintf("%s.items[%q]", p, ext), "SKU %q is not declared under skus", sku)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ResolveSecret resolves a secret reference: "env:NAME" or "file:/path".
+// A literal value is refused so that secrets stay out of config files.
+func ResolveSecret(ref string) (string, error) {
+	switch {
+	case ref == "":
+		return "", errors.New("is required (env:NAME or file:/path)")
+	case strings.HasPrefix(ref, "env:"):
+		name := strings.TrimPrefix(ref, "env:")
+		v, ok := os.LookupEnv(name)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", name)
+		}
+		return v, nil
+	case strings.HasPrefix(ref, "file:"):
+		raw, err := os.ReadFile(strings.TrimPrefix(ref, "file:"))
+		if err != nil {
+			return "", err
+		}
+		v := strings.TrimSpace(string(raw))
+		if v == "" {
+			return "", fmt.Errorf("%s is empty", strings.TrimPrefix(ref, "file:"))
+		}
+		return v, nil
+	}
+	return "", errors.New("must be a reference, env:NAME or file:/path, not the secret itself")
+}
+
+// Catalog is the ledger's view of the declared SKUs and locations.
+type Catalog struct {
+	locations map[string]bool
+	safety    map[string]int64
+}
+
+// Catalog returns the catalog of c.
+func (c *Config) Catalog() *Catalog {
+	cat := &Catalog{locations: map[string]bool{}, safety: map[string]int64{}}
+	for _, l := range c.Locations {
+		cat.locations[l.ID] = true
+	}
+	for _, s := range c.SKUs {
+		cat.safety[s.SKU] = s.SafetyStock
+	}
+	return cat
+}
+
+// Known reports an unknown SKU or location as an error, when any are
+// declared.
+func (c *Catalog) Known(sku, location string) error {
+	if len(c.safety) > 0 {
+		if _, ok := c.safety[sku]; !ok {
+			return fmt.Errorf("unknown sku %q", sku)
+		}
+	}
+	if len(c.locations) > 0 && !c.locations[location] {
+		return fmt.Errorf("unknown location %q", location)
+	}
+	return nil
+}
+
+// SafetyStock returns the SKU's safety stock.
+func (c *Catalog) SafetyStock(sku, _ string) int64 { return c.safety[sku] }

@@ -1,0 +1,194 @@
+// Package ingest is the webhook endpoint: POST /webhooks/{connectorID}.
+// It verifies a delivery with its connector, normalizes it to canonical
+// events and stores them in the outbox together with the delivery's dedup
+// key, and only then answers 200.
+//
+// # Answers
+//
+//   - 200 {"status":"accepted"}: the events are durable and will reach the
+//     ledger.
+//   - 200 {"status":"duplicate"}: seen before; nothing stored again.
+//   - 400 malformed body or headers, with the reason.
+//   - 401 bad or missing signature.
+//   - 404 unknown connector.
+//   - 405 a method other than POST.
+//   - 413 a body over the limit.
+//   - 503 the store is unavailable: nothing was stored, the sender should
+//     retry (every marketplace does).
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/ledger"
+	"github.com/stockgate/stockgate/store"
+)
+
+// Options configure a Handler. A nil *Options means the defaults.
+type Options struct {
+	// MaxBodyBytes caps a body; zero means 1 MiB.
+	MaxBodyBytes int64
+	// DedupTTL is how long delivery ids are remembered; zero means 7 days.
+	DedupTTL time.Duration
+	// Accepted, when set, is called after events were stored (the relay's
+	// Notify).
+	Accepted func()
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves webhooks for a set of connectors.
+type Handler struct {
+	st   *store.Store
+	opts Options
+
+	mu    sync.RWMutex
+	conns map[string]connectors.Inbound
+}
+
+// New returns a handler storing into st.
+func New(st *store.Store, opts *Options) *Handler {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.DedupTTL == 0 {
+		o.DedupTTL = 7 * 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Handler{st: st, opts: o, conns: map[string]connectors.Inbound{}}
+}
+
+// Register adds or replaces a connector.
+func (h *Handler) Register(c connectors.Inbound) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns[c.ID()] = c
+}
+
+// Connector returns the connector with the given id.
+func (h *Handler) Connector(id string) (connectors.Inbound, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	c, ok := h.conns[id]
+	return c, ok
+}
+
+// Answer is the JSON body of every reply.
+type Answer struct {
+	Status string `json:"status"`
+	// Events is how many canonical events were accepted.
+	Events int `json:"events,omitempty"`
+	// Unmapped is how many parts were kept as dead letters.
+	Unmapped int    `json:"unmapped,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// ServeHTTP handles POST /webhooks/{connectorID}.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		reply(w, http.StatusMethodNotAllowed, Answer{Status: "error", Error: "use POST"})
+		return
+	}
+	id := r.PathValue("connectorID")
+	c, ok := h.Connector(id)
+	if !ok {
+		reply(w, http.StatusNotFound, Answer{Status: "error", Error: "unknown connector " + strconv.Quote(id)})
+		return
+	}
+	log := h.opts.Logger.With("connector", id)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			reply(w, http.StatusRequestEntityTooLarge, Answer{Status: "error",
+				Error: "body exceeds " + strconv.FormatInt(h.opts.MaxBodyBytes, 10) + " bytes"})
+			return
+		}
+		reply(w, http.StatusBadRequest, Answer{Status: "error", Error: "reading body: " + err.Error()})
+		return
+	}
+	req := &connectors.Request{Header: r.Header, Body: body, URL: requestURL(r), ReceivedAt: h.opts.Now()}
+	if err := c.Verify(req); err != nil {
+		log.Warn("webhook rejected", "reason", "signature", "bytes", len(body), "err", err)
+		reply(w, http.StatusUnauthorized, Answer{Status: "error", Error: "bad or missing signature"})
+		return
+	}
+	res, err := c.Normalize(r.Context(), req)
+	if err != nil {
+		if errors.Is(err, connectors.ErrMalformed) {
+			log.Warn("webhook rejected", "reason", "malformed", "err", err)
+			reply(w, http.StatusBadRequest, Answer{Status: "error", Error: err.Error()})
+			return
+		}
+		log.Error("webhook failed", "err", err)
+		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
+		return
+	}
+	a := store.Acceptance{DedupKey: res.DedupKey, DedupTTL: h.opts.DedupTTL, DeadLetters: res.Unmapped}
+	for _, ev := range res.Events {
+		b, err := ev.Marshal()
+		if err != nil {
+			log.Error("encoding event", "err", err)
+			reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
+			return
+		}
+		a.Messages = append(a.Messages, store.Message{
+			Topic: ledger.TopicInbound, EventID: ev.ID(), Body: b,
+			Key: ev.Movement.SKU, CreatedAt: req.ReceivedAt,
+		})
+	}
+	switch err := h.st.Accept(r.Context(), a); {
+	case errors.Is(err, store.ErrDuplicate):
+		reply(w, http.StatusOK, Answer{Status: "duplicate"})
+		return
+	case err != nil:
+		log.Error("store unavailable; webhook not accepted", "err", err)
+		w.Header().Set("Retry-After", "5")
+		reply(w, http.StatusServiceUnavailable, Answer{Status: "error", Error: "store unavailable, retry later"})
+		return
+	}
+	if len(a.Messages) > 0 && h.opts.Accepted != nil {
+		h.opts.Accepted()
+	}
+	for _, u := range res.Unmapped {
+		log.Warn("webhook part kept as dead letter", "topic", res.Topic, "reason", u.Reason)
+	}
+	reply(w, http.StatusOK, Answer{Status: "accepted", Events: len(a.Messages), Unmapped: len(res.Unmapped)})
+}
+
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+func reply(w http.ResponseWriter, code int, a Answer) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(a)
+}
