@@ -1,0 +1,100 @@
+package graph
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/stockgate/stockgate/graph/model"
+	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/store"
+)
+
+func stockLevel(p store.Projection) *model.StockLevel {
+	l := &model.StockLevel{
+		Sku: p.SKU, Location: p.Location,
+		OnHand: p.OnHand, Committed: p.Committed, SafetyStock: p.SafetyStock, Available: p.Available,
+		Seq: int64(p.Seq),
+	}
+	if !p.UpdatedAt.IsZero() {
+		t := p.UpdatedAt
+		l.UpdatedAt = &t
+	}
+	return l
+}
+
+func quantities(q store.Quantities) *model.Quantities {
+	return &model.Quantities{OnHand: q.OnHand, Committed: q.Committed, SafetyStock: q.SafetyStock, Available: q.Available}
+}
+
+func ledgerEntry(e store.Entry) *model.LedgerEntry {
+	m := &model.LedgerEntry{
+		Seq: int64(e.Seq), EventID: e.EventID, EventType: e.EventType, Connector: e.Connector,
+		SourceEventID: e.SourceEventID, CorrelationID: e.CorrelationID, Reason: e.Reason,
+		Outcome: e.Outcome, Delta: quantities(e.Delta), Result: quantities(e.Result),
+		OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt,
+	}
+	if e.Note != "" {
+		n := e.Note
+		m.Note = &n
+	}
+	return m
+}
+
+func deadLetter(d store.DeadLetter) *model.DeadLetter {
+	return &model.DeadLetter{ID: d.ID, Connector: d.Connector, EventID: d.EventID, EventType: d.EventType,
+		Reason: d.Reason, Body: string(d.Body), CreatedAt: d.CreatedAt}
+}
+
+func alert(a store.Alert) *model.Alert {
+	return &model.Alert{ID: a.ID, Kind: a.Kind, Sku: a.Key.SKU, Location: a.Key.Location,
+		EventID: a.EventID, Message: a.Message, CreatedAt: a.CreatedAt}
+}
+
+func availabilityChange(c live.Change) *model.AvailabilityChange {
+	return &model.AvailabilityChange{
+		Sku: c.SKU, Location: c.Location, OnHand: c.OnHand, Committed: c.Committed,
+		SafetyStock: c.SafetyStock, Available: c.Available, Seq: int64(c.Seq),
+		CauseEventID: c.CauseEventID, CauseType: c.CauseType,
+		OccurredAt: c.OccurredAt, RecordedAt: c.RecordedAt, Coalesced: c.Coalesced,
+	}
+}
+
+// seqCursor encodes a ledger sequence number as an opaque cursor.
+func seqCursor(seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("seq:" + strconv.FormatUint(seq, 10)))
+}
+
+func parseSeqCursor(c *string) (uint64, error) {
+	if c == nil || *c == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(*c)
+	if err != nil || !strings.HasPrefix(string(raw), "seq:") {
+		return 0, badInput("after: not a cursor from this API")
+	}
+	n, err := strconv.ParseUint(strings.TrimPrefix(string(raw), "seq:"), 10, 64)
+	if err != nil {
+		return 0, badInput("after: not a cursor from this API")
+	}
+	return n, nil
+}
+
+// pageSize checks a first argument.
+func pageSize(first *int64, max int) (int, error) {
+	if first == nil {
+		return 50, nil
+	}
+	if *first < 0 || *first > int64(max) {
+		return 0, badInput(fmt.Sprintf("first must be between 0 and %d", max))
+	}
+	return int(*first), nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

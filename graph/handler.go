@@ -1,0 +1,105 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/stockgate/stockgate/auth"
+)
+
+// HandlerOptions configure NewHandler. A nil *HandlerOptions means the
+// defaults.
+type HandlerOptions struct {
+	// Keys authenticate websocket connections that carry their key in
+	// connection_init; nil accepts none that way.
+	Keys *auth.Keys
+	// ComplexityLimit caps query complexity; zero means 1,000.
+	ComplexityLimit int
+	// Introspection enables schema introspection.
+	Introspection bool
+	// AllowedOrigins are browser origins (host patterns) allowed to open
+	// websockets; empty means same-origin and non-browser clients.
+	AllowedOrigins []string
+	// KeepAlive is the websocket keep-alive ping interval; zero means 10 s.
+	KeepAlive time.Duration
+}
+
+// NewHandler returns the GraphQL endpoint: POST, GET, websocket (both the
+// graphql-transport-ws and the legacy graphql-ws subprotocols) and SSE.
+// Put auth.Keys.Middleware in front of it.
+func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
+	var o HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.ComplexityLimit == 0 {
+		o.ComplexityLimit = 1000
+	}
+	if o.KeepAlive == 0 {
+		o.KeepAlive = 10 * time.Second
+	}
+	srv := handler.New(NewExecutableSchema(Config{
+		Resolvers:  r,
+		Directives: DirectiveRoot{HasRole: HasRole},
+	}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: o.KeepAlive,
+		InitFunc:              wsInit(o.Keys),
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: o.AllowedOrigins},
+		},
+	})
+	srv.AddTransport(transport.SSE{}) // before POST: SSE claims POST with Accept: text/event-stream
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	if o.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.SetErrorPresenter(ErrorPresenter)
+	srv.SetRecoverFunc(Recover)
+	return srv
+}
+
+// wsInit authenticates a websocket from its connection_init payload when
+// the upgrade request carried no Authorization header.
+func wsInit(keys *auth.Keys) transport.WebsocketInitFunc {
+	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if _, ok := auth.FromContext(ctx); ok {
+			return ctx, &p, nil
+		}
+		tok := ""
+		for _, k := range []string{"Authorization", "authorization"} {
+			if v := p.GetString(k); v != "" {
+				tok = auth.Token(v)
+				if tok == "" {
+					tok = v
+				}
+				break
+			}
+		}
+		if tok == "" {
+			tok = p.GetString("apiKey")
+		}
+		pr, ok := keys.Lookup(tok)
+		if !ok {
+			return ctx, nil, errors.New("unauthenticated: connection_init needs a valid Authorization key")
+		}
+		return auth.WithPrincipal(ctx, pr), &p, nil
+	}
+}
+
+var _ graphql.HandlerExtension = extension.Introspection{}

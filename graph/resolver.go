@@ -1,0 +1,25 @@
+// Package graph is stockgate's GraphQL API: the gqlgen schema
+// (schema.graphqls), its generated executor, and resolvers that translate
+// each request into a store read, an admin command or a live subscription,
+// and nothing more.
+//
+// # Errors
+//
+// Every error leaves through ErrorPresenter with extensions.code set:
+// UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, NOT_FOUND or INTERNAL (a
+// panic becomes INTERNAL with a log line; internal details never reach the
+// caller).
+package graph
+
+import (
+	"github.com/stockgate/stockgate/admin"
+	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/store"
+)
+
+// Resolver is the root resolver; its fields are the gateway's services.
+type Resolver struct {
+	Store *store.Store
+	Hub   *live.Hub
+	Admin *admin.Service
+}
