@@ -1,0 +1,294 @@
+// Command stockgate is the inventory sync gateway: marketplace webhooks
+// in, canonical events on the bus, an event-sourced stock ledger, and
+// availability out over GraphQL.
+//
+// This file is the composition root: it opens every resource in order,
+// starts the loops, and on SIGINT or SIGTERM closes them in reverse. It
+// holds no logic of its own.
+//
+//	go run .                              # embedded defaults, no services
+//	go run . --config stockgate.yaml      # see examples/stockgate.yaml
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	gcpubsub "gocloud.dev/pubsub"
+
+	"github.com/stockgate/stockgate/admin"
+	"github.com/stockgate/stockgate/auth"
+	"github.com/stockgate/stockgate/config"
+	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/connectors/shopify"
+	"github.com/stockgate/stockgate/graph"
+	"github.com/stockgate/stockgate/ingest"
+	"github.com/stockgate/stockgate/ledger"
+	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/pubsub"
+	"github.com/stockgate/stockgate/relay"
+	"github.com/stockgate/stockgate/store"
+	_ "github.com/stockgate/stockgate/store/boltstore" // bolt:// store
+	_ "github.com/stockgate/stockgate/store/memstore"  // mem:// store
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "stockgate:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the gateway and blocks until ctx is done. ready, when set,
+// receives the listen address once the gateway serves.
+func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr string)) error {
+	fs := flag.NewFlagSet("stockgate", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var (
+		cfgPath = fs.String("config", "", "YAML configuration file (see examples/stockgate.yaml)")
+		addr    = fs.String("addr", "", "listen address (default 127.0.0.1:8080, or the config's addr)")
+		dataDir = fs.String("data-dir", "", "data directory (default ./stockgate-data, or the config's dataDir)")
+		logJSON = fs.Bool("log-json", false, "log JSON lines instead of text")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := &config.Config{}
+	if *cfgPath != "" {
+		c, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		cfg = c
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	var lh slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if *logJSON {
+		lh = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	log := slog.New(lh)
+
+	// Keys.
+	keys := auth.NewKeys()
+	for _, k := range cfg.Keys {
+		role, err := auth.ParseRole(k.Role)
+		if err != nil {
+			return err
+		}
+		if err := keys.Add(k.Value, auth.Principal{Name: k.Name, Role: role}); err != nil {
+			return err
+		}
+	}
+	var bootstrapKey string
+	if keys.Len() == 0 {
+		key, created, err := auth.Bootstrap(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		if err := keys.Add(key, auth.Principal{Name: "bootstrap-admin", Role: auth.Admin}); err != nil {
+			return err
+		}
+		if created {
+			bootstrapKey = key
+		}
+	}
+
+	// Store, then bus.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bus, err := pubsub.OpenBus(ctx, &pubsub.BusOptions{
+		InboundTopicURL:             cfg.Bus.Inbound,
+		InboundSubscriptionURL:      cfg.Bus.InboundSubscription,
+		AvailabilityTopicURL:        cfg.Bus.Availability,
+		AvailabilitySubscriptionURL: cfg.Bus.AvailabilitySubscription,
+	})
+	if err != nil {
+		return err
+	}
+	defer bus.Shutdown(context.WithoutCancel(ctx))
+	inSub, err := bus.SubscribeInbound(ctx)
+	if err != nil {
+		return err
+	}
+	avSub, err := bus.SubscribeAvailability(ctx)
+	if err != nil {
+		return err
+	}
+
+	// Services.
+	rel := relay.New(st, map[string]*gcpubsub.Topic{
+		ledger.TopicInbound:      bus.Inbound(),
+		ledger.TopicAvailability: bus.Availability(),
+	}, &relay.Options{Retain: []string{ledger.TopicInbound}, Logger: log})
+	led := ledger.New(st, &ledger.Options{Catalog: cfg.Catalog(), Committed: rel.Notify, Logger: log})
+	hub := live.NewHub()
+	ing := ingest.New(st, &ingest.Options{
+		MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, DedupTTL: cfg.Webhooks.DedupTTL,
+		Accepted: rel.Notify, Logger: log,
+	})
+	for _, c := range cfg.Connectors {
+		in, err := openConnector(c)
+		if err != nil {
+			return err
+		}
+		ing.Register(in)
+	}
+	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
+	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm}, &graph.HandlerOptions{
+		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit,
+		Introspection: *cfg.GraphQL.Introspection, AllowedOrigins: cfg.GraphQL.AllowedOrigins,
+	})
+
+	// Loops: relay, ledger consumer, live fan-out.
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	var loops sync.WaitGroup
+	failed := make(chan error, 3)
+	start := func(name string, f func(context.Context) error) {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			if err := f(loopCtx); err != nil && loopCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start("relay", rel.Run)
+	start("ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
+	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
+
+	// HTTP.
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/{connectorID}", ing)
+	mux.Handle("/graphql", keys.Middleware(gql))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(pctx); err != nil {
+			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	if *cfg.GraphQL.Introspection {
+		mux.Handle("GET /{$}", playground.Handler("stockgate", "/graphql"))
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	connCtx, closeConns := context.WithCancel(context.WithoutCancel(ctx))
+	defer closeConns()
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return connCtx },
+	}
+	// net/http does not wait for hijacked (websocket) connections: cancel
+	// their context so their loops end.
+	srv.RegisterOnShutdown(closeConns)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "stockgate listening on %s\n", base)
+	fmt.Fprintf(stdout, "  GraphQL:   %s/graphql  (GraphiQL at %s/)\n", base, base)
+	for _, c := range cfg.Connectors {
+		fmt.Fprintf(stdout, "  webhook:   %s/webhooks/%s  (%s)\n", base, c.ID, c.Kind)
+	}
+	fmt.Fprintf(stdout, "  store:     %s\n", redact(cfg.Store))
+	if bootstrapKey != "" {
+		fmt.Fprintf(stdout, "  admin key: %s  (created now and kept in %s; shown once)\n", bootstrapKey, cfg.DataDir+"/"+auth.BootstrapFile)
+	} else if len(cfg.Keys) == 0 {
+		fmt.Fprintf(stdout, "  admin key: in %s\n", cfg.DataDir+"/"+auth.BootstrapFile)
+	}
+	log.Info("stockgate started", "addr", ln.Addr().String(), "connectors", len(cfg.Connectors))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-failed:
+	case runErr = <-served:
+	}
+
+	// Shutdown, in order: stop HTTP and close websockets, flush the
+	// outbox to the topics, drain the subscriptions, close the store
+	// (deferred above, after the bus).
+	log.Info("stockgate shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	hub.Close()
+	_ = rel.Pass(sctx)
+	stopLoops()
+	loops.Wait()
+	if err := inSub.Shutdown(sctx); err != nil {
+		log.Warn("inbound subscription shutdown", "err", err)
+	}
+	if err := avSub.Shutdown(sctx); err != nil {
+		log.Warn("availability subscription shutdown", "err", err)
+	}
+	if errors.Is(runErr, http.ErrServerClosed) {
+		runErr = nil
+	}
+	return runErr
+}
+
+// openConnector builds the inbound side of a configured connector.
+func openConnector(c config.Connector) (connectors.Inbound, error) {
+	kind, err := connectors.ParseKind(c.Kind)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case connectors.Shopify:
+		return shopify.New(shopify.Config{
+			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
+			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
+		})
+	}
+	return nil, fmt.Errorf("connector %q: kind %s is not supported yet", c.ID, kind)
+}
+
+func redact(u string) string {
+	if pu, err := url.Parse(u); err == nil {
+		return pu.Redacted()
+	}
+	return "(unparsable URL)"
+}
