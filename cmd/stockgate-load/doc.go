@@ -1,0 +1,90 @@
+// Command stockgate-load drives a running stockgate gateway with signed
+// Shopify orders/create webhooks at a target rate, and measures how fast
+// the gateway acknowledges them and how long each takes to reach a live
+// GraphQL subscriber as an availabilityChanged change.
+//
+//	go run ./cmd/stockgate-load -h
+//	go run ./cmd/stockgate-load -rate 1000 -duration 10s
+//	go run ./cmd/stockgate-load -rate 0 -duration 10s -json   # as fast as possible
+//
+// It is the load generator behind BENCHMARKS.md. Start the gateway with a
+// configuration that declares a Shopify connector (id "shop"), its webhook
+// secret and a default location, as examples/stockgate.yaml does, but
+// without a skus: catalog: the loader uses fresh SKUs each run, and a
+// gateway with a catalog keeps their events as dead letters, so no change
+// would ever reach a subscriber. A minimal benchmark configuration:
+//
+//	addr: 127.0.0.1:8080
+//	dataDir: /tmp/stockgate-bench
+//	keys:
+//	  - {name: ops, role: admin, secret: env:STOCKGATE_ADMIN_KEY}
+//	connectors:
+//	  - id: shop
+//	    kind: shopify
+//	    secrets: [env:SHOPIFY_WEBHOOK_SECRET]
+//	    defaultLocation: web
+//
+// Then give the loader the same secret and a key:
+//
+//	export STOCKGATE_ADMIN_KEY=$(openssl rand -hex 16) SHOPIFY_WEBHOOK_SECRET=$(openssl rand -hex 16)
+//	go run . --config bench.yaml &
+//	STOCKGATE_API_KEY=$STOCKGATE_ADMIN_KEY go run ./cmd/stockgate-load -rate 1000 -duration 10s
+//	STOCKGATE_API_KEY=$STOCKGATE_ADMIN_KEY go run ./cmd/stockgate-load -rate 0 -duration 10s   # the maximum
+//
+// # What a run does
+//
+//  1. Opens -subscribers websockets to /graphql (subprotocol
+//     graphql-transport-ws, the key in connection_init) and subscribes each
+//     to availabilityChanged for the run's SKUs.
+//  2. Sends warm-up webhooks (for a SKU of their own) until every
+//     subscriber has seen one's change, so the subscriptions are live
+//     before the clock starts (graphql-transport-ws does not acknowledge a
+//     subscribe) and a wrong secret, key, connector or location fails fast
+//     with a clear message (waiting up to -warmup).
+//  3. Sends -rate webhooks per second for -duration on an open-loop
+//     schedule: sends are due at start + k/rate however long earlier ones
+//     take. At most -concurrency requests are in flight; a send that finds
+//     the cap reached waits for a free slot and is counted as late.
+//  4. Waits up to -drain for the changes of every accepted webhook, then
+//     prints the report (and, with -json, the same report as one JSON
+//     object).
+//
+// # Webhooks
+//
+// Each webhook is an orders/create delivery whose body is a Shopify REST
+// Order (the shape of shared/fixtures/shopify/rest_order.json) with a
+// unique order id, a null location_id (so the connector's default location
+// applies) and one line of quantity 1. It is signed with
+// base64(HMAC-SHA256(secret, body)) and carries a unique
+// X-Shopify-Event-Id, the gateway's dedup key.
+//
+// # Matching changes to webhooks
+//
+// The run uses -skus fresh SKUs named load-<runid>-<i>, so each starts with
+// committed 0, and it never has two webhooks in flight for the same SKU: a
+// send takes a free SKU from a pool and returns it when answered. The k-th
+// accepted webhook of a SKU is therefore the one that raises its committed
+// quantity to k, and a change with committed = k is matched to that
+// webhook's send time exactly. (So in-flight requests are also capped by
+// -skus: keep -skus ≥ -concurrency.) A subscriber that reads slowly may be
+// sent only the latest value of a SKU; the values it skipped are counted as
+// coalesced, not as latency samples. Changes still missing after -drain are
+// counted as missing. A SKU whose request ended without an answer (a
+// transport error or timeout) may or may not have committed, so its later
+// changes are left out of the latency samples.
+//
+// # Report
+//
+//   - acked/s: 200 answers per second of wall time, from the first send
+//     until the last answer.
+//   - non-200 answers by status code, and transport errors.
+//   - ack latency p50/p90/p99/max: request start to response, 200s only.
+//     It does not include the time a late send waited for a slot.
+//   - webhook → subscriber latency p50/p90/p99/max: send start to the
+//     change's arrival at the subscriber, over all subscribers.
+//
+// # Exit status
+//
+// 0 after a run, even a degraded one; 1 when the gateway is unreachable,
+// the warm-up fails, or every webhook failed; 2 for bad flags.
+package main

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Environment variables for the secrets, so that they stay out of shell
+// history and process listings.
+const (
+	envSecret = "SHOPIFY_WEBHOOK_SECRET"
+	envKey    = "STOCKGATE_API_KEY"
+)
+
+// errUsage marks bad flags; main exits 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first interrupt stops the sends and reports; a second one kills.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "stockgate-load:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the command: it parses args, runs the load and prints the report
+// to stdout (progress and usage go to stderr). Interrupting ctx stops the
+// sends early; the run still drains and reports.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	l, err := newLoad(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	rep, runErr := l.run(ctx)
+	if rep != nil {
+		if err := rep.write(stdout); err != nil {
+			return err
+		}
+		if cfg.JSON {
+			if err := json.NewEncoder(stdout).Encode(rep); err != nil {
+				return err
+			}
+		}
+	}
+	return runErr
+}
+
+// parseFlags returns the configuration from args and the environment. It
+// prints usage and problems to stderr, and returns flag.ErrHelp for -h and
+// an errUsage error for bad flags.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("stockgate-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: stockgate-load [flags]
+
+Sends signed Shopify orders/create webhooks to a running stockgate gateway at
+a target rate and reports acknowledged webhooks/s, ack latency and webhook →
+GraphQL subscriber latency. See the package doc (go doc ./cmd/stockgate-load).
+
+  SHOPIFY_WEBHOOK_SECRET=... STOCKGATE_API_KEY=... stockgate-load -rate 1000 -duration 10s
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "gateway base `URL`")
+	fs.StringVar(&c.Connector, "connector", "shop", "Shopify connector `id`: webhooks go to <url>/webhooks/<id>")
+	fs.StringVar(&c.Secret, "secret", "", "webhook signing `secret` of the connector (default $"+envSecret+")")
+	fs.StringVar(&c.Shop, "shop", "example.myshopify.com", "X-Shopify-Shop-Domain of the webhooks")
+	fs.StringVar(&c.Key, "key", "", "GraphQL API `key` for the subscribers (default $"+envKey+")")
+	fs.StringVar(&c.Location, "location", "", "only count changes at this stockgate `location` (the connector's default location); empty: any")
+	fs.Float64Var(&c.Rate, "rate", 1000, "target webhooks per second; 0: as fast as -concurrency allows")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&c.Concurrency, "concurrency", 64, "most requests in flight")
+	fs.IntVar(&c.SKUs, "skus", 100, "fresh SKUs per run, load-<runid>-<i>; each has at most one request in flight, so keep ≥ -concurrency")
+	fs.IntVar(&c.Subscribers, "subscribers", 1, "websocket subscribers to availabilityChanged; 0: measure acks only")
+	fs.DurationVar(&c.Drain, "drain", 5*time.Second, "how long to wait after the last answer for outstanding changes")
+	fs.DurationVar(&c.WarmUp, "warmup", 10*time.Second, "how long to wait for the subscriptions to deliver a warm-up change before the run")
+	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "per-request timeout")
+	fs.BoolVar(&c.JSON, "json", false, "also print the report as one JSON object")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "stockgate-load: unexpected arguments %q\n", fs.Args())
+		return c, fmt.Errorf("%w: unexpected arguments", errUsage)
+	}
+	if c.Secret == "" {
+		c.Secret = os.Getenv(envSecret)
+	}
+	if c.Key == "" {
+		c.Key = os.Getenv(envKey)
+	}
+	if err := c.validate(); err != nil {
+		fmt.Fprintf(stderr, "stockgate-load: bad flags:\n%v\n", err)
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// percentile returns the p-th percentile (0 < p ≤ 100) of sorted, an
+// ascending slice, by the nearest-rank method: the smallest value that at
+// least p percent of the values are less than or equal to. It returns 0
+// for an empty slice.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(n)))
+	return sorted[min(max(rank, 1), n)-1]
+}
+
+// latency summarizes a set of durations.
+type latency struct {
+	Count              int
+	P50, P90, P99, Max time.Duration
+}
+
+// summarize returns the summary of ds. It sorts ds in place.
+func summarize(ds []time.Duration) latency {
+	slices.Sort(ds)
+	l := latency{Count: len(ds)}
+	if len(ds) > 0 {
+		l.P50 = percentile(ds, 50)
+		l.P90 = percentile(ds, 90)
+		l.P99 = percentile(ds, 99)
+		l.Max = ds[len(ds)-1]
+	}
+	return l
+}
+
+// String is the summary on one line, such as
+// "p50 1.2ms  p90 2.5ms  p99 7.1ms  max 20ms".
+func (l latency) String() string {
+	if l.Count == 0 {
+		return "no samples"
+	}
+	return fmt.Sprintf("p50 %v  p90 %v  p99 %v  max %v", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
+}
+
+// MarshalJSON writes the durations in milliseconds.
+func (l latency) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Count int     `json:"count"`
+		P50   float64 `json:"p50Ms"`
+		P90   float64 `json:"p90Ms"`
+		P99   float64 `json:"p99Ms"`
+		Max   float64 `json:"maxMs"`
+	}{l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max)})
+}
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// round shortens d for display: three significant digits or so.
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= 10*time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	default:
+		return d.Round(time.Microsecond)
+	}
+}
+
+// samples collects durations from many goroutines.
+type samples struct {
+	mu sync.Mutex
+	ds []time.Duration
+}
+
+func (s *samples) add(d time.Duration) {
+	s.mu.Lock()
+	s.ds = append(s.ds, d)
+	s.mu.Unlock()
+}
+
+// summary summarizes the durations added so far.
+func (s *samples) summary() latency {
+	s.mu.Lock()
+	ds := slices.Clone(s.ds)
+	s.mu.Unlock()
+	return summarize(ds)
+}
