@@ -17,10 +17,12 @@
 //     key in one step, so an acknowledged webhook is never lost and a
 //     redelivered one is never accepted twice.
 //   - Commit applies one ledger step: it appends the entry, replaces the
-//     projection, marks the event applied, consumes the event's outbox
-//     message and queues the availability change, all or nothing, and only
-//     when the key's sequence number is still the one the caller read
-//     (optimistic concurrency, as in an expected-sequence append).
+//     projection, marks the event applied and queues the availability
+//     change, all or nothing, and only when the key's sequence number is
+//     still the one the caller read (optimistic concurrency, as in an
+//     expected-sequence append). The consumer then deletes the event's
+//     outbox message; a crash in between only means the event is relayed
+//     again and found applied.
 //
 // Drivers may group many items into one physical transaction (group commit)
 // as long as each item's outcome is reported on its own.

@@ -1,0 +1,649 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/stockgate/stockgate/store"
+)
+
+// Options configure Open; nil means defaults.
+type Options struct {
+	// Now reads the clock for dedup expiry and applied marks.
+	// Nil: time.Now.
+	Now func() time.Time
+	// NoSync skips the fsync after each write transaction: a crash may lose
+	// or corrupt acknowledged data. False: every Accept, Commit and
+	// DeleteOutbox is on disk before it returns. Set it only for tests and
+	// throwaway data.
+	NoSync bool
+	// MaxBatchSize is the most concurrent write calls committed in one
+	// transaction (group commit). Zero: 1000.
+	MaxBatchSize int
+	// MaxBatchDelay is how long the first write call of a group waits for
+	// others to join before it commits. Zero: no wait, which suits most
+	// disks: calls that arrive while a commit is syncing form the next
+	// group anyway, and a delay adds to every write's latency.
+	MaxBatchDelay time.Duration
+	// DedupSweepInterval is how often expired dedup keys are deleted in the
+	// background. Zero: one minute. Negative: never; expired keys then stay
+	// in the file, though they no longer deduplicate.
+	DedupSweepInterval time.Duration
+	// LockTimeout is how long Open waits for another process to release
+	// the file. Zero: 5 seconds. Negative: no wait.
+	LockTimeout time.Duration
+}
+
+// sweepBatch is the most expired dedup keys deleted in one transaction.
+const sweepBatch = 10_000
+
+// errClosed is what a closed driver returns.
+var errClosed = errors.New("boltstore: closed")
+
+// driver is the bbolt store driver; it is safe for concurrent use.
+type driver struct {
+	db     *bolt.DB
+	now    func() time.Time
+	closed atomic.Bool
+	group  group // group commit of Accept, Commit and DeleteOutbox
+
+	stop  chan struct{} // closed by Close to stop the sweeper
+	swept chan struct{} // closed when the sweeper has stopped
+}
+
+var _ store.Driver = (*driver)(nil)
+
+// Open opens or creates the store file at path; its directory must exist.
+func Open(path string, opts *Options) (store.Driver, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxBatchSize == 0 {
+		o.MaxBatchSize = 1000
+	}
+	if o.DedupSweepInterval == 0 {
+		o.DedupSweepInterval = time.Minute
+	}
+	switch {
+	case o.LockTimeout == 0:
+		o.LockTimeout = 5 * time.Second
+	case o.LockTimeout < 0:
+		o.LockTimeout = time.Nanosecond // bbolt: zero waits forever
+	}
+	if o.MaxBatchSize < 0 || o.MaxBatchDelay < 0 {
+		return nil, fmt.Errorf("boltstore: open %s: negative MaxBatchSize or MaxBatchDelay", path)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      o.LockTimeout,
+		NoSync:       o.NoSync,
+		FreelistType: bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		switch v := meta.Get([]byte("version")); {
+		case v == nil:
+			return meta.Put([]byte("version"), []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("schema version %q, want %q", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	d := &driver{
+		db:    db,
+		now:   o.Now,
+		group: group{db: db, maxSize: o.MaxBatchSize, maxDelay: o.MaxBatchDelay},
+		stop:  make(chan struct{}),
+		swept: make(chan struct{}),
+	}
+	if o.DedupSweepInterval > 0 {
+		go d.sweeper(o.DedupSweepInterval)
+	} else {
+		close(d.swept)
+	}
+	return d, nil
+}
+
+func (d *driver) check(ctx context.Context) error {
+	if d.closed.Load() {
+		return errClosed
+	}
+	return ctx.Err()
+}
+
+// write runs fn in a write transaction shared with concurrent calls (see
+// group); fn may run more than once and must start from scratch each time.
+func (d *driver) write(fn func(*bolt.Tx) error) error { return d.group.write(fn) }
+
+// Accept implements store.Driver.
+func (d *driver) Accept(ctx context.Context, items []store.Acceptance) ([]error, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	for i := range items {
+		if len(items[i].DedupKey) > bolt.MaxKeySize-8 {
+			return nil, fmt.Errorf("boltstore: accept item %d: dedup key longer than %d bytes", i, bolt.MaxKeySize-8)
+		}
+	}
+	now := d.now()
+	errs := make([]error, len(items))
+	err := d.write(func(tx *bolt.Tx) error {
+		clear(errs)
+		dedup := tx.Bucket(bDedup)
+		for i := range items {
+			a := &items[i]
+			if a.DedupKey != "" {
+				k := []byte(a.DedupKey)
+				if v := dedup.Get(k); v != nil && !expired(v, now) {
+					errs[i] = store.ErrDuplicate
+					continue
+				}
+				exp := expiry(now, a.DedupTTL)
+				if err := dedup.Put(k, u64(exp)); err != nil {
+					return err
+				}
+				if exp != 0 {
+					if err := tx.Bucket(bDedupExp).Put(append(u64(exp), k...), []byte{}); err != nil {
+						return err
+					}
+				}
+			}
+			if err := putMessages(tx, a.Messages); err != nil {
+				return err
+			}
+			for j := range a.DeadLetters {
+				if err := putDeadLetter(tx, a.DeadLetters[j]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: accept: %w", err)
+	}
+	return errs, nil
+}
+
+// expiry encodes when a key accepted at now with ttl stops deduplicating,
+// in Unix nanoseconds; 0 means never.
+func expiry(now time.Time, ttl time.Duration) uint64 {
+	if ttl <= 0 {
+		return 0
+	}
+	n := now.UnixNano()
+	if ttl > time.Duration(math.MaxInt64-n) {
+		return 0 // beyond 2262: as good as never
+	}
+	return uint64(n + int64(ttl))
+}
+
+func expired(v []byte, now time.Time) bool {
+	exp := getU64(v)
+	return exp != 0 && uint64(now.UnixNano()) >= exp
+}
+
+func putMessages(tx *bolt.Tx, ms []store.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bOutbox)
+	for i := range ms {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		m := ms[i]
+		m.Seq = seq
+		v, err := json.Marshal(&m)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(u64(seq), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putDeadLetter(tx *bolt.Tx, dl store.DeadLetter) error {
+	b := tx.Bucket(bDeadLetters)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if dl.ID == "" {
+		dl.ID = "dl-" + hex16(seq)
+	}
+	return putIndexed(b, tx.Bucket(bDeadIDs), seq, dl.ID, &dl)
+}
+
+func putAlert(tx *bolt.Tx, a store.Alert) error {
+	b := tx.Bucket(bAlerts)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if a.ID == "" {
+		a.ID = "al-" + hex16(seq)
+	}
+	return putIndexed(b, tx.Bucket(bAlertIDs), seq, a.ID, &a)
+}
+
+// putIndexed stores v under seq in b and seq under id in ids.
+func putIndexed(b, ids *bolt.Bucket, seq uint64, id string, v any) error {
+	buf, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	k := u64(seq)
+	if err := b.Put(k, buf); err != nil {
+		return err
+	}
+	return ids.Put([]byte(id), k)
+}
+
+// hex16 formats v as 16 hex digits, so assigned IDs sort like their seqs.
+func hex16(v uint64) string {
+	s := strconv.FormatUint(v, 16)
+	return "0000000000000000"[len(s):] + s
+}
+
+// Commit implements store.Driver.
+func (d *driver) Commit(ctx context.Context, items []store.Commit) ([]error, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	for i := range items {
+		c := &items[i]
+		switch {
+		case c.EventID == "":
+			return nil, fmt.Errorf("boltstore: commit item %d: event id is required", i)
+		case len(c.EventID) > bolt.MaxKeySize:
+			return nil, fmt.Errorf("boltstore: commit item %d: event id longer than %d bytes", i, bolt.MaxKeySize)
+		case c.Entry != nil && c.Projection == nil:
+			return nil, fmt.Errorf("boltstore: commit item %d: entry without projection", i)
+		}
+	}
+	now := u64(uint64(d.now().UnixNano()))
+	errs := make([]error, len(items))
+	err := d.write(func(tx *bolt.Tx) error {
+		clear(errs)
+		for i := range items {
+			var err error
+			if errs[i], err = commitOne(tx, &items[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: commit: %w", err)
+	}
+	return errs, nil
+}
+
+// stepAt returns a commit's i-th keyed step, the main one first.
+func stepAt(c *store.Commit, i int) (exp uint64, e *store.Entry, p *store.Projection) {
+	if c.Entry != nil {
+		if i == 0 {
+			return c.ExpectedSeq, c.Entry, c.Projection
+		}
+		i--
+	}
+	s := &c.Extra[i]
+	return s.ExpectedSeq, &s.Entry, &s.Projection
+}
+
+// commitOne applies one commit in tx: it returns the item's outcome, or an
+// error that fails the whole transaction. It checks everything before it
+// writes anything, so an item that fails leaves no trace.
+func commitOne(tx *bolt.Tx, c *store.Commit, now []byte) (outcome, err error) {
+	applied := tx.Bucket(bApplied)
+	eventID := []byte(c.EventID)
+	if applied.Get(eventID) != nil {
+		return store.ErrAlreadyApplied, nil
+	}
+	n := len(c.Extra)
+	if c.Entry != nil {
+		n++
+	}
+	projections := tx.Bucket(bProjections)
+	var keysArr [2][]byte
+	keys := keysArr[:0]
+	for i := range n {
+		exp, e, _ := stepAt(c, i)
+		pk := projectionKey(e.Key)
+		var cur uint64
+		seen := false
+		for j := len(keys) - 1; j >= 0; j-- { // a key may appear twice
+			if bytes.Equal(keys[j], pk) {
+				cur, _, _ = stepAt(c, j)
+				cur, seen = cur+1, true
+				break
+			}
+		}
+		if !seen {
+			cur = getU64(projections.Get(pk))
+		}
+		if cur != exp {
+			return store.ErrConflict, nil
+		}
+		keys = append(keys, pk)
+	}
+
+	entries := tx.Bucket(bEntries)
+	for i := range n {
+		exp, ep, pp := stepAt(c, i)
+		e, p := *ep, *pp
+		e.Seq, p.Seq, p.Key = exp+1, exp+1, e.Key
+		v, err := json.Marshal(&e)
+		if err != nil {
+			return nil, err
+		}
+		if err := entries.Put(entryKey(e.Key, e.Seq), v); err != nil {
+			return nil, err
+		}
+		if v, err = json.Marshal(&p); err != nil {
+			return nil, err
+		}
+		if err := projections.Put(keys[i], append(u64(p.Seq), v...)); err != nil {
+			return nil, err
+		}
+	}
+	if err := applied.Put(eventID, now); err != nil {
+		return nil, err
+	}
+	if err := putMessages(tx, c.Outbox); err != nil {
+		return nil, err
+	}
+	for i := range c.Alerts {
+		if err := putAlert(tx, c.Alerts[i]); err != nil {
+			return nil, err
+		}
+	}
+	if c.DeadLetter != nil {
+		if err := putDeadLetter(tx, *c.DeadLetter); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// view runs fn in a read transaction.
+func (d *driver) view(ctx context.Context, op string, fn func(*bolt.Tx) error) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	if err := d.db.View(fn); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("boltstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Applied implements store.Driver.
+func (d *driver) Applied(ctx context.Context, eventID string) (bool, error) {
+	if eventID == "" {
+		return false, nil // bbolt has no empty keys; Commit refuses them
+	}
+	var ok bool
+	err := d.view(ctx, "applied", func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bApplied).Get([]byte(eventID)) != nil
+		return nil
+	})
+	return ok, err
+}
+
+// Projection implements store.Driver; a key with no entries has
+// store.Projection{Key: k}.
+func (d *driver) Projection(ctx context.Context, k store.Key) (store.Projection, error) {
+	p := store.Projection{Key: k}
+	err := d.view(ctx, "projection", func(tx *bolt.Tx) error {
+		v := tx.Bucket(bProjections).Get(projectionKey(k))
+		if v == nil {
+			return nil
+		}
+		return decodeProjection(v, &p)
+	})
+	return p, err
+}
+
+func decodeProjection(v []byte, p *store.Projection) error {
+	if len(v) < 8 {
+		return errors.New("corrupt projection")
+	}
+	return json.Unmarshal(v[8:], p)
+}
+
+// Projections implements store.Driver.
+func (d *driver) Projections(ctx context.Context, sku string) ([]store.Projection, error) {
+	var out []store.Projection
+	err := d.view(ctx, "projections", func(tx *bolt.Tx) error {
+		prefix := skuPrefix(sku)
+		c := tx.Bucket(bProjections).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var p store.Projection
+			if err := decodeProjection(v, &p); err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// History implements store.Driver.
+func (d *driver) History(ctx context.Context, k store.Key, after uint64, limit int) ([]store.Entry, error) {
+	var out []store.Entry
+	err := d.view(ctx, "history", func(tx *bolt.Tx) error {
+		if limit <= 0 || after == math.MaxUint64 {
+			return nil
+		}
+		prefix := entryPrefix(k, 0)
+		c := tx.Bucket(bEntries).Cursor()
+		for key, v := c.Seek(entryKey(k, after+1)); key != nil && len(out) < limit && bytes.HasPrefix(key, prefix); key, v = c.Next() {
+			var e store.Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Outbox implements store.Driver.
+func (d *driver) Outbox(ctx context.Context, after uint64, limit int) ([]store.Message, error) {
+	var out []store.Message
+	err := d.view(ctx, "outbox", func(tx *bolt.Tx) error {
+		if limit <= 0 || after == math.MaxUint64 {
+			return nil
+		}
+		c := tx.Bucket(bOutbox).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var m store.Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteOutbox implements store.Driver.
+func (d *driver) DeleteOutbox(ctx context.Context, seqs []uint64) error {
+	if err := d.check(ctx); err != nil || len(seqs) == 0 {
+		return err
+	}
+	err := d.write(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bOutbox)
+		for _, s := range seqs {
+			if err := b.Delete(u64(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: delete outbox: %w", err)
+	}
+	return nil
+}
+
+// DeadLetters implements store.Driver.
+func (d *driver) DeadLetters(ctx context.Context, after string, limit int) ([]store.DeadLetter, error) {
+	var out []store.DeadLetter
+	err := d.view(ctx, "dead letters", func(tx *bolt.Tx) error {
+		return scan(tx.Bucket(bDeadLetters), tx.Bucket(bDeadIDs), after, limit, func(v []byte) error {
+			var dl store.DeadLetter
+			err := json.Unmarshal(v, &dl)
+			out = append(out, dl)
+			return err
+		})
+	})
+	return out, err
+}
+
+// Alerts implements store.Driver.
+func (d *driver) Alerts(ctx context.Context, after string, limit int) ([]store.Alert, error) {
+	var out []store.Alert
+	err := d.view(ctx, "alerts", func(tx *bolt.Tx) error {
+		return scan(tx.Bucket(bAlerts), tx.Bucket(bAlertIDs), after, limit, func(v []byte) error {
+			var a store.Alert
+			err := json.Unmarshal(v, &a)
+			out = append(out, a)
+			return err
+		})
+	})
+	return out, err
+}
+
+// scan calls fn with up to limit values of b that follow the one with ID
+// after ("" for the start).
+func scan(b, ids *bolt.Bucket, after string, limit int, fn func(v []byte) error) error {
+	var from uint64
+	if after != "" {
+		v := ids.Get([]byte(after))
+		if v == nil {
+			return fmt.Errorf("boltstore: no item with id %q: %w", after, store.ErrNotFound)
+		}
+		from = getU64(v)
+	}
+	c := b.Cursor()
+	n := 0
+	for k, v := c.Seek(u64(from + 1)); k != nil && n < limit; k, v = c.Next() {
+		if err := fn(v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
+}
+
+// Ping implements store.Driver.
+func (d *driver) Ping(ctx context.Context) error {
+	return d.view(ctx, "ping", func(*bolt.Tx) error { return nil })
+}
+
+// Close stops the sweeper and closes the file; later calls fail.
+func (d *driver) Close() error {
+	if d.closed.Swap(true) {
+		return errClosed
+	}
+	close(d.stop)
+	<-d.swept
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("boltstore: close: %w", err)
+	}
+	return nil
+}
+
+// sweeper deletes expired dedup keys every interval until Close.
+func (d *driver) sweeper(interval time.Duration) {
+	defer close(d.swept)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			// An error (a full disk, say) leaves the keys for the next
+			// tick; expired keys do not deduplicate in the meantime.
+			_, _ = d.sweep(d.now())
+		}
+	}
+}
+
+// sweep deletes the dedup keys expired at now and returns how many, in
+// transactions of at most sweepBatch keys.
+func (d *driver) sweep(now time.Time) (int, error) {
+	total := 0
+	for {
+		var n int
+		var more bool
+		err := d.db.Update(func(tx *bolt.Tx) error {
+			n = 0
+			idx, dedup := tx.Bucket(bDedupExp), tx.Bucket(bDedup)
+			var dead [][]byte
+			c := idx.Cursor()
+			for k, _ := c.First(); k != nil && len(dead) < sweepBatch && expired(k[:8], now); k, _ = c.Next() {
+				dead = append(dead, bytes.Clone(k))
+			}
+			more = len(dead) == sweepBatch
+			for _, k := range dead {
+				if err := idx.Delete(k); err != nil {
+					return err
+				}
+				// The key may have been accepted again since, with a
+				// later expiry or none: delete it only if it is the one
+				// this index entry describes.
+				if v := dedup.Get(k[8:]); v != nil && bytes.Equal(v, k[:8]) {
+					if err := dedup.Delete(k[8:]); err != nil {
+						return err
+					}
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if !more {
+			return total, nil
+		}
+	}
+}

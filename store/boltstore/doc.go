@@ -1,0 +1,52 @@
+// Package boltstore is the embedded, durable store driver: one bbolt file
+// (go.etcd.io/bbolt) in the gateway's data dir, no server to run.
+//
+// # URLs
+//
+// [OpenURL] opens "bolt://" URLs whose host and path together are the file
+// path, created when missing (its directory must exist):
+//
+//	bolt:///var/lib/stockgate/stockgate.db   absolute path
+//	bolt://./stockgate.db                    relative to the working dir
+//
+// Query parameters set [Options]; any other parameter is an error:
+//
+//	nosync=true                 Options.NoSync (tests only)
+//	max_batch_size=500          Options.MaxBatchSize
+//	max_batch_delay=2ms         Options.MaxBatchDelay
+//	dedup_sweep_interval=5m     Options.DedupSweepInterval
+//	lock_timeout=10s            Options.LockTimeout
+//
+// # Durability
+//
+// Accept, Commit and DeleteOutbox return only after their transaction is
+// fsynced, unless Options.NoSync is set, so the gateway acknowledges a
+// webhook only once it is on disk. Concurrent write calls share one
+// transaction and one fsync (group commit): a call made while no commit is
+// in progress commits at once, and the calls that arrive while it syncs
+// are committed together right after. Every item is checked and written
+// in one transaction, so an item's outcome is all or nothing; a call that
+// fails is taken out of its group and the rest committed without it.
+//
+// bbolt takes an exclusive lock on the file: one process at a time. Open
+// waits Options.LockTimeout for it.
+//
+// # Layout
+//
+// Values are JSON. Buckets: outbox (seq → message), dedup (key → expiry),
+// dedupexp (expiry, key → nothing; the sweep's index), applied (event id →
+// time applied), entries (sku, location, seq → entry), projections (sku,
+// location → seq, projection), deadletters and alerts (seq → value, with
+// deadletterids and alertids mapping id → seq) and meta (schema version).
+// Strings in keys are length-prefixed (uvarint), so SKU "A" never reads as
+// a prefix of SKU "AB", whatever characters the names contain. Sequence
+// numbers are bucket sequences and are never reused.
+//
+// # Semantics
+//
+// The projection of a key with no entries is store.Projection{Key: k}.
+// A dedup key stops deduplicating at acceptance time + DedupTTL, checked on
+// every lookup; expired keys are deleted by a background sweep. Dead
+// letters and alerts without an ID get "dl-" or "al-" and their sequence
+// number in hex; paging after an unknown ID fails with store.ErrNotFound.
+package boltstore

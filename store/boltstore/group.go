@@ -1,0 +1,121 @@
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// group commits concurrent write calls together: one transaction and one
+// fsync for every call that arrived while the previous transaction was
+// being written (leader/follower group commit). The first caller with no
+// commit in progress leads: it takes the queue, runs every call in one
+// transaction, hands the lead to the oldest caller that queued meanwhile,
+// and returns. So a lone caller commits at once, and under load each fsync
+// serves everyone who waited for it, with no timer to tune.
+//
+// bbolt's DB.Batch does the same with a timer: every group waits
+// MaxBatchDelay (10ms by default) unless MaxBatchSize callers arrive first,
+// which caps throughput at MaxBatchSize per MaxBatchDelay and costs a lone
+// caller the whole delay.
+//
+// As with DB.Batch, a call's function may run more than once: when one
+// call fails, the transaction is rolled back and run again without it, and
+// the failed call then runs alone. Functions must start from scratch on
+// every run.
+type group struct {
+	db       *bolt.DB
+	maxSize  int
+	maxDelay time.Duration
+
+	mu      sync.Mutex
+	queue   []*groupCall
+	leading bool // a caller is running a transaction for the queue
+}
+
+type groupCall struct {
+	fn   func(*bolt.Tx) error
+	done chan error // the call's result, or errLead
+}
+
+// errLead tells a queued caller to lead the next group.
+var errLead = errors.New("boltstore: lead the next group")
+
+func (g *group) write(fn func(*bolt.Tx) error) error {
+	c := &groupCall{fn: fn, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if g.leading {
+		g.mu.Unlock()
+		if err := <-c.done; err != errLead {
+			return err
+		}
+	} else {
+		g.leading = true
+		g.mu.Unlock()
+		if g.maxDelay > 0 {
+			time.Sleep(g.maxDelay)
+		}
+	}
+	// Leading: c is first in the queue.
+	g.mu.Lock()
+	n := min(len(g.queue), g.maxSize)
+	calls := g.queue[:n:n]
+	g.queue = append([]*groupCall(nil), g.queue[n:]...)
+	g.mu.Unlock()
+
+	g.run(calls)
+
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].done <- errLead
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+	return <-c.done
+}
+
+// run commits calls in one transaction and sends each its result. A call
+// that fails is taken out and the rest run again; the failed ones then run
+// alone, each in its own transaction.
+func (g *group) run(calls []*groupCall) {
+	var alone []*groupCall
+	for len(calls) > 0 {
+		failed := -1
+		err := g.db.Update(func(tx *bolt.Tx) error {
+			for i, c := range calls {
+				if err := safely(c.fn, tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			for _, c := range calls {
+				c.done <- err
+			}
+			break
+		}
+		alone = append(alone, calls[failed])
+		calls = append(calls[:failed:failed], calls[failed+1:]...)
+	}
+	for _, c := range alone {
+		c.done <- g.db.Update(func(tx *bolt.Tx) error { return safely(c.fn, tx) })
+	}
+}
+
+// safely runs fn, turning a panic into an error so that one bad call does
+// not take down the caller leading the group.
+func safely(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("boltstore: panic in write: %v", p)
+		}
+	}()
+	return fn(tx)
+}

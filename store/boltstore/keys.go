@@ -1,0 +1,68 @@
+package boltstore
+
+import (
+	"encoding/binary"
+
+	"github.com/stockgate/stockgate/store"
+)
+
+// Bucket names.
+var (
+	bOutbox      = []byte("outbox")
+	bDedup       = []byte("dedup")
+	bDedupExp    = []byte("dedupexp")
+	bApplied     = []byte("applied")
+	bEntries     = []byte("entries")
+	bProjections = []byte("projections")
+	bDeadLetters = []byte("deadletters")
+	bDeadIDs     = []byte("deadletterids")
+	bAlerts      = []byte("alerts")
+	bAlertIDs    = []byte("alertids")
+	bMeta        = []byte("meta")
+
+	allBuckets = [][]byte{bOutbox, bDedup, bDedupExp, bApplied, bEntries, bProjections,
+		bDeadLetters, bDeadIDs, bAlerts, bAlertIDs, bMeta}
+)
+
+// schemaVersion is stored in meta under "version"; Open refuses a file
+// with another.
+const schemaVersion = "1"
+
+// appendString appends s prefixed by its length, so that no encoded string
+// is a prefix of another's encoding followed by more data.
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// skuPrefix prefixes the projection keys of every location of a SKU.
+func skuPrefix(sku string) []byte {
+	return appendString(make([]byte, 0, binary.MaxVarintLen64+len(sku)), sku)
+}
+
+// projectionKey is the projections key of k: the SKU length-prefixed, then
+// the location as is, so that keys of one SKU sort by location.
+func projectionKey(k store.Key) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(k.SKU)+len(k.Location))
+	return append(appendString(b, k.SKU), k.Location...)
+}
+
+// entryPrefix prefixes the entries keys of k; entryKey appends the seq
+// big-endian so that a key's entries sort by seq.
+func entryPrefix(k store.Key, extra int) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(k.SKU)+len(k.Location)+extra)
+	return appendString(appendString(b, k.SKU), k.Location)
+}
+
+func entryKey(k store.Key, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(entryPrefix(k, 8), seq)
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v) }
+
+func getU64(b []byte) uint64 {
+	if len(b) < 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
