@@ -1,0 +1,66 @@
+package ledger
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/boltstore"
+	"github.com/stockgate/stockgate/store/memstore"
+)
+
+// BenchmarkApply measures ledger events applied per second: read the
+// projection, compute, commit the entry, projection, applied mark and
+// availability change. Parallel callers over 1,000 keys share commits.
+func BenchmarkApply(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		open func(b *testing.B) store.Driver
+	}{
+		{"memstore", func(*testing.B) store.Driver { return memstore.New(nil) }},
+		{"boltstore", func(b *testing.B) store.Driver {
+			d, err := boltstore.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return d
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			st := store.New(bc.open(b))
+			defer st.Close()
+			l := New(st, nil)
+			evs := make([]*event.Event, b.N)
+			for i := range evs {
+				ev, err := event.NewMovement(event.StockReceived, "", event.Movement{
+					Connector: "bench", SourceEventID: strconv.Itoa(i), OccurredAt: t0,
+					SKU: "SKU-" + strconv.Itoa(i%1000), Location: "web", Quantity: 1,
+					Reason: "received", CorrelationID: "c",
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				evs[i] = ev
+			}
+			var next atomic.Int64
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					ev := evs[next.Add(1)-1]
+					res, err := l.Apply(ctx, ev, nil)
+					if err != nil || len(res.Changes) != 1 {
+						b.Fatalf("apply: %+v, %v", res, err)
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
