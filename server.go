@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -64,6 +65,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		addr    = fs.String("addr", "", "listen address (default 127.0.0.1:8080, or the config's addr)")
 		dataDir = fs.String("data-dir", "", "data directory (default ./stockgate-data, or the config's dataDir)")
 		logJSON = fs.Bool("log-json", false, "log JSON lines instead of text")
+		debug   = fs.String("debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off when empty")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -204,6 +206,15 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	if *cfg.GraphQL.Introspection {
 		mux.Handle("GET /{$}", playground.Handler("stockgate", "/graphql"))
 	}
+	if *debug != "" {
+		dl, err := net.Listen("tcp", *debug)
+		if err != nil {
+			return err
+		}
+		dsrv := &http.Server{Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dl)
+		defer dsrv.Close()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -284,6 +295,17 @@ func openConnector(c config.Connector) (connectors.Inbound, error) {
 		})
 	}
 	return nil, fmt.Errorf("connector %q: kind %s is not supported yet", c.ID, kind)
+}
+
+// debugMux serves the profiler.
+func debugMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }
 
 func redact(u string) string {
