@@ -34,7 +34,9 @@ import (
 	"github.com/stockgate/stockgate/auth"
 	"github.com/stockgate/stockgate/config"
 	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/connectors/pos"
 	"github.com/stockgate/stockgate/connectors/shopify"
+	"github.com/stockgate/stockgate/connectors/square"
 	"github.com/stockgate/stockgate/graph"
 	"github.com/stockgate/stockgate/ingest"
 	"github.com/stockgate/stockgate/ledger"
@@ -293,6 +295,13 @@ func openConnector(c config.Connector) (connectors.Inbound, error) {
 			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
 			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
 		})
+	case connectors.Square:
+		return square.New(square.Config{
+			ID: c.ID, SignatureKeys: c.SecretValues, NotificationURL: c.NotificationURL,
+			Locations: c.Locations, Items: c.Items,
+		})
+	case connectors.POS:
+		return pos.New(pos.Config{ID: c.ID, Secrets: c.SecretValues, Tolerance: c.Tolerance, Stores: c.Stores})
 	}
 	return nil, fmt.Errorf("connector %q: kind %s is not supported yet", c.ID, kind)
 }

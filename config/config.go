@@ -134,9 +134,18 @@ type Connector struct {
 	DefaultLocation string `yaml:"defaultLocation"`
 	// Locations maps the marketplace's location ids to stockgate ids.
 	Locations map[string]string `yaml:"locations"`
-	// Items maps the marketplace's item ids (Shopify inventory item ids)
-	// to SKUs.
+	// Items maps the marketplace's item ids (Shopify inventory item ids,
+	// Square catalog object ids) to SKUs.
 	Items map[string]string `yaml:"items"`
+	// NotificationURL is the exact URL registered with Square (its
+	// signature covers it); empty means the URL the request arrived at.
+	NotificationURL string `yaml:"notificationURL"`
+	// Tolerance is how far a POS signature's timestamp may be from now;
+	// zero means 5 minutes.
+	Tolerance time.Duration `yaml:"tolerance"`
+	// Stores maps a POS's store ids to stockgate locations; empty means the
+	// store id is the location id.
+	Stores map[string]string `yaml:"stores"`
 }
 
 // Load reads and parses a YAML file; unknown fields are errors. It does
@@ -280,6 +289,12 @@ func (c *Config) Validate() error {
 		knownLoc(p+".defaultLocation", cn.DefaultLocation)
 		for ext, loc := range cn.Locations {
 			knownLoc(fmt.Sprintf("%s.locations[%q]", p, ext), loc)
+		}
+		for ext, loc := range cn.Stores {
+			knownLoc(fmt.Sprintf("%s.stores[%q]", p, ext), loc)
+		}
+		if cn.Tolerance < 0 {
+			bad(p+".tolerance", "must not be negative")
 		}
 		for ext, sku := range cn.Items {
 			if len(skus) > 0 && !skus[sku] {

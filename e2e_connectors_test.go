@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stockgate/stockgate/connectors/pos"
+	"github.com/stockgate/stockgate/connectors/square"
+)
+
+// TestPOSAndSquareThroughTheGateway sends a signed POS batch and a signed
+// Square inventory count through the running gateway and reads the
+// resulting stock back over GraphQL.
+func TestPOSAndSquareThroughTheGateway(t *testing.T) {
+	const (
+		posSecret = "pos-secret-0123456789"
+		sqKey     = "square-signature-key-0123"
+		sqURL     = "https://stockgate.example.com/webhooks/square"
+	)
+	t.Setenv("E2E_POS_SECRET", posSecret)
+	t.Setenv("E2E_SQUARE_KEY", sqKey)
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: till
+    kind: pos
+    secrets: [env:E2E_POS_SECRET]
+    stores: {hamburg: hamburg}
+  - id: square
+    kind: square
+    secrets: [env:E2E_SQUARE_KEY]
+    notificationURL: `+sqURL+`
+    locations: {L8YQ2W4K7ZB3D: berlin}
+    items: {VXKQ3J7T5M2PZ8RB6WCN4YHD: SQ-TEE}
+`))
+
+	send := func(path string, body []byte, hdr map[string]string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base+path, bytes.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		return post(t, req)
+	}
+
+	// POS: two units sold, one returned.
+	batch := []byte(`{"idempotencyKey":"hamburg-1-e2e","store":"hamburg","register":"1","sentAt":"2026-11-20T11:58:30Z","movements":[` +
+		`{"type":"receipt","sku":"POS-SOCK","quantity":10,"at":"2026-11-20T11:50:00Z"},` +
+		`{"type":"sale","sku":"POS-SOCK","quantity":2,"at":"2026-11-20T11:57:02Z","ref":"bon-1"},` +
+		`{"type":"return","sku":"POS-SOCK","quantity":1,"at":"2026-11-20T11:58:11Z","reason":"wrong size"}]}`)
+	if code, body := send("/webhooks/till", batch, map[string]string{pos.HeaderSignature: pos.Sign(posSecret, time.Now(), batch)}); code != http.StatusOK {
+		t.Fatalf("POS batch answered %d %s", code, body)
+	}
+	// A replayed signature from long ago is refused.
+	if code, _ := send("/webhooks/till", batch, map[string]string{pos.HeaderSignature: pos.Sign(posSecret, time.Now().Add(-time.Hour), batch)}); code != http.StatusUnauthorized {
+		t.Fatalf("stale POS signature answered %d, want 401", code)
+	}
+
+	// Square: an absolute count of 7 in stock at the Berlin location.
+	sq, err := os.ReadFile("connectors/square/testdata/inventory_count_updated_sale.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := send("/webhooks/square", sq, map[string]string{square.HeaderSignature: square.Sign(sqKey, sqURL, sq)}); code != http.StatusOK || !strings.Contains(body, "accepted") {
+		t.Fatalf("Square count answered %d %s", code, body)
+	}
+	if code, _ := send("/webhooks/square", sq, map[string]string{square.HeaderSignature: square.Sign(sqKey, "https://elsewhere.example.com/hook", sq)}); code != http.StatusUnauthorized {
+		t.Fatalf("Square signature over the wrong URL answered %d, want 401", code)
+	}
+
+	want := map[[2]string]int64{{"POS-SOCK", "hamburg"}: 9, {"SQ-TEE", "berlin"}: 7}
+	deadline := time.Now().Add(10 * time.Second)
+	for key, onHand := range want {
+		for {
+			var q struct {
+				Availability level `json:"availability"`
+			}
+			gql(t, base, testStoreKey, `query($s:String!,$l:String!){ availability(sku:$s, location:$l){ onHand } }`, map[string]any{"s": key[0], "l": key[1]}, &q)
+			if q.Availability.OnHand == onHand {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s at %s: on hand %d, want %d", key[0], key[1], q.Availability.OnHand, onHand)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
