@@ -2,13 +2,16 @@ package event
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	ce "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/google/uuid"
 )
 
@@ -169,9 +172,28 @@ var namespace = uuid.MustParse("5f0c6f4e-3c55-4d4e-9a51-7b1a9c1f0a11")
 // DeterministicID derives an event id from the parts that identify what
 // happened at the source, so that a redelivered webhook normalizes to the
 // same ids and the ledger can apply it once.
+//
+// The id is the version 5 UUID of the parts joined by U+001F in
+// namespace, as uuid.NewSHA1 computes it, hashed from a stack buffer.
 func DeterministicID(parts ...string) string {
-	return uuid.NewSHA1(namespace, []byte(strings.Join(parts, "\x1f"))).String()
+	var buf [256]byte
+	b := append(buf[:0], namespace[:]...)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0x1f)
+		}
+		b = append(b, p...)
+	}
+	sum := sha1.Sum(b)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
 }
+
+// ledgerSource is the CloudEvents source of AvailabilityChanged events.
+const ledgerSource = "/stockgate/ledger"
 
 // NewMovement builds and validates a stock-moving event. id may be empty,
 // in which case it is derived from the connector, source event id, type,
@@ -183,97 +205,181 @@ func NewMovement(t Type, id string, m Movement) (*Event, error) {
 	if _, err := ParseType(string(t)); err != nil {
 		return nil, err
 	}
+	if m.OccurredAt.IsZero() {
+		return nil, fmt.Errorf("%w: %s: occurredAt is required", ErrInvalid, t.Short())
+	}
 	if id == "" {
 		id = DeterministicID(m.Connector, m.SourceEventID, string(t), m.SKU, m.Location)
 	}
-	if m.OccurredAt.IsZero() {
-		return nil, fmt.Errorf("%w: occurredAt is required", ErrInvalid)
+	data, err := json.Marshal(&m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, t.Short(), err)
 	}
-	e := ce.New()
-	e.SetID(id)
-	e.SetType(string(t))
-	e.SetSource(Source(m.Connector))
-	e.SetSubject(m.SKU + "@" + m.Location)
-	e.SetTime(m.OccurredAt)
-	e.SetExtension("correlationid", m.CorrelationID)
-	e.SetExtension("partitionkey", m.SKU)
-	mm := m
-	if err := e.SetData(ce.ApplicationJSON, mm); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	ev := &Event{Envelope: e, Type: t, Movement: &mm}
-	if err := ev.validate(); err != nil {
+	if err := validateDoc(t, m.doc()); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	env, err := envelope(id, t, Source(m.Connector), m.SKU, m.Location, m.OccurredAt, m.CorrelationID, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{Envelope: env, Type: t, Movement: &m}, nil
 }
 
 // NewAvailability builds and validates an AvailabilityChanged event. Its id
 // is derived from the cause, so a re-applied cause yields the same id.
 func NewAvailability(a Availability) (*Event, error) {
-	e := ce.New()
-	e.SetID(DeterministicID("availability", a.CauseEventID, a.SKU, a.Location))
-	e.SetType(string(AvailabilityChanged))
-	e.SetSource("/stockgate/ledger")
-	e.SetSubject(a.SKU + "@" + a.Location)
-	e.SetTime(a.RecordedAt)
-	e.SetExtension("correlationid", a.CorrelationID)
-	e.SetExtension("partitionkey", a.SKU)
-	aa := a
-	if err := e.SetData(ce.ApplicationJSON, aa); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	const t = AvailabilityChanged
+	data, err := json.Marshal(&a)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, t.Short(), err)
 	}
-	ev := &Event{Envelope: e, Type: AvailabilityChanged, Availability: &aa}
-	if err := ev.validate(); err != nil {
+	if err := validateDoc(t, a.doc()); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	id := DeterministicID("availability", a.CauseEventID, a.SKU, a.Location)
+	env, err := envelope(id, t, ledgerSource, a.SKU, a.Location, a.RecordedAt, a.CorrelationID, data)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{Envelope: env, Type: t, Availability: &a}, nil
+}
+
+// envelope builds the CloudEvents 1.0 envelope of a new event around its
+// already validated JSON data. It sets the attributes through the SDK's
+// setters, which trim and parse as before, but does not run the SDK's
+// Validate: every attribute it could reject is either a constant here or
+// checked on the way (id, source), and TestSamplesBuild checks the result
+// with Validate.
+func envelope(id string, t Type, source, sku, location string, at time.Time, correlationID string, data []byte) (ce.Event, error) {
+	ct := ce.ApplicationJSON
+	ec := &ce.EventContextV1{
+		Type:            string(t),
+		DataContentType: &ct,
+		Extensions: map[string]any{
+			"correlationid": correlationID,
+			"partitionkey":  sku,
+		},
+	}
+	if err := ec.SetID(id); err != nil {
+		return ce.Event{}, fmt.Errorf("%w: envelope: id: %v", ErrInvalid, err)
+	}
+	if err := ec.SetSource(source); err != nil {
+		return ce.Event{}, fmt.Errorf("%w: envelope: source: %v", ErrInvalid, err)
+	}
+	_ = ec.SetSubject(sku + "@" + location) // never fails
+	_ = ec.SetTime(at)                      // never fails; zero unsets
+	return ce.Event{Context: ec, DataEncoded: data}, nil
 }
 
 // Marshal encodes the event in the CloudEvents structured JSON format.
+// Attributes are written in the SDK's fixed order and extensions sorted by
+// name, so equal events marshal to equal bytes.
 func (e *Event) Marshal() ([]byte, error) {
-	return json.Marshal(e.Envelope)
+	var buf bytes.Buffer
+	buf.Grow(320 + len(e.Envelope.DataEncoded))
+	if err := ce.WriteJson(&e.Envelope, &buf); err != nil {
+		return nil, fmt.Errorf("event: marshal %s: %w", e.ID(), err)
+	}
+	return buf.Bytes(), nil
 }
 
 // Parse decodes a structured-mode CloudEvents JSON document into a canonical
-// event, enforcing the CloudEvents rules, the closed type set and the
-// type's JSON Schema. On error the returned envelope, when non-nil, holds
-// whatever could be read, for the dead-letter record.
+// event, enforcing the CloudEvents 1.0 rules, the closed type set and the
+// type's JSON Schema. On error the returned event, when non-nil, holds
+// whatever of the envelope could be read (at least the id, type or
+// source), for the dead-letter record: always for an error wrapping
+// ErrUnknownType.
 func Parse(b []byte) (*Event, error) {
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("%w: envelope: not a JSON document", ErrInvalid)
+	}
 	var env ce.Event
-	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("%w: envelope: %v", ErrInvalid, err)
+	if err := env.UnmarshalJSON(b); err != nil {
+		ev, ct := salvage(b)
+		if ct != "" && ct != ce.ApplicationJSON {
+			// The SDK reads the data by its content type and fails on that.
+			return ev, fmt.Errorf("%w: envelope: datacontenttype %q, want %q", ErrInvalid, ct, ce.ApplicationJSON)
+		}
+		return ev, fmt.Errorf("%w: envelope: %s", ErrInvalid, describeEnvelope(err))
 	}
 	t, err := ParseType(env.Type())
 	if err != nil {
 		return &Event{Envelope: env}, err
 	}
 	ev := &Event{Envelope: env, Type: t}
-	if err := ev.validate(); err != nil {
+	if v := env.SpecVersion(); v != ce.CloudEventsVersionV1 {
+		return ev, fmt.Errorf("%w: envelope: specversion %q, want %q", ErrInvalid, v, ce.CloudEventsVersionV1)
+	}
+	if err := env.Validate(); err != nil {
+		return ev, fmt.Errorf("%w: envelope: %s", ErrInvalid, describeEnvelope(err))
+	}
+	if ct := env.DataContentType(); ct != ce.ApplicationJSON {
+		return ev, fmt.Errorf("%w: envelope: datacontenttype %q, want %q", ErrInvalid, ct, ce.ApplicationJSON)
+	}
+	data := env.Data()
+	if len(data) == 0 {
+		return ev, fmt.Errorf("%w: envelope: data is required", ErrInvalid)
+	}
+	doc, err := decodeDoc(t, data)
+	if err != nil {
 		return ev, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(env.Data()))
-	dec.DisallowUnknownFields()
+	if err := validateDoc(t, doc); err != nil {
+		return ev, err
+	}
+	// The schema has checked every property's presence and type, so the
+	// conversions below only fail on a number or time Go cannot hold.
+	obj := doc.(map[string]any)
 	if t == AvailabilityChanged {
-		ev.Availability = new(Availability)
-		err = dec.Decode(ev.Availability)
+		ev.Availability, err = availabilityFrom(obj)
 	} else {
-		ev.Movement = new(Movement)
-		err = dec.Decode(ev.Movement)
+		ev.Movement, err = movementFrom(obj)
 	}
 	if err != nil {
-		return ev, fmt.Errorf("%w: data: %v", ErrInvalid, err)
+		return ev, fmt.Errorf("%w: %s: %v", ErrInvalid, t.Short(), err)
 	}
 	return ev, nil
 }
 
-// validate checks the envelope and the data against the type's schema.
-func (e *Event) validate() error {
-	if err := e.Envelope.Validate(); err != nil {
-		return fmt.Errorf("%w: envelope: %v", ErrInvalid, err)
+// salvage reads the id, type and source of a document the SDK could not
+// read as an event (no specversion, say), so that its dead-letter record
+// still says what it was, and its datacontenttype, to say what was wrong.
+// The event is nil when there is nothing to keep.
+func salvage(b []byte) (*Event, string) {
+	var w struct {
+		ID              any `json:"id"`
+		Type            any `json:"type"`
+		Source          any `json:"source"`
+		DataContentType any `json:"datacontenttype"`
 	}
-	if ct := e.Envelope.DataContentType(); ct != ce.ApplicationJSON {
-		return fmt.Errorf("%w: datacontenttype %q, want %q", ErrInvalid, ct, ce.ApplicationJSON)
+	if json.Unmarshal(b, &w) != nil {
+		return nil, ""
 	}
-	return ValidateData(e.Type, e.Envelope.Data())
+	id, _ := w.ID.(string)
+	typ, _ := w.Type.(string)
+	src, _ := w.Source.(string)
+	ct, _ := w.DataContentType.(string)
+	if id == "" && typ == "" && src == "" {
+		return nil, ct
+	}
+	ec := &ce.EventContextV1{ID: id, Type: typ}
+	if u := types.ParseURIRef(src); u != nil {
+		ec.Source = *u
+	}
+	return &Event{Envelope: ce.Event{Context: ec}}, ct
+}
+
+// describeEnvelope renders the SDK's per-attribute validation errors on
+// one line in a stable order.
+func describeEnvelope(err error) string {
+	var ve ce.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	msgs := make([]string, 0, len(ve))
+	for attr, e := range ve {
+		msgs = append(msgs, attr+": "+e.Error())
+	}
+	slices.Sort(msgs)
+	return strings.Join(msgs, "; ")
 }

@@ -3,10 +3,14 @@ package event
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 //go:embed schemas/*.json
@@ -68,29 +72,90 @@ func compileSchemas() {
 	}
 }
 
-// ValidateData checks an event's JSON data against t's schema and the rules
-// a schema cannot say (a transfer between two different locations).
-func ValidateData(t Type, data []byte) error {
+// schemaFor returns t's compiled schema.
+func schemaFor(t Type) (*jsonschema.Schema, error) {
 	schemasOnce.Do(compileSchemas)
 	if schemasErr != nil {
-		return schemasErr
+		return nil, schemasErr
 	}
 	s, ok := schemas[t]
 	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownType, t)
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, t)
 	}
+	return s, nil
+}
+
+// ValidateData checks an event's JSON data against t's schema and the rules
+// a schema cannot say (a transfer between two different locations).
+func ValidateData(t Type, data []byte) error {
+	if _, err := schemaFor(t); err != nil {
+		return err
+	}
+	doc, err := decodeDoc(t, data)
+	if err != nil {
+		return err
+	}
+	return validateDoc(t, doc)
+}
+
+// decodeDoc decodes JSON data the way the schema validator expects it:
+// objects as map[string]any and numbers as json.Number.
+func decodeDoc(t Type, data []byte) (any, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
-		return fmt.Errorf("%w: data is not JSON: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %s: data is not JSON: %v", ErrInvalid, t.Short(), err)
+	}
+	return doc, nil
+}
+
+// validateDoc checks a decoded document (from decodeDoc, or built by
+// Movement.doc or Availability.doc) against t's schema and the rules a
+// schema cannot say.
+func validateDoc(t Type, doc any) error {
+	s, err := schemaFor(t)
+	if err != nil {
+		return err
 	}
 	if err := s.Validate(doc); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalid, t.Short(), err)
+		return fmt.Errorf("%w: %s: %s", ErrInvalid, t.Short(), describe(err))
 	}
 	if t == StockTransferred {
 		m, _ := doc.(map[string]any)
 		if m["location"] == m["toLocation"] {
-			return fmt.Errorf("%w: %s: toLocation must differ from location", ErrInvalid, t.Short())
+			return fmt.Errorf("%w: %s: at '/toLocation': must differ from location", ErrInvalid, t.Short())
 		}
 	}
 	return nil
+}
+
+// describe renders a schema validation error on one line: each failed
+// keyword with the JSON pointer of the value it failed at, sorted:
+//
+//	at '': missing property 'sku'; at '/quantity': minimum: got 0, want 1
+func describe(err error) string {
+	var verr *jsonschema.ValidationError
+	if !errors.As(err, &verr) {
+		return err.Error()
+	}
+	var msgs []string
+	var walk func(*jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			// The validator lists names in map order; sort them so the
+			// message, kept in dead-letter records, is stable.
+			switch k := e.ErrorKind.(type) {
+			case *kind.AdditionalProperties:
+				slices.Sort(k.Properties)
+			case *kind.Required:
+				slices.Sort(k.Missing)
+			}
+			msgs = append(msgs, e.Error())
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(verr)
+	slices.Sort(msgs)
+	return strings.Join(msgs, "; ")
 }
