@@ -216,13 +216,16 @@ func availabilityMessage(ch Change, m *event.Movement) (store.Message, error) {
 	return store.Message{Topic: TopicAvailability, EventID: av.ID(), Body: body, Key: p.SKU, CreatedAt: ch.Entry.RecordedAt}, nil
 }
 
-// deadLetter consumes an event that cannot be applied, keeping it.
+// deadLetter consumes an event that cannot be applied, keeping it. The
+// applied mark is the dead letter's, not the event's: a redelivery for the
+// same reason is a duplicate, while the event itself stays unapplied, so a
+// replay after the cause is fixed (a SKU declared) applies it.
 func (l *Ledger) deadLetter(ctx context.Context, id, typ, connector, reason string, raw []byte) (Result, error) {
 	if id == "" {
 		id = event.DeterministicID("dead-letter", string(raw))
 	}
 	err := l.st.Commit(ctx, store.Commit{
-		EventID: id,
+		EventID: "dead-letter:" + event.DeterministicID(id, reason),
 		DeadLetter: &store.DeadLetter{
 			Connector: connector, EventID: id, EventType: typ,
 			Reason: reason, Body: raw, CreatedAt: l.opts.Now().UTC(),

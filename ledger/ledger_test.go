@@ -96,8 +96,21 @@ func TestUnknownSKUBecomesDeadLetter(t *testing.T) {
 	if len(dls) != 1 || dls[0].EventID != ev.ID() || string(dls[0].Body) != string(raw) {
 		t.Fatalf("dead letters = %+v", dls)
 	}
-	if ok, _ := st.Applied(ctx, ev.ID()); !ok {
-		t.Fatal("dead-lettered event not marked consumed")
+	// A redelivery is a duplicate, not a second dead letter.
+	if res, err := l.Apply(ctx, ev, raw); err != nil || !res.Duplicate {
+		t.Fatalf("redelivery = %+v, %v; want duplicate", res, err)
+	}
+	if dls, _ := st.DeadLetters(ctx, "", 10); len(dls) != 1 {
+		t.Fatalf("%d dead letters after a redelivery, want 1", len(dls))
+	}
+	// The event itself stays unapplied, so once the SKU is known a replay
+	// applies it.
+	if ok, _ := st.Applied(ctx, ev.ID()); ok {
+		t.Fatal("a dead-lettered event was marked applied; a replay could never apply it")
+	}
+	l.opts.Catalog = OpenCatalog{}
+	if res, err := l.Apply(ctx, ev, raw); err != nil || len(res.Changes) != 1 {
+		t.Fatalf("replay after the SKU is known = %+v, %v; want applied", res, err)
 	}
 }
 
