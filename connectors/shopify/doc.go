@@ -16,27 +16,108 @@
 //
 // # Mapping
 //
-// Normalize dispatches on the topic header (ref §3.2):
+// Normalize dispatches on the topic header (ref §3.2). Event ids of order,
+// fulfilment and refund events derive from Shopify's business ids, not the
+// delivery, so every topic that proves the same fact yields the same event
+// id and the ledger applies it once, in whatever order the topics arrive
+// (ordering is not guaranteed, ref §2.4, §6 pitfall 4):
 //
-//	orders/create            one order.committed per line (reason "sale")
-//	orders/cancelled         one order.cancelled per line (reason = cancel_reason)
-//	fulfillments/create      one order.fulfilled per line, status "success" only
-//	refunds/create           restock_type return → stock.returned,
-//	                         cancel → order.cancelled, no_restock/legacy_restock → nothing
-//	inventory_levels/update  one stock.counted in state "available" (an
-//	                         observation the ledger compares, never applies)
-//	anything else            no events
+//	topic                        events                                      event id from
+//	orders/create                order.committed per line (reason "sale");   order/<order>/<line>
+//	                             cancels as below if cancelled_at is set
+//	orders/updated               order.committed per line nothing of which   order/<order>/<line>
+//	                             has shipped (fulfillment_status null);
+//	                             if cancelled_at is set, also
+//	                             order.cancelled per line as below           order/<order>/cancel/<line>
+//	orders/cancelled             order.committed as orders/updated, and      order/<order>/<line>
+//	                             order.cancelled per line for what is still  order/<order>/cancel/<line>
+//	                             committed (quantity − shipped by success
+//	                             fulfillments − refunds restocked
+//	                             "cancel"), reason = cancel_reason
+//	fulfillments/create,         order.fulfilled per line, status            fulfillment/<id>/<line>
+//	fulfillments/update          "success" only
+//	refunds/create               restock_type return → stock.returned,      refund/<id>/<refund line>
+//	                             cancel → order.cancelled,
+//	                             no_restock/legacy_restock → nothing
+//	inventory_levels/update,     stock.counted, state "available" (an        the delivery
+//	inventory_levels/connect     observation the ledger compares, never
+//	                             applies); reason "echo_confirmation" when
+//	                             it reports what stockgate pushed
+//	                             (Config.Echoes), else "channel_report";
+//	                             available null → nothing
+//	inventory_levels/disconnect  nothing (moves the level's watermark)       —
+//	inventory_items/create,      nothing; Learn returns item → SKU           —
+//	inventory_items/update
+//	inventory_items/delete       nothing; Learn returns the deleted item     —
+//	products/create,             nothing; Learn returns variant → item and   —
+//	products/update              item → SKU (ref §6 pitfall 10: their
+//	                             inventory_quantity is no stock signal)
+//	anything else                nothing                                     —
 //
-// Every event id is derived from the connector, the delivery's event id and
-// the line, so a redelivered webhook normalizes to the same ids. A line that
-// names a location or inventory item the configuration does not map, or
-// that has no SKU, becomes a dead letter in Result.Unmapped; nothing is
-// dropped silently.
+// The id is event.DeterministicID(connector id, key, type, SKU, location),
+// where key is the last column.
+//
+// Why orders/updated commits: it may arrive before orders/create (ref §2.4,
+// Shopify/shopify-app-js issue #603). It commits only lines of which
+// nothing has shipped, so an update to an order shipped before stockgate
+// was connected commits nothing; orders/create, which Shopify sends once,
+// commits every line. orders/cancelled commits the same way, so that a
+// cancel arriving alone (orders/create not yet here, or an order placed
+// before stockgate was connected) nets to zero instead of releasing units
+// never committed. Order edits that lower a line's quantity are not
+// handled: the commit keeps the ordered quantity. A successful fulfilment
+// later cancelled is not reversed.
+//
+// The DedupKey stays per delivery: (shop, topic, X-Shopify-Event-Id).
+// SourceEventID stays "<delivery event id>/<line id>" (the delivery's
+// event id for a level), so the ledger's history names the delivery that
+// applied an event. A line that names a location or inventory item the
+// configuration does not map, or that has no SKU, becomes a dead letter in
+// Result.Unmapped; nothing is dropped silently. Ids beyond 2^53 (ref
+// §3.3) are decoded as int64, exactly.
+//
+// # Mappings
+//
+// inventory_levels/* bodies name an inventory item, not a SKU (ref §3.2).
+// Normalize maps it through Config.Mapper (what Learn learned from
+// products/* and inventory_items/*; MemoryMapper is an in-memory one)
+// and then the static Config.Items; a learned SKU wins. A variant or item
+// with an empty SKU teaches nothing, so a SKU cleared in Shopify stays
+// learned until the item is deleted.
+//
+// # Stale deliveries
+//
+// Shopify retries with the original payload from trigger time (ref §2.4),
+// so an old delivery can arrive after a newer one. Config.Watermarks keeps
+// the newest trigger time (X-Shopify-Triggered-At, else the body's
+// updated_at) per inventory level for inventory_levels/*, and per order
+// for orders/updated and orders/cancelled; a delivery strictly older than
+// its key's mark normalizes to no events and Result.Topic ending in
+// StaleSuffix, and the ingest answers it 200 so Shopify does not retry it.
+// A redelivery of the same event has the same trigger time and is never
+// stale. orders/create is never stale: a later snapshot may no longer
+// commit lines that shipped since, so its commits must not be dropped.
+//
+// # Echoes
+//
+// Stockgate's own writes come back as inventory_levels/update (ref §3.2,
+// §6 pitfall 6), and Shopify names no writing app in the body [U]. When
+// Config.Echoes reports that stockgate last pushed exactly the reported
+// available for the level (and the level is not stamped more than a
+// minute before the push), the observation's reason is
+// "echo_confirmation": it is still a stock.counted observation, which the
+// ledger records and finds matching, never a new change.
+//
+// # Headers
+//
+// Every header is read in both families: X-Shopify-* and the lowercase
+// shopify-* of the "events" delivery (ref §2.1), matched
+// case-insensitively.
 //
 // # Errors
 //
-// Verify returns errors wrapping connectors.ErrUnauthorized; Normalize
-// returns errors wrapping connectors.ErrMalformed, whose message names the
+// Verify returns errors wrapping connectors.ErrUnauthorized; Normalize and
+// Learn return errors wrapping connectors.ErrMalformed, whose message names the
 // header or JSON field at fault. New reports every configuration problem at
 // once.
 package shopify

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/stockgate/stockgate/event"
 )
@@ -26,6 +27,8 @@ type fixtureCase struct {
 	extract  func(t *testing.T, raw []byte) []byte
 	want     []line
 	unmapped []string
+	// learn, when set, is what Learn must return (At aside).
+	learn *Mappings
 }
 
 func fixtureCases() map[string]fixtureCase {
@@ -50,8 +53,10 @@ func fixtureCases() map[string]fixtureCase {
 	committed := func(id, sku string) line {
 		return line{event.OrderCommitted, sku, "fx-web", 1, "", "sale", order, corr, src(id), at(ordered)}
 	}
-	// rest_order_after_cancel.json: cancel_reason "other"; its refunds
-	// restock as legacy_restock, not cancel, so every line is released.
+	// rest_order_after_cancel.json: cancel_reason "other"; no line has a
+	// fulfillment_status and its one fulfillment failed, so every line
+	// commits; its refunds restock as legacy_restock, not cancel, so every
+	// line is released.
 	cancelled := func(id, sku string) line {
 		return line{event.OrderCancelled, sku, "fx-web", 1, "", "other", order, corr, src(id), at("2025-04-02T16:31:25Z")}
 	}
@@ -66,6 +71,9 @@ func fixtureCases() map[string]fixtureCase {
 			committed("703073504", "IPOD2008BLACK"),
 		}},
 		"rest_order_after_cancel.json": {topic: TopicOrdersCancelled, want: []line{
+			committed("466157049", "IPOD2008GREEN"),
+			committed("518995019", "IPOD2008RED"),
+			committed("703073504", "IPOD2008BLACK"),
 			cancelled("466157049", "IPOD2008GREEN"),
 			cancelled("518995019", "IPOD2008RED"),
 			cancelled("703073504", "IPOD2008BLACK"),
@@ -84,13 +92,22 @@ func fixtureCases() map[string]fixtureCase {
 			counted("808950810", "IPOD2008PINK", 6, "2025-04-02T16:30:19Z"),
 		}},
 		// Location 844681632 is deliberately not configured.
-		"rest_inventory_levels_connect_exchange.json": {topic: TopicInventoryLevelsUpdate, extract: level, unmapped: []string{
+		"rest_inventory_levels_connect_exchange.json": {topic: TopicInventoryLevelsConnect, extract: level, unmapped: []string{
 			"inventory level of item 457924702 at location 844681632: Shopify location 844681632 is not in Locations",
 		}},
-		// No quantities per location (ref §3.2): no events.
-		"rest_inventory_item.json":          {topic: "inventory_items/update"},
-		"rest_product.json":                 {topic: "products/update"},
-		"docs_products_update_example.json": {topic: "products/update"},
+		// No quantities per location (ref §3.2): no events, only mappings.
+		// The mocked product's variant ids equal their inventory item ids.
+		"rest_inventory_item.json": {topic: TopicInventoryItemsUpdate, learn: &Mappings{
+			Items: []ItemSKU{{808950810, "IPOD2008PINK"}},
+		}},
+		"rest_product.json": {topic: TopicProductsUpdate, learn: &Mappings{
+			Items: []ItemSKU{{808950810, "IPOD2008PINK"}, {49148385, "IPOD2008RED"}, {39072856, "IPOD2008GREEN"}, {457924702, "IPOD2008BLACK"}},
+			Variants: []VariantItem{
+				{808950810, 808950810}, {49148385, 49148385}, {39072856, 39072856}, {457924702, 457924702},
+			},
+		}},
+		// No inventory_item_id in the docs example: nothing to link.
+		"docs_products_update_example.json": {topic: TopicProductsUpdate, learn: &Mappings{}},
 	}
 }
 
@@ -168,6 +185,22 @@ func TestSharedFixtures(t *testing.T) {
 			}
 			if !reflect.DeepEqual(reasons, tc.unmapped) {
 				t.Errorf("unmapped:\n got %q\nwant %q", reasons, tc.unmapped)
+			}
+			m, err := c.Learn(r)
+			if err != nil {
+				t.Fatalf("Learn: %v", err)
+			}
+			want := Mappings{Topic: tc.topic}
+			if tc.learn != nil {
+				want = *tc.learn
+				want.Topic = tc.topic
+				if m.At.IsZero() {
+					t.Error("Learn: At is zero")
+				}
+			}
+			m.At = time.Time{}
+			if !reflect.DeepEqual(m, want) {
+				t.Errorf("Learn:\n got %+v\nwant %+v", m, want)
 			}
 		})
 	}

@@ -3,47 +3,34 @@ package shopify
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/stockgate/stockgate/connectors"
 )
 
-// fuzzTopics are the topics the fuzzer picks from by index.
-var fuzzTopics = []string{
-	TopicOrdersCreate, TopicOrdersCancelled, TopicFulfillmentsCreate,
-	TopicRefundsCreate, TopicInventoryLevelsUpdate, "products/update",
-}
+// fuzzTopics are the topics the fuzzer picks from by index: every topic
+// the connector reads, and one it ignores.
+var fuzzTopics = append(slices.Clone(testTopics), "orders/paid")
 
-// testdataTopic is the topic of each testdata file, by name prefix.
-func testdataTopic(name string) uint8 {
-	for i, t := range fuzzTopics {
-		if strings.HasPrefix(name, strings.ReplaceAll(t, "/", "_")) {
-			return uint8(i)
-		}
-	}
-	return uint8(len(fuzzTopics) - 1)
-}
-
-// FuzzNormalize checks that Normalize never panics and fails only with
-// ErrMalformed, that every event it returns passed the schema, and that
-// Verify never accepts a body under a signature that is not the body's.
+// FuzzNormalize checks that Normalize and Learn never panic and fail only
+// with ErrMalformed, that every event Normalize returns passed the schema,
+// that a redelivery normalizes to the same event ids, and that Verify never
+// accepts a body under a signature that is not the body's.
 func FuzzNormalize(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seeds: %v", err)
-	}
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(testdataTopic(filepath.Base(file)), b, "")
+	for _, name := range testdataFiles(f) {
+		f.Add(uint8(slices.Index(fuzzTopics, fileTopic(f, name))), readTestdata(f, name), "")
 	}
 	f.Add(uint8(0), []byte(`{"id":1,"line_items":[{"id":2,"sku":"A","quantity":-1}]}`), vectorHMAC)
-	c := newConnector(f)
+	f.Add(uint8(slices.Index(fuzzTopics, TopicOrdersUpdated)), []byte(`{"id":1,"cancelled_at":"2026-01-01T00:00:00Z",`+
+		`"line_items":[{"id":2,"sku":"A","quantity":3,"fulfillment_status":"partial"}],`+
+		`"fulfillments":[{"status":"success","line_items":[{"id":2,"quantity":5}]}],`+
+		`"refunds":[{"refund_line_items":[{"line_item_id":2,"quantity":1,"restock_type":"cancel"}]}]}`), "")
+	f.Add(uint8(slices.Index(fuzzTopics, TopicProductsUpdate)), []byte(`{"variants":[{"id":9007199254740993,"inventory_item_id":271878346596884015,"sku":"A"}]}`), "")
+	f.Add(uint8(slices.Index(fuzzTopics, TopicInventoryLevelsDisconnect)), []byte(`{"inventory_item_id":1}`), "")
+	mapper, echoes := &MemoryMapper{}, &MemoryEchoes{}
+	echoes.Record(452938106573918264, 71562346781, 17, testReceived)
+	c := newConnector(f, func(c *Config) { c.Mapper, c.Echoes = mapper, echoes })
 	f.Fuzz(func(t *testing.T, topic uint8, body []byte, sig string) {
 		r := newRequest(fuzzTopics[int(topic)%len(fuzzTopics)], body)
 		valid := r.Header.Get(HeaderHMAC)
@@ -68,12 +55,34 @@ func FuzzNormalize(f *testing.F) {
 		}
 		r.Body = body
 
+		m, err := c.Learn(r)
+		switch {
+		case err != nil && !errors.Is(err, connectors.ErrMalformed):
+			t.Fatalf("Learn error %v does not wrap ErrMalformed", err)
+		case err == nil:
+			for _, p := range m.Items {
+				if p.ItemID <= 0 || p.SKU == "" {
+					t.Fatalf("learned %+v", p)
+				}
+			}
+			for _, p := range m.Variants {
+				if p.ItemID <= 0 || p.VariantID <= 0 {
+					t.Fatalf("learned %+v", p)
+				}
+			}
+			mapper.Apply(m)
+		}
+
 		res, err := c.Normalize(context.Background(), r)
 		if err != nil {
 			if !errors.Is(err, connectors.ErrMalformed) {
 				t.Fatalf("Normalize error %v does not wrap ErrMalformed", err)
 			}
 			return
+		}
+		again, err := c.Normalize(context.Background(), r)
+		if err != nil || !slices.Equal(eventIDs(again.Events), eventIDs(res.Events)) || again.DedupKey != res.DedupKey {
+			t.Fatalf("redelivery: %v, ids %v, first %v", err, eventIDs(again.Events), eventIDs(res.Events))
 		}
 		for _, e := range res.Events {
 			if m := e.Movement; m == nil || m.Quantity < 0 || m.Quantity > maxQuantity || m.SKU == "" || m.Location == "" {

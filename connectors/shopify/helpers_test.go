@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,80 @@ func newRequest(topic string, body []byte) *connectors.Request {
 		URL:        "https://gateway.example/webhooks/" + testID,
 		ReceivedAt: testReceived,
 	}
+}
+
+// eventsRequest is newRequest in the lowercase "events" header family
+// (ref §2.1: ShopifyEventsHeader), with keys as net/http stores them
+// (canonicalised, "Shopify-Topic"); raw keeps them lowercase, as a map
+// built by hand would.
+func eventsRequest(topic string, body []byte, raw bool) *connectors.Request {
+	r := newRequest(topic, body)
+	h := http.Header{}
+	for _, kv := range [][2]string{
+		{EventsHeaderHMAC, Sign(testSecret, body)},
+		{EventsHeaderTopic, topic},
+		{EventsHeaderShopDomain, testShop},
+		{EventsHeaderAPIVersion, "2026-07"},
+		{EventsHeaderWebhookID, testWebhookID},
+		{EventsHeaderEventID, testEventID},
+		{EventsHeaderTriggeredAt, "2026-03-14T08:26:59.120442913Z"},
+	} {
+		if raw {
+			h[kv[0]] = []string{kv[1]}
+		} else {
+			h.Set(kv[0], kv[1])
+		}
+	}
+	r.Header = h
+	return r
+}
+
+// testTopics are the topics the connector reads, in the order the fuzzer
+// picks them by index.
+var testTopics = []string{
+	TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersCancelled,
+	TopicFulfillmentsCreate, TopicFulfillmentsUpdate, TopicRefundsCreate,
+	TopicInventoryLevelsUpdate, TopicInventoryLevelsConnect, TopicInventoryLevelsDisconnect,
+	TopicInventoryItemsCreate, TopicInventoryItemsUpdate, TopicInventoryItemsDelete,
+	TopicProductsCreate, TopicProductsUpdate,
+}
+
+// fileTopic is the topic of a testdata file, named after it
+// ("orders_updated_cancelled.json" is orders/updated).
+func fileTopic(tb testing.TB, name string) string {
+	tb.Helper()
+	best := ""
+	for _, t := range testTopics {
+		if strings.HasPrefix(name, strings.ReplaceAll(t, "/", "_")) && len(t) > len(best) {
+			best = t
+		}
+	}
+	if best == "" {
+		tb.Fatalf("testdata %s is named after no topic", name)
+	}
+	return best
+}
+
+// testdataFiles returns the names of the testdata files.
+func testdataFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no testdata: %v", err)
+	}
+	for i, f := range files {
+		files[i] = filepath.Base(f)
+	}
+	return files
+}
+
+// eventIDs returns the ids of evs.
+func eventIDs(evs []*event.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.ID()
+	}
+	return out
 }
 
 // line is the part of a canonical event the tests compare.

@@ -19,22 +19,27 @@ import (
 // contract; the others are stockgate reasons.
 const (
 	reasonSale          = "sale"
-	reasonCancelled     = "cancelled" // orders/cancelled without cancel_reason
+	reasonCancelled     = "cancelled" // an order cancelled without cancel_reason
 	reasonFulfillment   = "fulfillment"
 	reasonReturn        = "return"
 	reasonRefundCancel  = "refund_cancel"
-	reasonChannelReport = "channel_report" // inventory_levels/update observation
+	reasonChannelReport = "channel_report"    // inventory level observation
+	reasonEcho          = "echo_confirmation" // the level stockgate itself pushed
 )
 
 // maxEventIDLen bounds the delivery id so that "<id>/<line id>" stays
 // within the schemas' 512-byte sourceEventId.
 const maxEventIDLen = 256
 
+// fulfillmentSuccess is the only fulfillment status that is a shipment.
+const fulfillmentSuccess = "success"
+
 // Normalize turns a Shopify webhook into canonical events, choosing the
 // mapping by the X-Shopify-Topic (or shopify-topic) header; see the package
 // doc for the table. It does not check the signature: call Verify first.
-// Errors wrap connectors.ErrMalformed and name the header or field at
-// fault.
+// A stale delivery (see Watermarks) gives a Result with no events whose
+// Topic ends in StaleSuffix. Errors wrap connectors.ErrMalformed and name
+// the header or field at fault.
 func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*connectors.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -71,16 +76,14 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 	}}
 	var err error
 	switch topic {
-	case TopicOrdersCreate:
-		err = n.ordersCreate()
-	case TopicOrdersCancelled:
-		err = n.ordersCancelled()
-	case TopicFulfillmentsCreate:
-		err = n.fulfillmentsCreate()
+	case TopicOrdersCreate, TopicOrdersUpdated, TopicOrdersCancelled:
+		err = n.order()
+	case TopicFulfillmentsCreate, TopicFulfillmentsUpdate:
+		err = n.fulfillment()
 	case TopicRefundsCreate:
 		err = n.refundsCreate()
-	case TopicInventoryLevelsUpdate:
-		err = n.inventoryLevelsUpdate()
+	case TopicInventoryLevelsUpdate, TopicInventoryLevelsConnect, TopicInventoryLevelsDisconnect:
+		err = n.inventoryLevel()
 	}
 	if err != nil {
 		return nil, err
@@ -88,7 +91,7 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 	return n.res, nil
 }
 
-// normalizer holds one Normalize call.
+// normalizer holds one Normalize (or Learn) call.
 type normalizer struct {
 	c       *Connector
 	r       *connectors.Request
@@ -100,9 +103,33 @@ type normalizer struct {
 	err error
 }
 
-// ordersCreate: Shopify moved available → committed for each line
-// (ref §3.1, §3.2 "orders/create"), so each line commits its quantity.
-func (n *normalizer) ordersCreate() error {
+// order maps the three order topics, each a snapshot of the Order, with
+// event ids derived from the order and line ids rather than the delivery,
+// so that every topic that proves a fact yields the same event for it and
+// the ledger applies it once, whichever arrives first (ordering is not
+// guaranteed and orders/updated can precede orders/create, ref §2.4):
+//
+//   - Commit: Shopify moved available → committed for each line when the
+//     order was placed (ref §3.1, §3.2 "orders/create"). orders/create
+//     commits every line; orders/updated and orders/cancelled commit the
+//     lines of which nothing has shipped (fulfillment_status null), the
+//     only lines whose commitment is surely still open, so that an update
+//     to an order shipped before stockgate was connected commits nothing.
+//     Same id "order/<order>/<line>", quantity, SKU, location and time
+//     (created_at) from every topic.
+//   - Cancel, when the order carries cancelled_at (or the topic is
+//     orders/cancelled): each line releases what is still committed, its
+//     quantity less what the order's successful fulfillments shipped and
+//     less what refunds restocked as "cancel" (those are released by the
+//     refund's refunds/create, see refundsCreate). Id
+//     "order/<order>/cancel/<line>". Shopify's exact per-line effect of a
+//     cancel is not documented (ref §3.2 "orders/cancelled" [U], §7).
+//
+// Order edits (a line's quantity lowered after the order was placed) are
+// not handled: the commit keeps the ordered quantity. orders/updated and
+// orders/cancelled are checked against the order's watermark; orders/create
+// never is, as a later snapshot may no longer commit lines that shipped.
+func (n *normalizer) order() error {
 	var o order
 	if err := n.decode(&o); err != nil {
 		return err
@@ -111,36 +138,10 @@ func (n *normalizer) ordersCreate() error {
 	if err != nil {
 		return err
 	}
-	at, err := n.occurredAt(stamp{"created_at", o.CreatedAt})
-	if err != nil {
-		return err
-	}
-	base.OccurredAt, base.Reason = at, reasonSale
-	loc, why := n.location(o.LocationID, true)
-	return n.lines(o.LineItems, event.OrderCommitted, base, loc, why, nil)
-}
-
-// ordersCancelled releases each line's committed units. Units that a
-// refund on the order already restocked as "cancel" are released by that
-// refund's refunds/create delivery (see refundsCreate), so they are not
-// released twice here. Shopify's exact per-line effect of a cancel is not
-// documented (ref §3.2 "orders/cancelled" [U], §7).
-func (n *normalizer) ordersCancelled() error {
-	var o order
-	if err := n.decode(&o); err != nil {
-		return err
-	}
-	base, err := n.orderBase(&o)
-	if err != nil {
-		return err
-	}
-	at, err := n.occurredAt(stamp{"cancelled_at", o.CancelledAt}, stamp{"updated_at", o.UpdatedAt})
-	if err != nil {
-		return err
-	}
-	base.OccurredAt, base.Reason = at, o.CancelReason
-	if base.Reason == "" {
-		base.Reason = reasonCancelled
+	for i := range o.LineItems {
+		if err := n.checkLine("line_items", i, o.LineItems[i].ID, o.LineItems[i].Quantity); err != nil {
+			return err
+		}
 	}
 	for i := range o.Refunds {
 		for j := range o.Refunds[i].RefundLineItems {
@@ -149,31 +150,113 @@ func (n *normalizer) ordersCancelled() error {
 			}
 		}
 	}
-	release := func(li *lineItem) int64 {
-		q := li.Quantity
-		for i := range o.Refunds {
-			for _, rl := range o.Refunds[i].RefundLineItems {
-				if rl.LineItemID == li.ID && rl.RestockType == restockCancel {
-					q -= rl.Quantity
-				}
+	for i := range o.Fulfillments {
+		for j := range o.Fulfillments[i].LineItems {
+			if q := o.Fulfillments[i].LineItems[j].Quantity; q < 0 || q > maxQuantity {
+				return n.malformed("field fulfillments[%d].line_items[%d].quantity: %d is out of range 0..%d", i, j, q, maxQuantity)
 			}
 		}
-		return max(q, 0)
+	}
+	placed, err := n.occurredAt(stamp{"created_at", o.CreatedAt})
+	if err != nil {
+		return err
+	}
+	cancelled := o.CancelledAt != "" || n.topic == TopicOrdersCancelled
+	var cancelAt time.Time
+	if cancelled {
+		if cancelAt, err = n.occurredAt(stamp{"cancelled_at", o.CancelledAt}, stamp{"updated_at", o.UpdatedAt}); err != nil {
+			return err
+		}
+	}
+	if n.topic != TopicOrdersCreate {
+		if stale, err := n.stale("/order/"+base.OrderID, stamp{"updated_at", o.UpdatedAt}); err != nil || stale {
+			return err
+		}
 	}
 	loc, why := n.location(o.LocationID, true)
-	return n.lines(o.LineItems, event.OrderCancelled, base, loc, why, release)
+	orderKey := "order/" + base.OrderID + "/"
+
+	commit := base
+	commit.OccurredAt, commit.Reason = placed, reasonSale
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		if li.Quantity == 0 || (n.topic != TopicOrdersCreate && li.FulfillmentStatus != lineUnshipped) {
+			continue
+		}
+		n.line(event.OrderCommitted, commit, orderKey+strconv.FormatInt(li.ID, 10), li.ID, li.SKU, li.Quantity, loc, why, "line item")
+		if n.err != nil {
+			return n.err
+		}
+	}
+	if !cancelled {
+		return nil
+	}
+	cancel := base
+	cancel.OccurredAt, cancel.Reason = cancelAt, o.CancelReason
+	if cancel.Reason == "" {
+		cancel.Reason = reasonCancelled
+	}
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		q := o.stillCommitted(li)
+		if q == 0 {
+			continue
+		}
+		n.line(event.OrderCancelled, cancel, orderKey+"cancel/"+strconv.FormatInt(li.ID, 10), li.ID, li.SKU, q, loc, why, "line item")
+		if n.err != nil {
+			return n.err
+		}
+	}
+	return nil
 }
 
-// fulfillmentsCreate: units shipped, committed −q and so on hand −q
-// (ref §3.1, §3.2 "fulfillments/create"). Only status "success" is a
-// shipment: "pending" and "open" fulfillments are still with a fulfillment
-// service and may end as "cancelled", "error" or "failure"
+// stillCommitted is what a cancel releases of line li: its quantity less
+// what the order's successful fulfillments shipped and what its refunds
+// restocked as "cancel", never below 0. A line marked fulfilled releases
+// nothing even when the payload omits the fulfillments.
+func (o *order) stillCommitted(li *lineItem) int64 {
+	if li.FulfillmentStatus == lineFulfilled {
+		return 0
+	}
+	q := li.Quantity
+	for i := range o.Fulfillments {
+		if o.Fulfillments[i].Status != fulfillmentSuccess {
+			continue
+		}
+		for _, fl := range o.Fulfillments[i].LineItems {
+			if fl.ID == li.ID {
+				q -= fl.Quantity
+			}
+		}
+	}
+	for i := range o.Refunds {
+		for _, rl := range o.Refunds[i].RefundLineItems {
+			if rl.LineItemID == li.ID && rl.RestockType == restockCancel {
+				q -= rl.Quantity
+			}
+		}
+	}
+	return max(q, 0)
+}
+
+// fulfillment maps fulfillments/create and fulfillments/update: units
+// shipped, committed −q and so on hand −q (ref §3.1, §3.2
+// "fulfillments/create"). Only status "success" is a shipment: "pending"
+// and "open" fulfillments are still with a fulfillment service and may end
+// as "cancelled", "error" or "failure"
 // (https://shopify.dev/docs/api/admin-rest/latest/resources/fulfillment,
 // status; not in the reference, which notes rest_fulfillment.json has
-// status "failure", ref §3.3). Other statuses produce no events.
-func (n *normalizer) fulfillmentsCreate() error {
+// status "failure", ref §3.3). Other statuses produce no events. Event ids
+// derive from the fulfillment and line ids ("fulfillment/<id>/<line>"), so
+// a fulfillment created pending and updated to success ships once, and the
+// create and every later update of a successful one agree. A successful
+// fulfillment later cancelled is not reversed.
+func (n *normalizer) fulfillment() error {
 	var f fulfillment
 	if err := n.decode(&f); err != nil {
+		return err
+	}
+	if err := n.checkID("id", f.ID, true); err != nil {
 		return err
 	}
 	if err := n.checkID("order_id", f.OrderID, true); err != nil {
@@ -182,7 +265,12 @@ func (n *normalizer) fulfillmentsCreate() error {
 	if err := n.checkID("location_id", f.LocationID, false); err != nil {
 		return err
 	}
-	if f.Status != "success" {
+	for i := range f.LineItems {
+		if err := n.checkLine("line_items", i, f.LineItems[i].ID, f.LineItems[i].Quantity); err != nil {
+			return err
+		}
+	}
+	if f.Status != fulfillmentSuccess {
 		return nil
 	}
 	at, err := n.occurredAt(stamp{"created_at", f.CreatedAt}, stamp{"updated_at", f.UpdatedAt})
@@ -192,17 +280,32 @@ func (n *normalizer) fulfillmentsCreate() error {
 	base := orderMovement(f.OrderID)
 	base.OccurredAt, base.Reason = at, reasonFulfillment
 	loc, why := n.location(f.LocationID, false)
-	return n.lines(f.LineItems, event.OrderFulfilled, base, loc, why, nil)
+	key := "fulfillment/" + strconv.FormatInt(f.ID, 10) + "/"
+	for i := range f.LineItems {
+		li := &f.LineItems[i]
+		if li.Quantity == 0 {
+			continue
+		}
+		n.line(event.OrderFulfilled, base, key+strconv.FormatInt(li.ID, 10), li.ID, li.SKU, li.Quantity, loc, why, "line item")
+		if n.err != nil {
+			return n.err
+		}
+	}
+	return nil
 }
 
 // refundsCreate maps each refund line by restock_type (ref §3.2
 // "refunds/create"; enum RefundLineItemRestockType): "return" restocks
 // fulfilled units at location_id, "cancel" restocks unfulfilled ones, which
 // releases the order's commitment; "no_restock" and the deprecated
-// "legacy_restock" change no stock.
+// "legacy_restock" change no stock. Event ids derive from the refund and
+// refund line ids ("refund/<id>/<refund line>").
 func (n *normalizer) refundsCreate() error {
 	var rf refund
 	if err := n.decode(&rf); err != nil {
+		return err
+	}
+	if err := n.checkID("id", rf.ID, true); err != nil {
 		return err
 	}
 	if err := n.checkID("order_id", rf.OrderID, true); err != nil {
@@ -214,6 +317,7 @@ func (n *normalizer) refundsCreate() error {
 	}
 	base := orderMovement(rf.OrderID)
 	base.OccurredAt = at
+	key := "refund/" + strconv.FormatInt(rf.ID, 10) + "/"
 	for i := range rf.RefundLineItems {
 		rl := &rf.RefundLineItems[i]
 		if err := n.checkLine("refund_line_items", i, rl.ID, rl.Quantity); err != nil {
@@ -239,7 +343,7 @@ func (n *normalizer) refundsCreate() error {
 			continue
 		}
 		loc, why := n.location(rl.LocationID, allowDefault)
-		n.line(t, base, rl.ID, rl.LineItem.SKU, rl.Quantity, loc, why, "refund line item")
+		n.line(t, base, key+strconv.FormatInt(rl.ID, 10), rl.ID, rl.LineItem.SKU, rl.Quantity, loc, why, "refund line item")
 		if n.err != nil {
 			return n.err
 		}
@@ -247,15 +351,30 @@ func (n *normalizer) refundsCreate() error {
 	return nil
 }
 
-// inventoryLevelsUpdate reports the absolute available quantity of one
-// item at one location (ref §3.2 "inventory_levels/update"). The same sale
+// inventoryLevel maps inventory_levels/update and inventory_levels/connect,
+// the absolute available quantity of one item at one location (ref §3.2),
+// and inventory_levels/disconnect, which counts nothing. The same sale
 // also arrives as orders/create (ref §3.1, §6 pitfall 7), so the event is
 // a StockCounted in state available: the ledger records and compares it
-// but never applies it.
-func (n *normalizer) inventoryLevelsUpdate() error {
+// but never applies it. Its id derives from the delivery: each delivery
+// is an observation of its own. A level reporting what stockgate itself
+// last pushed (Config.Echoes) has reason "echo_confirmation".
+//
+// Every level topic is checked against the level's watermark, and a
+// disconnect moves it too, so an update triggered before the disconnect
+// and retried after it is stale. The disconnect body's shape is not
+// verified (ref §3.2 [U/S]): without both ids it is ignored.
+func (n *normalizer) inventoryLevel() error {
 	var lv inventoryLevel
 	if err := n.decode(&lv); err != nil {
 		return err
+	}
+	if n.topic == TopicInventoryLevelsDisconnect {
+		if lv.InventoryItemID > 0 && lv.LocationID > 0 {
+			_, err := n.stale(levelKey(lv.InventoryItemID, lv.LocationID), stamp{"updated_at", lv.UpdatedAt})
+			return err
+		}
+		return nil
 	}
 	if err := n.checkID("inventory_item_id", lv.InventoryItemID, true); err != nil {
 		return err
@@ -263,22 +382,29 @@ func (n *normalizer) inventoryLevelsUpdate() error {
 	if err := n.checkID("location_id", lv.LocationID, true); err != nil {
 		return err
 	}
-	if lv.Available == nil {
-		// null when the item is not tracked (ref §3.2 [S]): nothing to count.
-		return nil
-	}
-	q := *lv.Available
-	if q > maxQuantity {
-		return n.malformed("field available: %d is more than %d", q, maxQuantity)
+	if lv.Available != nil && *lv.Available > maxQuantity {
+		return n.malformed("field available: %d is more than %d", *lv.Available, maxQuantity)
 	}
 	at, err := n.occurredAt(stamp{"updated_at", lv.UpdatedAt})
 	if err != nil {
 		return err
 	}
+	if stale, err := n.stale(levelKey(lv.InventoryItemID, lv.LocationID), stamp{"updated_at", lv.UpdatedAt}); err != nil || stale {
+		return err
+	}
+	if lv.Available == nil {
+		// null when the item is not tracked (ref §3.2 [S]): nothing to count.
+		return nil
+	}
+	q := *lv.Available
 	var why []string
-	sku, ok := n.c.items[lv.InventoryItemID]
+	sku, ok := n.sku(lv.InventoryItemID)
 	if !ok {
-		why = append(why, fmt.Sprintf("Shopify inventory item %d is not in Items", lv.InventoryItemID))
+		if n.c.mapper != nil {
+			why = append(why, fmt.Sprintf("Shopify inventory item %d is neither learned nor in Items", lv.InventoryItemID))
+		} else {
+			why = append(why, fmt.Sprintf("Shopify inventory item %d is not in Items", lv.InventoryItemID))
+		}
 	}
 	loc, locWhy := n.location(lv.LocationID, false)
 	if locWhy != "" {
@@ -295,17 +421,79 @@ func (n *normalizer) inventoryLevelsUpdate() error {
 			lv.InventoryItemID, lv.LocationID, strings.Join(why, "; ")))
 		return nil
 	}
-	n.emit(event.StockCounted, "inventory level", event.Movement{
+	reason := reasonChannelReport
+	if n.c.echoes != nil {
+		if pushed, pushedAt, ok := n.c.echoes.Pushed(lv.InventoryItemID, lv.LocationID); ok && pushed == q &&
+			(pushedAt.IsZero() || !at.Before(pushedAt.Add(-echoSkew))) {
+			reason = reasonEcho
+		}
+	}
+	n.emit(event.StockCounted, "inventory level", "", event.Movement{
 		SourceEventID: n.eventID,
 		OccurredAt:    at,
 		SKU:           sku,
 		Location:      loc,
 		Quantity:      q,
 		State:         event.StateAvailable,
-		Reason:        reasonChannelReport,
+		Reason:        reason,
 		CorrelationID: "shopify:inventory_level:" + strconv.FormatInt(lv.InventoryItemID, 10) + "@" + strconv.FormatInt(lv.LocationID, 10),
 	})
 	return n.err
+}
+
+// sku maps an inventory item: the learned mapping first, then Items.
+func (n *normalizer) sku(item int64) (string, bool) {
+	if n.c.mapper != nil {
+		if sku, ok := n.c.mapper.SKU(item); ok && sku != "" {
+			return sku, true
+		}
+	}
+	sku, ok := n.c.items[item]
+	return sku, ok
+}
+
+// levelKey is the watermark key suffix of an inventory level.
+func levelKey(item, location int64) string {
+	return "/level/" + strconv.FormatInt(item, 10) + "@" + strconv.FormatInt(location, 10)
+}
+
+// stale observes the delivery's trigger time on the watermark of key
+// (prefixed with the connector id) and reports whether the delivery is
+// older than one already seen; if so it marks the result stale. A delivery
+// with neither X-Shopify-Triggered-At nor the body stamp is never stale.
+func (n *normalizer) stale(key string, body stamp) (bool, error) {
+	at, ok, err := n.triggeredAt(body)
+	if err != nil || !ok {
+		return false, err
+	}
+	if !n.c.watermarks.Observe(n.c.id+key, at) {
+		return false, nil
+	}
+	n.res.Topic = n.topic + StaleSuffix
+	n.res.Events, n.res.Unmapped = nil, nil
+	return true, nil
+}
+
+// triggeredAt is when Shopify triggered the delivery, for ordering
+// deliveries: X-Shopify-Triggered-At (ref §2.1, §2.4: "use
+// X-Shopify-Triggered-At or a payload timestamp to detect staleness"),
+// else the body stamp. ok is false when there is neither.
+func (n *normalizer) triggeredAt(body stamp) (t time.Time, ok bool, err error) {
+	if v := header(n.r.Header, HeaderTriggeredAt, EventsHeaderTriggeredAt); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("%w: shopify: header %s: %q is not an RFC 3339 time", connectors.ErrMalformed, HeaderTriggeredAt, v)
+		}
+		return t.UTC(), true, nil
+	}
+	if body.value == "" {
+		return time.Time{}, false, nil
+	}
+	t, err = time.Parse(time.RFC3339Nano, body.value)
+	if err != nil {
+		return time.Time{}, false, n.malformed("field %s: %q is not an RFC 3339 time", body.field, body.value)
+	}
+	return t.UTC(), true, nil
 }
 
 // orderBase checks an order's ids and returns the movement fields common
@@ -327,32 +515,10 @@ func orderMovement(orderID int64) event.Movement {
 	return event.Movement{OrderID: id, CorrelationID: "shopify:order:" + id}
 }
 
-// lines emits one event of type t per line item with a positive quantity
-// (qty, when set, overrides the line's quantity).
-func (n *normalizer) lines(items []lineItem, t event.Type, base event.Movement, loc, why string, qty func(*lineItem) int64) error {
-	for i := range items {
-		li := &items[i]
-		if err := n.checkLine("line_items", i, li.ID, li.Quantity); err != nil {
-			return err
-		}
-		q := li.Quantity
-		if qty != nil {
-			q = qty(li)
-		}
-		if q == 0 {
-			continue
-		}
-		n.line(t, base, li.ID, li.SKU, q, loc, why, "line item")
-		if n.err != nil {
-			return n.err
-		}
-	}
-	return nil
-}
-
 // line emits one line's event, or a dead letter when its SKU or location
-// is missing or unmapped. what names the line kind in reasons.
-func (n *normalizer) line(t event.Type, base event.Movement, lineID int64, sku string, q int64, loc, why, what string) {
+// is missing or unmapped. key is the business key the event id derives
+// from; what names the line kind in reasons.
+func (n *normalizer) line(t event.Type, base event.Movement, key string, lineID int64, sku string, q int64, loc, why, what string) {
 	src := n.sourceID(lineID)
 	switch {
 	case sku == "":
@@ -362,16 +528,22 @@ func (n *normalizer) line(t event.Type, base event.Movement, lineID int64, sku s
 	default:
 		m := base
 		m.SourceEventID, m.SKU, m.Location, m.Quantity = src, sku, loc, q
-		n.emit(t, what+" "+strconv.FormatInt(lineID, 10), m)
+		n.emit(t, what+" "+strconv.FormatInt(lineID, 10), key, m)
 	}
 }
 
-// emit builds an event. One the event schema rejects (a SKU longer than
-// the schema allows, say) becomes a dead letter; any other failure is the
-// gateway's and is kept in n.err.
-func (n *normalizer) emit(t event.Type, what string, m event.Movement) {
+// emit builds an event. Its id derives from the connector, key, type, SKU
+// and location when key is set, and from the SourceEventID (the delivery)
+// when not. One the event schema rejects (a SKU longer than the schema
+// allows, say) becomes a dead letter; any other failure is the gateway's
+// and is kept in n.err.
+func (n *normalizer) emit(t event.Type, what, key string, m event.Movement) {
 	m.Connector = n.c.id
-	ev, err := event.NewMovement(t, "", m)
+	var id string
+	if key != "" {
+		id = event.DeterministicID(m.Connector, key, string(t), m.SKU, m.Location)
+	}
+	ev, err := event.NewMovement(t, id, m)
 	switch {
 	case err == nil:
 		n.res.Events = append(n.res.Events, ev)
@@ -383,7 +555,8 @@ func (n *normalizer) emit(t event.Type, what string, m event.Movement) {
 }
 
 // sourceID is the SourceEventID of one line: the delivery's event id and
-// the line id, unique per line so each line's event id is distinct.
+// the line id, so the ledger's history shows which delivery applied an
+// event. The event id itself derives from business keys (see emit).
 func (n *normalizer) sourceID(lineID int64) string {
 	return n.eventID + "/" + strconv.FormatInt(lineID, 10)
 }
@@ -408,8 +581,14 @@ func (n *normalizer) location(id int64, allowDefault bool) (loc, why string) {
 }
 
 // unmapped keeps part of the message as a dead letter. Its EventID is the
-// source id of the line ("<event id>/<line id>"), as no event exists.
+// source id of the line ("<event id>/<line id>"), as no event exists. A
+// line both committed and cancelled by one snapshot is kept once.
 func (n *normalizer) unmapped(sourceID, reason string) {
+	for _, d := range n.res.Unmapped {
+		if d.EventID == sourceID && d.Reason == reason {
+			return
+		}
+	}
 	n.res.Unmapped = append(n.res.Unmapped, store.DeadLetter{
 		Connector: n.c.id,
 		EventID:   sourceID,

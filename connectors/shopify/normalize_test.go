@@ -65,8 +65,10 @@ func TestNormalizeTopics(t *testing.T) {
 			},
 		},
 		{
-			name: "cancel releases what no cancel-restock refund released", topic: TopicOrdersCancelled, file: "orders_cancelled.json",
+			name: "cancel commits what nothing shipped of and releases what no cancel-restock refund released", topic: TopicOrdersCancelled, file: "orders_cancelled.json",
 			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "berlin-store", 2, "", "sale", posOrder, posCorr, src("271878346596884101"), at("2026-03-14T08:26:53Z")},
+				{event.OrderCommitted, "BNE-RDG-CHAR", "berlin-store", 1, "", "sale", posOrder, posCorr, src("271878346596884102"), at("2026-03-14T08:26:53Z")},
 				{event.OrderCancelled, "SOCK-TRL-M-MOSS", "berlin-store", 1, "", "customer", posOrder, posCorr, src("271878346596884101"), at("2026-03-15T15:40:02Z")},
 				{event.OrderCancelled, "BNE-RDG-CHAR", "berlin-store", 1, "", "customer", posOrder, posCorr, src("271878346596884102"), at("2026-03-15T15:40:02Z")},
 			},
@@ -75,7 +77,62 @@ func TestNormalizeTopics(t *testing.T) {
 			name: "cancel without cancel_reason", topic: TopicOrdersCancelled,
 			body: `{"id":42,"cancelled_at":"2026-01-02T03:04:05Z","cancel_reason":null,"location_id":null,"line_items":[{"id":7,"sku":"A","quantity":2}]}`,
 			want: []line{
+				// No created_at: the commit takes X-Shopify-Triggered-At.
+				{event.OrderCommitted, "A", "leipzig-dc", 2, "", "sale", "42", "shopify:order:42", src("7"), at("2026-03-14T08:26:59.120442913Z")},
 				{event.OrderCancelled, "A", "leipzig-dc", 2, "", "cancelled", "42", "shopify:order:42", src("7"), at("2026-01-02T03:04:05Z")},
+			},
+		},
+		{
+			name: "cancel releases what success fulfillments did not ship; shipped lines commit nothing", topic: TopicOrdersCancelled,
+			body: `{"id":42,"created_at":"2026-01-01T00:00:00Z","cancelled_at":"2026-01-02T03:04:05Z","cancel_reason":"inventory","line_items":[
+				{"id":7,"sku":"A","quantity":5,"fulfillment_status":"partial"},
+				{"id":8,"sku":"B","quantity":2,"fulfillment_status":"fulfilled"},
+				{"id":9,"sku":"C","quantity":1,"fulfillment_status":null}],
+				"fulfillments":[
+				{"id":1,"status":"success","line_items":[{"id":7,"quantity":2}]},
+				{"id":2,"status":"cancelled","line_items":[{"id":7,"quantity":3}]}],
+				"refunds":[{"id":3,"refund_line_items":[{"id":4,"line_item_id":7,"quantity":1,"restock_type":"cancel"}]}]}`,
+			want: []line{
+				{event.OrderCommitted, "C", "leipzig-dc", 1, "", "sale", "42", "shopify:order:42", src("9"), at("2026-01-01T00:00:00Z")},
+				// 5 − 2 shipped − 1 refund-cancelled; line 8 shipped in full.
+				{event.OrderCancelled, "A", "leipzig-dc", 2, "", "inventory", "42", "shopify:order:42", src("7"), at("2026-01-02T03:04:05Z")},
+				{event.OrderCancelled, "C", "leipzig-dc", 1, "", "inventory", "42", "shopify:order:42", src("9"), at("2026-01-02T03:04:05Z")},
+			},
+		},
+		{
+			name: "a cancelled line without SKU is one dead letter, not one per event", topic: TopicOrdersCancelled,
+			body: `{"id":42,"created_at":"2026-01-01T00:00:00Z","cancelled_at":"2026-01-02T03:04:05Z","cancel_reason":"other","location_id":999,
+				"line_items":[{"id":7,"sku":null,"quantity":1},{"id":8,"sku":"B","quantity":1}]}`,
+			unmapped: []string{"line item 7 has no sku", `line item 8 (sku "B"): Shopify location 999 is not in Locations`},
+		},
+		{
+			name: "orders/updated before orders/create commits the same lines", topic: TopicOrdersUpdated, file: "orders_updated.json",
+			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "berlin-store", 2, "", "sale", posOrder, posCorr, src("271878346596884101"), at("2026-03-14T08:26:53Z")},
+				{event.OrderCommitted, "BNE-RDG-CHAR", "berlin-store", 1, "", "sale", posOrder, posCorr, src("271878346596884102"), at("2026-03-14T08:26:53Z")},
+			},
+			unmapped: []string{"line item 271878346596884103 has no sku"},
+		},
+		{
+			name: "orders/updated with cancelled_at commits and releases as orders/cancelled", topic: TopicOrdersUpdated, file: "orders_updated_cancelled.json",
+			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "berlin-store", 2, "", "sale", posOrder, posCorr, src("271878346596884101"), at("2026-03-14T08:26:53Z")},
+				{event.OrderCommitted, "BNE-RDG-CHAR", "berlin-store", 1, "", "sale", posOrder, posCorr, src("271878346596884102"), at("2026-03-14T08:26:53Z")},
+				{event.OrderCancelled, "SOCK-TRL-M-MOSS", "berlin-store", 1, "", "customer", posOrder, posCorr, src("271878346596884101"), at("2026-03-15T15:40:02Z")},
+				{event.OrderCancelled, "BNE-RDG-CHAR", "berlin-store", 1, "", "customer", posOrder, posCorr, src("271878346596884102"), at("2026-03-15T15:40:02Z")},
+			},
+		},
+		{
+			name: "orders/updated after shipping commits only the unshipped line", topic: TopicOrdersUpdated, file: "orders_updated_shipped.json",
+			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "leipzig-dc", 1, "", "sale", webOrder, webCorr, src("271878346596884202"), at("2026-03-14T14:02:11Z")},
+			},
+		},
+		{
+			name: "orders/create commits lines even when already shipped (POS)", topic: TopicOrdersCreate,
+			body: `{"id":42,"created_at":"2026-01-02T03:04:05Z","line_items":[{"id":7,"sku":"A","quantity":1,"fulfillment_status":"fulfilled"}]}`,
+			want: []line{
+				{event.OrderCommitted, "A", "leipzig-dc", 1, "", "sale", "42", "shopify:order:42", src("7"), at("2026-01-02T03:04:05Z")},
 			},
 		},
 		{
@@ -83,6 +140,16 @@ func TestNormalizeTopics(t *testing.T) {
 			want: []line{
 				{event.OrderFulfilled, "BNE-RDG-CHAR", "leipzig-dc", 3, "", "fulfillment", webOrder, webCorr, src("271878346596884201"), at("2026-03-16T12:12:45Z")},
 			},
+		},
+		{
+			name: "fulfillment update ships as the create did", topic: TopicFulfillmentsUpdate, file: "fulfillments_update.json",
+			want: []line{
+				{event.OrderFulfilled, "BNE-RDG-CHAR", "leipzig-dc", 3, "", "fulfillment", webOrder, webCorr, src("271878346596884201"), at("2026-03-16T12:12:45Z")},
+			},
+		},
+		{
+			name: "cancelled fulfillment update moves nothing", topic: TopicFulfillmentsUpdate,
+			body: `{"id":5,"order_id":42,"status":"cancelled","location_id":71562346782,"line_items":[{"id":7,"sku":"A","quantity":1}]}`,
 		},
 		{
 			name: "open fulfillment moves nothing", topic: TopicFulfillmentsCreate,
@@ -130,6 +197,19 @@ func TestNormalizeTopics(t *testing.T) {
 			},
 		},
 		{
+			name: "connected level is an available observation", topic: TopicInventoryLevelsConnect, file: "inventory_levels_connect.json",
+			want: []line{
+				{event.StockCounted, "SOCK-TRL-M-MOSS", "leipzig-dc", 0, event.StateAvailable, "channel_report", "",
+					"shopify:inventory_level:452938106573918264@71562346782", testEventID, at("2026-03-14T08:40:00Z")},
+			},
+		},
+		{
+			name: "disconnected level counts nothing", topic: TopicInventoryLevelsDisconnect, file: "inventory_levels_disconnect.json",
+		},
+		{
+			name: "disconnect body without ids is ignored", topic: TopicInventoryLevelsDisconnect, body: `{}`,
+		},
+		{
 			name: "untracked level (available null) counts nothing", topic: TopicInventoryLevelsUpdate, file: "inventory_levels_update_untracked.json",
 		},
 		{
@@ -144,8 +224,22 @@ func TestNormalizeTopics(t *testing.T) {
 				"Shopify location 6 is not in Locations; available -3 is negative; stock.counted needs 0 or more"},
 		},
 		{
-			name: "other topics normalize to nothing", topic: "products/update",
-			body: `{"id":1,"variants":[{"id":2,"sku":"A","inventory_quantity":5}]}`,
+			name: "products/create is for Learn", topic: TopicProductsCreate, file: "products_create.json",
+		},
+		{
+			name: "products/update is for Learn", topic: TopicProductsUpdate, file: "products_update.json",
+		},
+		{
+			name: "inventory_items/create is for Learn", topic: TopicInventoryItemsCreate, file: "inventory_items_create.json",
+		},
+		{
+			name: "inventory_items/update is for Learn", topic: TopicInventoryItemsUpdate, file: "inventory_items_update.json",
+		},
+		{
+			name: "inventory_items/delete is for Learn", topic: TopicInventoryItemsDelete, file: "inventory_items_delete.json",
+		},
+		{
+			name: "mapping topics are not parsed by Normalize", topic: TopicProductsUpdate, body: `not json`,
 		},
 		{
 			name: "other topics are not parsed", topic: "orders/paid", body: `not json`,
@@ -221,10 +315,13 @@ func TestNormalizeIsDeterministic(t *testing.T) {
 	if got := ids(again); !reflect.DeepEqual(got, first) {
 		t.Errorf("redelivery ids = %v, want %v", got, first)
 	}
+	// Another delivery of the same order (a second subscription, or
+	// Shopify sending it again as a new event): the ids come from the
+	// order and its lines, so the ledger still commits once.
 	other := newRequest(TopicOrdersCreate, body)
 	other.Header.Set(HeaderEventID, "another-event")
-	if got := ids(other); got[0] == first[0] || got[1] == first[1] {
-		t.Errorf("another event reused ids %v", got)
+	if got := ids(other); !reflect.DeepEqual(got, first) {
+		t.Errorf("another delivery of the order: ids %v, want %v", got, first)
 	}
 }
 
@@ -330,13 +427,27 @@ func TestNormalizeMalformed(t *testing.T) {
 		{"bad triggered-at", TopicOrdersCreate, `{"id":1}`, func(h http.Header) { h.Set(HeaderTriggeredAt, "soon") }, "header X-Shopify-Triggered-At"},
 		{"cancel refund quantity", TopicOrdersCancelled, `{"id":1,"refunds":[{"refund_line_items":[{"id":3,"quantity":-2}]}]}`, nil,
 			"field refunds[0].refund_line_items[0].quantity: -2 is out of range"},
+		{"fulfillment without id", TopicFulfillmentsUpdate, `{"order_id":1,"status":"success"}`, nil, "field id is missing"},
+		{"fulfillment line quantity", TopicFulfillmentsUpdate, `{"id":5,"order_id":1,"status":"open","line_items":[{"id":7,"quantity":-1}]}`, nil,
+			"field line_items[0].quantity: -1 is out of range"},
+		{"order fulfillment quantity", TopicOrdersUpdated, `{"id":1,"fulfillments":[{"line_items":[{"id":7,"quantity":-1}]}]}`, nil,
+			"field fulfillments[0].line_items[0].quantity: -1 is out of range"},
+		{"updated order without id", TopicOrdersUpdated, `{"line_items":[]}`, nil, "field id is missing"},
+		{"bad cancelled_at", TopicOrdersUpdated, `{"id":1,"cancelled_at":"later"}`, nil, `field cancelled_at: "later" is not an RFC 3339 time`},
+		{"bad triggered-at on a snapshot", TopicOrdersUpdated, `{"id":1,"created_at":"2026-01-02T03:04:05Z"}`,
+			func(h http.Header) { h.Set(HeaderTriggeredAt, "soon") }, "header X-Shopify-Triggered-At"},
+		{"connect without location", TopicInventoryLevelsConnect, `{"inventory_item_id":2,"available":1}`, nil, "field location_id is missing"},
+		{"bad level updated_at", TopicInventoryLevelsUpdate, `{"inventory_item_id":1,"location_id":2,"available":1,"updated_at":"now"}`, nil,
+			`field updated_at: "now" is not an RFC 3339 time`},
+		{"disconnect not JSON", TopicInventoryLevelsDisconnect, `{`, nil, "body is not JSON"},
 		{"fulfillment without order", TopicFulfillmentsCreate, `{"id":5,"status":"success"}`, nil, "field order_id is missing"},
 		{"fulfillment status type", TopicFulfillmentsCreate, `{"id":5,"order_id":1,"status":1}`, nil, "field status: got JSON number, want a string"},
-		{"refund line quantity", TopicRefundsCreate, `{"order_id":1,"refund_line_items":[{"id":3,"quantity":-2,"restock_type":"return"}]}`, nil,
+		{"refund without id", TopicRefundsCreate, `{"order_id":1,"refund_line_items":[]}`, nil, "field id is missing"},
+		{"refund line quantity", TopicRefundsCreate, `{"id":9,"order_id":1,"refund_line_items":[{"id":3,"quantity":-2,"restock_type":"return"}]}`, nil,
 			"field refund_line_items[0].quantity: -2 is out of range"},
-		{"refund line location", TopicRefundsCreate, `{"order_id":1,"refund_line_items":[{"id":3,"quantity":2,"location_id":-1}]}`, nil,
+		{"refund line location", TopicRefundsCreate, `{"id":9,"order_id":1,"refund_line_items":[{"id":3,"quantity":2,"location_id":-1}]}`, nil,
 			"field refund_line_items[0].location_id: -1 is not a Shopify id"},
-		{"refund line without id", TopicRefundsCreate, `{"order_id":1,"refund_line_items":[{"quantity":2}]}`, nil,
+		{"refund line without id", TopicRefundsCreate, `{"id":9,"order_id":1,"refund_line_items":[{"quantity":2}]}`, nil,
 			"field refund_line_items[0].id is missing"},
 		{"available not a number", TopicInventoryLevelsUpdate, `{"inventory_item_id":1,"location_id":2,"available":"7"}`, nil,
 			"field available: got JSON string, want an integer"},

@@ -15,10 +15,21 @@ type lineItem struct {
 	ID       int64  `json:"id"`
 	SKU      string `json:"sku"`
 	Quantity int64  `json:"quantity"`
+	// FulfillmentStatus is null (nothing shipped), "partial" or
+	// "fulfilled" on an order's lines
+	// (https://shopify.dev/docs/api/admin-rest/latest/resources/order,
+	// line_items.fulfillment_status; not in the reference).
+	FulfillmentStatus string `json:"fulfillment_status"`
 }
 
-// order is the Order resource of orders/create and orders/cancelled
-// (ref §3.2; fixtures/shopify/rest_order.json).
+// Line fulfillment statuses read by the order snapshot topics.
+const (
+	lineUnshipped = ""          // null: nothing of the line shipped
+	lineFulfilled = "fulfilled" // every unit shipped
+)
+
+// order is the Order resource of orders/create, orders/updated and
+// orders/cancelled (ref §3.2; fixtures/shopify/rest_order.json).
 type order struct {
 	ID int64 `json:"id"`
 	// LocationID is null for online orders (ref §3.3, rest_order.json).
@@ -29,12 +40,16 @@ type order struct {
 	CancelReason string     `json:"cancel_reason"`
 	LineItems    []lineItem `json:"line_items"`
 	// Refunds are the order's refunds so far (rest_order_after_cancel.json
-	// carries them); orders/cancelled reads their cancel restocks.
+	// carries them); a cancel reads their cancel restocks.
 	Refunds []refund `json:"refunds"`
+	// Fulfillments are the order's fulfillments so far (rest_order.json
+	// carries one, status "failure"); a cancel reads what they shipped.
+	Fulfillments []fulfillment `json:"fulfillments"`
 }
 
-// fulfillment is the Fulfillment resource of fulfillments/create
-// (ref §3.2; fixtures/shopify/rest_fulfillment.json).
+// fulfillment is the Fulfillment resource of fulfillments/create and
+// fulfillments/update (ref §3.2; fixtures/shopify/rest_fulfillment.json),
+// and an entry of an order's fulfillments.
 type fulfillment struct {
 	ID         int64      `json:"id"`
 	OrderID    int64      `json:"order_id"`
@@ -77,12 +92,43 @@ const (
 )
 
 // inventoryLevel is the InventoryLevel resource of inventory_levels/update
-// (ref §3.2; fixtures/shopify/rest_inventory_level.json). Available is a
-// pointer because it may be null when the item is not tracked (ref §3.2
-// [S]).
+// and inventory_levels/connect (ref §3.2;
+// fixtures/shopify/rest_inventory_level.json,
+// rest_inventory_levels_connect_exchange.json), and the body of
+// inventory_levels/disconnect, whose shape is not verified beyond its two
+// ids (ref §3.2 [U/S]). Available is a pointer because it may be null when
+// the item is not tracked (ref §3.2 [S]).
 type inventoryLevel struct {
 	InventoryItemID int64  `json:"inventory_item_id"`
 	LocationID      int64  `json:"location_id"`
 	Available       *int64 `json:"available"`
 	UpdatedAt       string `json:"updated_at"`
+}
+
+// product is the Product resource of products/create and products/update
+// (ref §3.2; fixtures/shopify/rest_product.json,
+// docs_products_update_example.json). Only the variant ↔ inventory item ↔
+// SKU links are read; the aggregate inventory_quantity is not a stock
+// signal (ref §3.2, §6 pitfall 10).
+type product struct {
+	ID        int64     `json:"id"`
+	UpdatedAt string    `json:"updated_at"`
+	Variants  []variant `json:"variants"`
+}
+
+// variant is a Product variants[] entry. InventoryItemID is absent from
+// docs_products_update_example.json, so 0 is possible.
+type variant struct {
+	ID              int64  `json:"id"`
+	InventoryItemID int64  `json:"inventory_item_id"`
+	SKU             string `json:"sku"`
+}
+
+// inventoryItem is the InventoryItem resource of inventory_items/create and
+// inventory_items/update (ref §3.2; fixtures/shopify/rest_inventory_item.json),
+// and the {"id": …} body of inventory_items/delete.
+type inventoryItem struct {
+	ID        int64  `json:"id"`
+	SKU       string `json:"sku"`
+	UpdatedAt string `json:"updated_at"`
 }

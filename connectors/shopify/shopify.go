@@ -40,15 +40,36 @@ const (
 	EventsHeaderTriggeredAt = "shopify-triggered-at"
 )
 
-// Topics that move stock (ref §3.2). Any other topic normalizes to no
-// events.
+// Topics that move stock (ref §3.2), read by Normalize. Any other topic
+// normalizes to no events.
 const (
-	TopicOrdersCreate          = "orders/create"
-	TopicOrdersCancelled       = "orders/cancelled"
-	TopicFulfillmentsCreate    = "fulfillments/create"
-	TopicRefundsCreate         = "refunds/create"
-	TopicInventoryLevelsUpdate = "inventory_levels/update"
+	TopicOrdersCreate              = "orders/create"
+	TopicOrdersUpdated             = "orders/updated"
+	TopicOrdersCancelled           = "orders/cancelled"
+	TopicFulfillmentsCreate        = "fulfillments/create"
+	TopicFulfillmentsUpdate        = "fulfillments/update"
+	TopicRefundsCreate             = "refunds/create"
+	TopicInventoryLevelsUpdate     = "inventory_levels/update"
+	TopicInventoryLevelsConnect    = "inventory_levels/connect"
+	TopicInventoryLevelsDisconnect = "inventory_levels/disconnect"
 )
+
+// Topics that identify stock (ref §3.2): they carry the links between
+// variants, inventory items and SKUs and are read by Learn; Normalize
+// turns them into no events.
+const (
+	TopicInventoryItemsCreate = "inventory_items/create"
+	TopicInventoryItemsUpdate = "inventory_items/update"
+	TopicInventoryItemsDelete = "inventory_items/delete"
+	TopicProductsCreate       = "products/create"
+	TopicProductsUpdate       = "products/update"
+)
+
+// StaleSuffix ends Result.Topic for a stale delivery: one older than the
+// newest already seen for its inventory level or order (see Watermarks).
+// A stale delivery has no events and no dead letters; the ingest answers
+// it 200 as usual, since a retry would be just as stale.
+const StaleSuffix = " stale"
 
 // Config configures a Connector. Pass it to New, which copies it.
 type Config struct {
@@ -78,9 +99,24 @@ type Config struct {
 	// dead letter. Empty: lines without a location become dead letters.
 	DefaultLocation string
 	// Items maps a Shopify inventory item id (decimal, as in
-	// inventory_item_id) to a SKU, for inventory_levels/update, whose body
-	// names no SKU (ref §3.2). Nil: every level update is a dead letter.
+	// inventory_item_id) to a SKU, for inventory_levels/*, whose body
+	// names no SKU (ref §3.2). Mapper, when set, is asked first. Nil and
+	// no Mapper: every level update is a dead letter.
 	Items map[string]string
+	// Mapper maps inventory items to SKUs from what Learn learned from
+	// products/* and inventory_items/* deliveries; a learned SKU wins
+	// over Items. Nil: only Items.
+	Mapper Mapper
+	// Watermarks keeps the newest trigger time per inventory level and
+	// per order, so that an older delivery arriving late is dropped as
+	// stale (ref §2.4). Nil: a MemoryWatermarks of DefaultWatermarkKeys
+	// keys, private to this connector and lost on restart.
+	Watermarks Watermarks
+	// Echoes reports what stockgate last wrote to each Shopify level, so
+	// that the inventory_levels/update echoing it is marked as a
+	// confirmation (reason "echo_confirmation"). Nil: no echo detection;
+	// every level update has reason "channel_report".
+	Echoes Echoes
 	// Now returns the current time; nil means time.Now. It stamps events
 	// whose payload and headers carry no time, and dead letters of requests
 	// without ReceivedAt.
@@ -97,8 +133,9 @@ const (
 	maxQuantity = 1_000_000_000
 )
 
-// Connector is the Shopify inbound connector. It is immutable after New and
-// safe for concurrent use.
+// Connector is the Shopify inbound connector. Its configuration is
+// immutable after New; the Watermarks, Mapper and Echoes it consults are
+// safe for concurrent use, and so is the Connector.
 type Connector struct {
 	id              string
 	secrets         [][]byte
@@ -106,6 +143,9 @@ type Connector struct {
 	locations       map[int64]string
 	defaultLocation string
 	items           map[int64]string
+	mapper          Mapper
+	watermarks      Watermarks
+	echoes          Echoes
 	now             func() time.Time
 }
 
@@ -131,6 +171,9 @@ func New(cfg Config) (*Connector, error) {
 		id:              cfg.ID,
 		shop:            cfg.Shop,
 		defaultLocation: cfg.DefaultLocation,
+		mapper:          cfg.Mapper,
+		watermarks:      cfg.Watermarks,
+		echoes:          cfg.Echoes,
 		now:             cfg.Now,
 	}
 	for i, s := range cfg.Secrets {
@@ -150,6 +193,9 @@ func New(cfg Config) (*Connector, error) {
 	c.items = idMap(cfg.Items, "Items", maxSKULen, bad)
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.watermarks == nil {
+		c.watermarks = NewMemoryWatermarks(DefaultWatermarkKeys)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
