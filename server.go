@@ -294,6 +294,7 @@ func openConnector(c config.Connector) (connectors.Inbound, error) {
 		return shopify.New(shopify.Config{
 			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
 			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
+			Mapper: &shopify.MemoryMapper{}, // learns SKUs from inventory_items/* and products/*
 		})
 	case connectors.Square:
 		return square.New(square.Config{

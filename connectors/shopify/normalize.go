@@ -84,11 +84,36 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 		err = n.refundsCreate()
 	case TopicInventoryLevelsUpdate, TopicInventoryLevelsConnect, TopicInventoryLevelsDisconnect:
 		err = n.inventoryLevel()
+	default:
+		err = c.learn(r)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return n.res, nil
+}
+
+// Learner is a Mapper that takes what Learn reads from the
+// inventory_items/* and products/* topics; MemoryMapper is one.
+type Learner interface {
+	Mapper
+	Apply(Mappings)
+}
+
+// learn feeds the mapping topics to Config.Mapper when it is a Learner, so
+// that a SKU set or changed in Shopify maps its inventory item from the next
+// inventory_levels/update on.
+func (c *Connector) learn(r *connectors.Request) error {
+	l, ok := c.mapper.(Learner)
+	if !ok {
+		return nil
+	}
+	m, err := c.Learn(r)
+	if err != nil || m.Empty() {
+		return err
+	}
+	l.Apply(m)
+	return nil
 }
 
 // normalizer holds one Normalize (or Learn) call.
