@@ -96,7 +96,9 @@ func wsInit(keys *auth.Keys) transport.WebsocketInitFunc {
 		}
 		pr, ok := keys.Lookup(tok)
 		if !ok {
-			return ctx, nil, errors.New("unauthenticated: connection_init needs a valid Authorization key")
+			// 4403 Forbidden, as graphql-transport-ws asks: with a 1000 close,
+			// graphql-ws clients reconnect in a tight loop.
+			return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("unauthenticated: connection_init needs a valid Authorization key")
 		}
 		return auth.WithPrincipal(ctx, pr), &p, nil
 	}
