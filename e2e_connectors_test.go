@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	gcpubsub "gocloud.dev/pubsub"
+
 	"github.com/stockgate/stockgate/connectors/pos"
 	"github.com/stockgate/stockgate/connectors/square"
+	"github.com/stockgate/stockgate/pubsub"
 )
 
 // TestPOSAndSquareThroughTheGateway sends a signed POS batch and a signed
@@ -85,5 +89,50 @@ func TestPOSAndSquareThroughTheGateway(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// TestAmazonSQSThroughTheGateway feeds an SP-API FBA inventory
+// notification to the gateway's SQS source (a mem:// queue standing in for
+// awssqs://, which the connector's own tests cover against an SQS fake) and
+// reads the count back.
+func TestAmazonSQSThroughTheGateway(t *testing.T) {
+	ctx := t.Context()
+	queue, err := pubsub.OpenTopic(ctx, "mem://e2e-amazon-sqs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queue.Shutdown(context.Background())
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: amazon
+    kind: amazon
+    locations: {ATVPDKIKX0DER: fba-us}
+    amazon:
+      sqs: mem://e2e-amazon-sqs
+`))
+	body, err := os.ReadFile("connectors/amazon/testdata/fba_inventory_availability_changes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sent twice, as SQS may deliver it twice: applied once.
+	for i := 0; i < 2; i++ {
+		if err := queue.Send(ctx, &gcpubsub.Message{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ids := history(t, base, "NP-SOCK-MOSS-M", "fba-us")
+		var q struct {
+			Availability level `json:"availability"`
+		}
+		gql(t, base, testStoreKey, `{ availability(sku:"NP-SOCK-MOSS-M", location:"fba-us"){ onHand } }`, nil, &q)
+		if q.Availability.OnHand == 120 && len(ids) == 1 {
+			break
+		}
+		if time.Now().After(deadline) || len(ids) > 1 {
+			t.Fatalf("FBA count: on hand %d with %d ledger entries; want 120 with 1", q.Availability.OnHand, len(ids))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

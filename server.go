@@ -34,6 +34,7 @@ import (
 	"github.com/stockgate/stockgate/auth"
 	"github.com/stockgate/stockgate/config"
 	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/connectors/amazon"
 	"github.com/stockgate/stockgate/connectors/pos"
 	"github.com/stockgate/stockgate/connectors/shopify"
 	"github.com/stockgate/stockgate/connectors/square"
@@ -160,12 +161,23 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, DedupTTL: cfg.Webhooks.DedupTTL,
 		Accepted: rel.Notify, Logger: log,
 	})
+	var sqsSources []*amazon.SQSSource
 	for _, c := range cfg.Connectors {
 		in, err := openConnector(c)
 		if err != nil {
 			return err
 		}
 		ing.Register(in)
+		if az, ok := in.(*amazon.Connector); ok && c.Amazon.SQS != "" {
+			src, err := amazon.OpenSQSSource(ctx, c.Amazon.SQS, az, func(ctx context.Context, res *connectors.Result) error {
+				_, err := ing.Accept(ctx, res, time.Now())
+				return err
+			}, nil)
+			if err != nil {
+				return err
+			}
+			sqsSources = append(sqsSources, src)
+		}
 	}
 	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
 	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm}, &graph.HandlerOptions{
@@ -190,6 +202,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	start("relay", rel.Run)
 	start("ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
+	for _, src := range sqsSources {
+		start("amazon sqs", src.Run)
+	}
 
 	// HTTP.
 	mux := http.NewServeMux()
@@ -268,6 +283,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		log.Warn("http shutdown", "err", err)
 	}
 	hub.Close()
+	for _, src := range sqsSources {
+		if err := src.Shutdown(sctx); err != nil {
+			log.Warn("amazon sqs shutdown", "err", err)
+		}
+	}
 	_ = rel.Pass(sctx)
 	stopLoops()
 	loops.Wait()
@@ -300,6 +320,13 @@ func openConnector(c config.Connector) (connectors.Inbound, error) {
 		return square.New(square.Config{
 			ID: c.ID, SignatureKeys: c.SecretValues, NotificationURL: c.NotificationURL,
 			Locations: c.Locations, Items: c.Items,
+		})
+	case connectors.Amazon:
+		return amazon.New(amazon.Config{
+			ID: c.ID, SellerID: c.Amazon.SellerID,
+			SNS:         amazon.SNSConfig{AllowedTopicARNs: c.Amazon.SNSTopics, AllowedCertHosts: c.Amazon.SNSCertHosts},
+			EventBridge: amazon.EventBridgeConfig{AuthHeader: c.Amazon.AuthHeader, Secrets: c.SecretValues},
+			Locations:   c.Locations, DefaultLocation: c.DefaultLocation, SKUs: c.Items,
 		})
 	case connectors.POS:
 		return pos.New(pos.Config{ID: c.ID, Secrets: c.SecretValues, Tolerance: c.Tolerance, Stores: c.Stores})

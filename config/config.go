@@ -146,6 +146,30 @@ type Connector struct {
 	// Stores maps a POS's store ids to stockgate locations; empty means the
 	// store id is the location id.
 	Stores map[string]string `yaml:"stores"`
+	// Amazon SP-API settings; see AmazonConnector.
+	Amazon AmazonConnector `yaml:"amazon"`
+}
+
+// AmazonConnector holds the settings only an Amazon connector has. Its
+// Items map SellerSKUs to SKUs (unmapped SellerSKUs are used as they are);
+// its Locations map marketplace ids (FBA) and supply source ids (MFN) to
+// locations; its Secrets, if any, authenticate EventBridge API-destination
+// calls.
+type AmazonConnector struct {
+	// SellerID, when set, dead-letters notifications for other sellers.
+	SellerID string `yaml:"sellerID"`
+	// SNSTopics are the SNS topic ARNs whose notifications are accepted
+	// (after signature verification); empty turns the SNS path off.
+	SNSTopics []string `yaml:"snsTopics"`
+	// SNSCertHosts overrides the hosts signing certificates may come from;
+	// empty means sns.<region>.amazonaws.com.
+	SNSCertHosts []string `yaml:"snsCertHosts"`
+	// AuthHeader is the header EventBridge sends the secret in; empty
+	// means Authorization.
+	AuthHeader string `yaml:"authHeader"`
+	// SQS is the queue URL to consume notifications from
+	// (awssqs://…&raw=true); empty means none.
+	SQS string `yaml:"sqs"`
 }
 
 // Load reads and parses a YAML file; unknown fields are errors. It does
@@ -274,8 +298,11 @@ func (c *Config) Validate() error {
 		if _, err := connectors.ParseKind(cn.Kind); err != nil {
 			bad(p+".kind", "%v", err)
 		}
-		if len(cn.Secrets) == 0 {
+		if len(cn.Secrets) == 0 && cn.Kind != "amazon" {
 			bad(p+".secrets", "at least one webhook secret is required")
+		}
+		if cn.Kind == "amazon" && len(cn.Secrets) == 0 && len(cn.Amazon.SNSTopics) == 0 && cn.Amazon.SQS == "" {
+			bad(p, "an amazon connector needs amazon.snsTopics, amazon.sqs or secrets (EventBridge)")
 		}
 		cn.SecretValues = cn.SecretValues[:0]
 		for j, ref := range cn.Secrets {

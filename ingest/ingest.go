@@ -18,8 +18,10 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -144,36 +146,55 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
 		return
 	}
-	a := store.Acceptance{DedupKey: res.DedupKey, DedupTTL: h.opts.DedupTTL, DeadLetters: res.Unmapped}
-	for _, ev := range res.Events {
-		b, err := ev.Marshal()
-		if err != nil {
-			log.Error("encoding event", "err", err)
-			reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
-			return
-		}
-		a.Messages = append(a.Messages, store.Message{
-			Topic: ledger.TopicInbound, EventID: ev.ID(), Body: b,
-			Key: ev.Movement.SKU, CreatedAt: req.ReceivedAt,
-		})
-	}
-	switch err := h.st.Accept(r.Context(), a); {
-	case errors.Is(err, store.ErrDuplicate):
-		reply(w, http.StatusOK, Answer{Status: "duplicate"})
+	dup, err := h.Accept(r.Context(), res, req.ReceivedAt)
+	switch {
+	case errors.Is(err, errEncode):
+		log.Error("encoding event", "err", err)
+		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
 		return
 	case err != nil:
 		log.Error("store unavailable; webhook not accepted", "err", err)
 		w.Header().Set("Retry-After", "5")
 		reply(w, http.StatusServiceUnavailable, Answer{Status: "error", Error: "store unavailable, retry later"})
 		return
-	}
-	if len(a.Messages) > 0 && h.opts.Accepted != nil {
-		h.opts.Accepted()
+	case dup:
+		reply(w, http.StatusOK, Answer{Status: "duplicate"})
+		return
 	}
 	for _, u := range res.Unmapped {
 		log.Warn("webhook part kept as dead letter", "topic", res.Topic, "reason", u.Reason)
 	}
-	reply(w, http.StatusOK, Answer{Status: "accepted", Events: len(a.Messages), Unmapped: len(res.Unmapped)})
+	reply(w, http.StatusOK, Answer{Status: "accepted", Events: len(res.Events), Unmapped: len(res.Unmapped)})
+}
+
+var errEncode = errors.New("ingest: encoding event")
+
+// Accept stores a normalized delivery: its canonical events in the outbox
+// and its dead letters, together with its dedup key, in one transaction.
+// It reports a duplicate delivery, and returns an error when nothing was
+// stored. Deliveries that do not come over HTTP (an SQS queue) use it too.
+func (h *Handler) Accept(ctx context.Context, res *connectors.Result, receivedAt time.Time) (duplicate bool, err error) {
+	a := store.Acceptance{DedupKey: res.DedupKey, DedupTTL: h.opts.DedupTTL, DeadLetters: res.Unmapped}
+	for _, ev := range res.Events {
+		b, err := ev.Marshal()
+		if err != nil {
+			return false, fmt.Errorf("%w: %v", errEncode, err)
+		}
+		a.Messages = append(a.Messages, store.Message{
+			Topic: ledger.TopicInbound, EventID: ev.ID(), Body: b,
+			Key: ev.Movement.SKU, CreatedAt: receivedAt,
+		})
+	}
+	switch err := h.st.Accept(ctx, a); {
+	case errors.Is(err, store.ErrDuplicate):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	if len(a.Messages) > 0 && h.opts.Accepted != nil {
+		h.opts.Accepted()
+	}
+	return false, nil
 }
 
 func requestURL(r *http.Request) string {

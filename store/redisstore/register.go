@@ -1,0 +1,10 @@
+package redisstore
+
+import (
+	"github.com/stockgate/stockgate/store"
+)
+
+func init() {
+	store.Register(Scheme, OpenURL)
+	store.Register(SchemeTLS, OpenURL)
+}
