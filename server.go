@@ -45,8 +45,9 @@ import (
 	"github.com/stockgate/stockgate/pubsub"
 	"github.com/stockgate/stockgate/relay"
 	"github.com/stockgate/stockgate/store"
-	_ "github.com/stockgate/stockgate/store/boltstore" // bolt:// store
-	_ "github.com/stockgate/stockgate/store/memstore"  // mem:// store
+	_ "github.com/stockgate/stockgate/store/boltstore"  // bolt:// store
+	_ "github.com/stockgate/stockgate/store/memstore"   // mem:// store
+	_ "github.com/stockgate/stockgate/store/redisstore" // redis:// and rediss:// store
 )
 
 func main() {
