@@ -167,6 +167,33 @@ type DeadLetter struct {
 	Reason    string    `json:"reason"`
 	Body      []byte    `json:"body"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Header and URL are the request's, for a dead letter kept from a
+	// webhook, so that it can be normalized again once mapped.
+	Header map[string][]string `json:"header,omitempty"`
+	URL    string              `json:"url,omitempty"`
+	// Resolution says how the dead letter was dealt with ("replayed",
+	// "discarded", …); empty while it is pending.
+	Resolution string    `json:"resolution,omitempty"`
+	ResolvedAt time.Time `json:"resolvedAt,omitempty"`
+}
+
+// Mapping kinds.
+const (
+	// MapSKU maps a marketplace item id (Shopify inventory item, Square
+	// catalog object, Amazon SellerSKU) to a SKU.
+	MapSKU = "sku"
+	// MapLocation maps a marketplace location id to a location.
+	MapLocation = "location"
+)
+
+// Mapping ties one connector's id for something to stockgate's.
+type Mapping struct {
+	Connector string `json:"connector"`
+	// Kind is MapSKU or MapLocation.
+	Kind      string    `json:"kind"`
+	External  string    `json:"external"`
+	Internal  string    `json:"internal"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // Alert kinds.
@@ -216,6 +243,16 @@ type Driver interface {
 	DeadLetters(ctx context.Context, after string, limit int) ([]DeadLetter, error)
 	// Alerts returns up to limit alerts, oldest first, after the given id.
 	Alerts(ctx context.Context, after string, limit int) ([]Alert, error)
+	// ResolveDeadLetter records how a dead letter was dealt with; the dead
+	// letter stays listed with its resolution. ErrNotFound when there is
+	// no such dead letter.
+	ResolveDeadLetter(ctx context.Context, id, resolution string, at time.Time) error
+	// PutMapping adds or replaces the mapping of (Connector, Kind,
+	// External).
+	PutMapping(ctx context.Context, m Mapping) error
+	// Mappings returns a connector's mappings ("" for every connector),
+	// ordered by connector, kind and external id.
+	Mappings(ctx context.Context, connector string) ([]Mapping, error)
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend.
@@ -364,6 +401,37 @@ func (s *Store) Alerts(ctx context.Context, after string, limit int) ([]Alert, e
 	}
 	as, err := s.d.Alerts(ctx, after, limit)
 	return as, wrap("alerts", err)
+}
+
+// ResolveDeadLetter records how a dead letter was dealt with.
+func (s *Store) ResolveDeadLetter(ctx context.Context, id, resolution string, at time.Time) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if id == "" || resolution == "" {
+		return errors.New("store: resolve dead letter: id and resolution are required")
+	}
+	return wrap("resolve dead letter", s.d.ResolveDeadLetter(ctx, id, resolution, at))
+}
+
+// PutMapping adds or replaces a mapping.
+func (s *Store) PutMapping(ctx context.Context, m Mapping) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if m.Connector == "" || m.External == "" || m.Internal == "" || (m.Kind != MapSKU && m.Kind != MapLocation) {
+		return fmt.Errorf("store: put mapping: connector, external and internal ids are required and kind must be %q or %q", MapSKU, MapLocation)
+	}
+	return wrap("put mapping", s.d.PutMapping(ctx, m))
+}
+
+// Mappings returns a connector's mappings ("" for all).
+func (s *Store) Mappings(ctx context.Context, connector string) ([]Mapping, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	ms, err := s.d.Mappings(ctx, connector)
+	return ms, wrap("mappings", err)
 }
 
 // Ping reports whether the backend answers.

@@ -3,10 +3,12 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -531,6 +533,90 @@ func (d *driver) DeadLetters(ctx context.Context, after string, limit int) ([]st
 			out = append(out, dl)
 			return err
 		})
+	})
+	return out, err
+}
+
+// ResolveDeadLetter implements store.Driver.
+func (d *driver) ResolveDeadLetter(ctx context.Context, id, resolution string, at time.Time) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	err := d.write(func(tx *bolt.Tx) error {
+		k := tx.Bucket(bDeadIDs).Get([]byte(id))
+		if k == nil {
+			return fmt.Errorf("boltstore: dead letter %q: %w", id, store.ErrNotFound)
+		}
+		b := tx.Bucket(bDeadLetters)
+		var dl store.DeadLetter
+		if err := json.Unmarshal(b.Get(k), &dl); err != nil {
+			return err
+		}
+		dl.Resolution, dl.ResolvedAt = resolution, at
+		buf, err := json.Marshal(&dl)
+		if err != nil {
+			return err
+		}
+		return b.Put(append([]byte(nil), k...), buf)
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("boltstore: resolve dead letter: %w", err)
+	}
+	return err
+}
+
+// mappingKey is connector, kind and external id, each length-prefixed.
+func mappingKey(connector, kind, external string) []byte {
+	var k []byte
+	for _, p := range []string{connector, kind, external} {
+		k = binary.BigEndian.AppendUint32(k, uint32(len(p)))
+		k = append(k, p...)
+	}
+	return k
+}
+
+// PutMapping implements store.Driver.
+func (d *driver) PutMapping(ctx context.Context, m store.Mapping) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	buf, err := json.Marshal(&m)
+	if err != nil {
+		return err
+	}
+	return d.write(func(tx *bolt.Tx) error {
+		return tx.Bucket(bMappings).Put(mappingKey(m.Connector, m.Kind, m.External), buf)
+	})
+}
+
+// Mappings implements store.Driver.
+func (d *driver) Mappings(ctx context.Context, connector string) ([]store.Mapping, error) {
+	var out []store.Mapping
+	err := d.view(ctx, "mappings", func(tx *bolt.Tx) error {
+		c := tx.Bucket(bMappings).Cursor()
+		var prefix []byte
+		if connector != "" {
+			prefix = binary.BigEndian.AppendUint32(nil, uint32(len(connector)))
+			prefix = append(prefix, connector...)
+		}
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var m store.Mapping
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Connector != b.Connector {
+			return a.Connector < b.Connector
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.External < b.External
 	})
 	return out, err
 }

@@ -19,9 +19,10 @@ var (
 	bAlerts      = []byte("alerts")
 	bAlertIDs    = []byte("alertids")
 	bMeta        = []byte("meta")
+	bMappings    = []byte("mappings")
 
 	allBuckets = [][]byte{bOutbox, bDedup, bDedupExp, bApplied, bEntries, bProjections,
-		bDeadLetters, bDeadIDs, bAlerts, bAlertIDs, bMeta}
+		bDeadLetters, bDeadIDs, bAlerts, bAlertIDs, bMeta, bMappings}
 )
 
 // schemaVersion is stored in meta under "version"; Open refuses a file

@@ -59,6 +59,7 @@ type driver struct {
 	deadIndex   map[string]int
 	alerts      []store.Alert
 	alertIndex  map[string]int
+	mappings    map[[3]string]store.Mapping
 }
 
 var _ store.Driver = (*driver)(nil)
@@ -366,6 +367,58 @@ func (d *driver) DeadLetters(ctx context.Context, after string, limit int) ([]st
 		dl.Body = clone(dl.Body)
 		out[i] = dl
 	}
+	return out, nil
+}
+
+// ResolveDeadLetter implements store.Driver.
+func (d *driver) ResolveDeadLetter(ctx context.Context, id, resolution string, at time.Time) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	i, ok := d.deadIndex[id]
+	if !ok {
+		return fmt.Errorf("memstore: dead letter %q: %w", id, store.ErrNotFound)
+	}
+	d.deadLetters[i].Resolution, d.deadLetters[i].ResolvedAt = resolution, at
+	return nil
+}
+
+// PutMapping implements store.Driver.
+func (d *driver) PutMapping(ctx context.Context, m store.Mapping) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	if d.mappings == nil {
+		d.mappings = map[[3]string]store.Mapping{}
+	}
+	d.mappings[[3]string{m.Connector, m.Kind, m.External}] = m
+	return nil
+}
+
+// Mappings implements store.Driver.
+func (d *driver) Mappings(ctx context.Context, connector string) ([]store.Mapping, error) {
+	if err := d.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
+	var out []store.Mapping
+	for k, m := range d.mappings {
+		if connector == "" || k[0] == connector {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Connector != b.Connector {
+			return a.Connector < b.Connector
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.External < b.External
+	})
 	return out, nil
 }
 

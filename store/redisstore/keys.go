@@ -26,6 +26,8 @@ type keys struct {
 	alerts        string // ZSET score seq, member "<seq>:<alert JSON>"
 	alertIDs      string // HASH id → seq
 	applied       string // HASH event id → when applied (Unix ns)
+	resolved      string // HASH dead letter id → resolution JSON
+	mappings      string // HASH length-prefixed connector, kind, external → mapping JSON
 }
 
 func newKeys(prefix string) keys {
@@ -38,6 +40,8 @@ func newKeys(prefix string) keys {
 		alerts:        prefix + "alerts",
 		alertIDs:      prefix + "alerts:ids",
 		applied:       prefix + "applied",
+		resolved:      prefix + "deadletters:resolved",
+		mappings:      prefix + "mappings",
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -558,6 +559,110 @@ func (d *driver) DeadLetters(ctx context.Context, after string, limit int) ([]st
 			out[i].ID = "dl-" + hex16(seqs[i])
 		}
 	}
+	ids := make([]string, len(out))
+	for i := range out {
+		ids[i] = out[i].ID
+	}
+	res, err := d.c.HMGet(ctx, d.k.resolved, ids...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: dead letters: resolutions: %w", err)
+	}
+	for i, v := range res {
+		if s, ok := v.(string); ok {
+			var r resolution
+			if err := json.Unmarshal([]byte(s), &r); err != nil {
+				return nil, fmt.Errorf("redisstore: dead letters: resolution of %s: %w", ids[i], err)
+			}
+			out[i].Resolution, out[i].ResolvedAt = r.Resolution, r.At
+		}
+	}
+	return out, nil
+}
+
+// resolution is a dead letter's entry in the resolved hash.
+type resolution struct {
+	Resolution string    `json:"resolution"`
+	At         time.Time `json:"at"`
+}
+
+// ResolveDeadLetter implements store.Driver. Dead letters are never
+// deleted, so checking the id and then writing its resolution needs no
+// script.
+func (d *driver) ResolveDeadLetter(ctx context.Context, id, res string, at time.Time) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	ok, err := d.c.HExists(ctx, d.k.deadLetterIDs, id).Result()
+	if err != nil {
+		return fmt.Errorf("redisstore: resolve dead letter: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("redisstore: dead letter %q: %w", id, store.ErrNotFound)
+	}
+	buf, err := json.Marshal(resolution{Resolution: res, At: at})
+	if err != nil {
+		return err
+	}
+	if err := d.c.HSet(ctx, d.k.resolved, id, buf).Err(); err != nil {
+		return fmt.Errorf("redisstore: resolve dead letter: %w", err)
+	}
+	return nil
+}
+
+func mappingField(connector, kind, external string) string {
+	var b strings.Builder
+	for _, p := range []string{connector, kind, external} {
+		b.WriteString(strconv.Itoa(len(p)))
+		b.WriteByte(':')
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// PutMapping implements store.Driver.
+func (d *driver) PutMapping(ctx context.Context, m store.Mapping) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	buf, err := json.Marshal(&m)
+	if err != nil {
+		return err
+	}
+	if err := d.c.HSet(ctx, d.k.mappings, mappingField(m.Connector, m.Kind, m.External), buf).Err(); err != nil {
+		return fmt.Errorf("redisstore: put mapping: %w", err)
+	}
+	return nil
+}
+
+// Mappings implements store.Driver.
+func (d *driver) Mappings(ctx context.Context, connector string) ([]store.Mapping, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	all, err := d.c.HGetAll(ctx, d.k.mappings).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: mappings: %w", err)
+	}
+	var out []store.Mapping
+	for _, v := range all {
+		var m store.Mapping
+		if err := json.Unmarshal([]byte(v), &m); err != nil {
+			return nil, fmt.Errorf("redisstore: mappings: %w", err)
+		}
+		if connector == "" || m.Connector == connector {
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Connector != b.Connector {
+			return a.Connector < b.Connector
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.External < b.External
+	})
 	return out, nil
 }
 

@@ -137,6 +137,8 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"OutboxPaginationAndDelete", testOutboxPaginationAndDelete},
 		{"DeadLettersPagination", testDeadLettersPagination},
 		{"AlertsPagination", testAlertsPagination},
+		{"ResolveDeadLetter", testResolveDeadLetter},
+		{"Mappings", testMappings},
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentCommitSameKey", testConcurrentCommitSameKey},
 		{"ClosedDriver", testClosedDriver},
