@@ -136,3 +136,84 @@ func TestAmazonSQSThroughTheGateway(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPendingMappingAppliesOnceMapped sends a Shopify order from a
+// location no mapping knows: it is kept as a pending dead letter, visible
+// over GraphQL; mapping the location replays it into the ledger, once.
+func TestPendingMappingAppliesOnceMapped(t *testing.T) {
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, ""))
+	body := []byte(`{"id":930000000001,"created_at":"2026-11-20T10:00:00Z","updated_at":"2026-11-20T10:00:00Z","location_id":77001,` +
+		`"line_items":[{"id":930000000011,"variant_id":5,"sku":"PEND-1","quantity":3,"current_quantity":3,"fulfillable_quantity":3}]}`)
+	wh := webhook{topic: "orders/create", eventID: "evt-pending-1", body: body, secret: testSecret}
+	if code, resp := post(t, wh.request(t, base)); code != http.StatusOK || !strings.Contains(resp, `"unmapped":1`) {
+		t.Fatalf("webhook answered %d %s; want accepted with one unmapped part", code, resp)
+	}
+	var pending struct {
+		PendingMappings []struct {
+			ID              string `json:"id"`
+			Reason          string `json:"reason"`
+			AwaitingMapping bool   `json:"awaitingMapping"`
+		} `json:"pendingMappings"`
+	}
+	if errs := gql(t, base, testAdminKey, `{ pendingMappings(connector:"shop"){ id reason awaitingMapping } }`, nil, &pending); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(pending.PendingMappings) != 1 || !pending.PendingMappings[0].AwaitingMapping || !strings.Contains(pending.PendingMappings[0].Reason, "77001") {
+		t.Fatalf("pending = %+v; want the order waiting for location 77001", pending.PendingMappings)
+	}
+
+	// A mapping the connector refuses is not stored.
+	errs := gql(t, base, testAdminKey, `mutation{ map(connector:"shop", kind:LOCATION, externalId:"not-a-number", internal:"x"){ replayed } }`, nil, nil)
+	if len(errs) == 0 || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Fatalf("a non-numeric Shopify location id was accepted: %+v", errs)
+	}
+	var mapped struct {
+		Map struct {
+			Replayed     int64 `json:"replayed"`
+			StillPending int64 `json:"stillPending"`
+		} `json:"map"`
+	}
+	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"shop", kind:LOCATION, externalId:"77001", internal:"hamburg"){ replayed stillPending } }`, nil, &mapped); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if mapped.Map.Replayed != 1 || mapped.Map.StillPending != 0 {
+		t.Fatalf("map = %+v; want one replayed, none pending", mapped.Map)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ids := history(t, base, "PEND-1", "hamburg"); len(ids) == 1 {
+			break
+		} else if len(ids) > 1 || time.Now().After(deadline) {
+			t.Fatalf("history at hamburg = %v; want one entry", ids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The mapping now applies to new webhooks directly, and replaying the
+	// same dead letter again changes nothing.
+	again := webhook{topic: "orders/create", eventID: "evt-pending-2", body: []byte(strings.ReplaceAll(string(body), "930000000001", "930000000002")), secret: testSecret}
+	if code, resp := post(t, again.request(t, base)); code != http.StatusOK || strings.Contains(resp, "unmapped") {
+		t.Fatalf("second webhook answered %d %s; want accepted with nothing unmapped", code, resp)
+	}
+	if errs := gql(t, base, testAdminKey, `mutation($id:ID!){ replayDeadLetter(id:$id){ resolution } }`, map[string]any{"id": pending.PendingMappings[0].ID}, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		var q struct {
+			Availability level `json:"availability"`
+		}
+		gql(t, base, testStoreKey, `{ availability(sku:"PEND-1", location:"hamburg"){ committed } }`, nil, &q)
+		if q.Availability.Committed == 6 {
+			break
+		}
+		if q.Availability.Committed > 6 || time.Now().After(deadline) {
+			t.Fatalf("committed at hamburg = %d; want 6 (two orders of 3, the replayed one once)", q.Availability.Committed)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if ids := history(t, base, "PEND-1", "hamburg"); len(ids) != 2 {
+		t.Fatalf("history = %v; want two entries", ids)
+	}
+}

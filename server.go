@@ -42,6 +42,7 @@ import (
 	"github.com/stockgate/stockgate/ingest"
 	"github.com/stockgate/stockgate/ledger"
 	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/pubsub"
 	"github.com/stockgate/stockgate/relay"
 	"github.com/stockgate/stockgate/store"
@@ -162,13 +163,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, DedupTTL: cfg.Webhooks.DedupTTL,
 		Accepted: rel.Notify, Logger: log,
 	})
+	// Connectors, built with the mappings stored at runtime.
+	maps := mapping.New(st, ing, cfg.Connectors, openConnector, nil)
+	if err := maps.Open(ctx); err != nil {
+		return err
+	}
 	var sqsSources []*amazon.SQSSource
 	for _, c := range cfg.Connectors {
-		in, err := openConnector(c)
-		if err != nil {
-			return err
-		}
-		ing.Register(in)
+		in, _ := ing.Connector(c.ID)
 		if az, ok := in.(*amazon.Connector); ok && c.Amazon.SQS != "" {
 			src, err := amazon.OpenSQSSource(ctx, c.Amazon.SQS, az, func(ctx context.Context, res *connectors.Result) error {
 				_, err := ing.Accept(ctx, res, time.Now())
@@ -181,7 +183,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		}
 	}
 	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
-	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm}, &graph.HandlerOptions{
+	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm, Mapping: maps}, &graph.HandlerOptions{
 		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit,
 		Introspection: *cfg.GraphQL.Introspection, AllowedOrigins: cfg.GraphQL.AllowedOrigins,
 	})

@@ -43,8 +43,21 @@ func ledgerEntry(e store.Entry) *model.LedgerEntry {
 }
 
 func deadLetter(d store.DeadLetter) *model.DeadLetter {
-	return &model.DeadLetter{ID: d.ID, Connector: d.Connector, EventID: d.EventID, EventType: d.EventType,
-		Reason: d.Reason, Body: string(d.Body), CreatedAt: d.CreatedAt}
+	out := &model.DeadLetter{ID: d.ID, Connector: d.Connector, EventID: d.EventID, EventType: d.EventType,
+		Reason: d.Reason, Body: string(d.Body), CreatedAt: d.CreatedAt, AwaitingMapping: d.Header != nil && d.Resolution == ""}
+	if d.Resolution != "" {
+		r, at := d.Resolution, d.ResolvedAt
+		out.Resolution, out.ResolvedAt = &r, &at
+	}
+	return out
+}
+
+func mappingOut(m store.Mapping) *model.Mapping {
+	k := model.MappingKindSku
+	if m.Kind == store.MapLocation {
+		k = model.MappingKindLocation
+	}
+	return &model.Mapping{Connector: m.Connector, Kind: k, ExternalID: m.External, Internal: m.Internal, UpdatedAt: m.UpdatedAt}
 }
 
 func alert(a store.Alert) *model.Alert {

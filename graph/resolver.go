@@ -14,6 +14,7 @@ package graph
 import (
 	"github.com/stockgate/stockgate/admin"
 	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -22,4 +23,6 @@ type Resolver struct {
 	Store *store.Store
 	Hub   *live.Hub
 	Admin *admin.Service
+	// Mapping adds mappings and replays dead letters.
+	Mapping *mapping.Service
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -45,6 +46,56 @@ func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustSt
 		out.Level = stockLevel(lvl)
 	}
 	return out, nil
+}
+
+// Map is the resolver for the map field.
+func (r *mutationResolver) Map(ctx context.Context, connector string, kind model.MappingKind, externalID string, internal string) (*model.MapPayload, error) {
+	k := store.MapSKU
+	if kind == model.MappingKindLocation {
+		k = store.MapLocation
+	}
+	m := store.Mapping{Connector: connector, Kind: k, External: externalID, Internal: internal}
+	out, err := r.Mapping.Map(ctx, m)
+	if errors.Is(err, mapping.ErrNotFound) {
+		return nil, &codedError{CodeNotFound, err.Error()}
+	}
+	if err != nil {
+		return nil, badInput(err.Error())
+	}
+	ms, err := r.Store.Mappings(ctx, connector)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range ms {
+		if x.Kind == k && x.External == externalID {
+			m = x
+		}
+	}
+	return &model.MapPayload{Mapping: mappingOut(m), Replayed: int64(out.Replayed), StillPending: int64(out.StillPending)}, nil
+}
+
+// ReplayDeadLetter is the resolver for the replayDeadLetter field.
+func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	dl, err := r.Mapping.Replay(ctx, id)
+	if errors.Is(err, mapping.ErrNotFound) {
+		return nil, &codedError{CodeNotFound, err.Error()}
+	}
+	if err != nil {
+		return nil, badInput(err.Error())
+	}
+	return deadLetter(dl), nil
+}
+
+// DiscardDeadLetter is the resolver for the discardDeadLetter field.
+func (r *mutationResolver) DiscardDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	dl, err := r.Mapping.Discard(ctx, id)
+	if errors.Is(err, mapping.ErrNotFound) {
+		return nil, &codedError{CodeNotFound, err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return deadLetter(dl), nil
 }
 
 // Availability is the resolver for the availability field.
@@ -129,6 +180,36 @@ func (r *queryResolver) Alerts(ctx context.Context, first *int64, after *string)
 	out := make([]*model.Alert, len(as))
 	for i, a := range as {
 		out[i] = alert(a)
+	}
+	return out, nil
+}
+
+// PendingMappings is the resolver for the pendingMappings field.
+func (r *queryResolver) PendingMappings(ctx context.Context, connector *string, first *int64) ([]*model.DeadLetter, error) {
+	n, err := pageSize(first, 1000)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := r.Mapping.Pending(ctx, deref(connector), n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.DeadLetter, len(ds))
+	for i, d := range ds {
+		out[i] = deadLetter(d)
+	}
+	return out, nil
+}
+
+// Mappings is the resolver for the mappings field.
+func (r *queryResolver) Mappings(ctx context.Context, connector *string) ([]*model.Mapping, error) {
+	ms, err := r.Store.Mappings(ctx, deref(connector))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Mapping, len(ms))
+	for i, m := range ms {
+		out[i] = mappingOut(m)
 	}
 	return out, nil
 }

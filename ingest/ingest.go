@@ -94,6 +94,13 @@ func (h *Handler) Connector(id string) (connectors.Inbound, bool) {
 	return c, ok
 }
 
+// Notify tells the outbox relay that something was stored.
+func (h *Handler) Notify() {
+	if h.opts.Accepted != nil {
+		h.opts.Accepted()
+	}
+}
+
 // Answer is the JSON body of every reply.
 type Answer struct {
 	Status string `json:"status"`
@@ -145,6 +152,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Error("webhook failed", "err", err)
 		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
 		return
+	}
+	// Keep the request with what could not be mapped, so that it can be
+	// normalized again once the mapping exists.
+	for i := range res.Unmapped {
+		if res.Unmapped[i].Header == nil {
+			res.Unmapped[i].Header = r.Header.Clone()
+			res.Unmapped[i].URL = req.URL
+		}
 	}
 	dup, err := h.Accept(r.Context(), res, req.ReceivedAt)
 	switch {

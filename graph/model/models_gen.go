@@ -68,6 +68,11 @@ type DeadLetter struct {
 	// The raw message as received.
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"createdAt"`
+	// True when it was kept with its request, waiting for a SKU or location mapping.
+	AwaitingMapping bool `json:"awaitingMapping"`
+	// replayed or discarded; null while pending.
+	Resolution *string    `json:"resolution,omitempty"`
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
 }
 
 type LedgerConnection struct {
@@ -96,6 +101,23 @@ type LedgerEntry struct {
 type LedgerEntryEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *LedgerEntry `json:"node"`
+}
+
+type MapPayload struct {
+	Mapping *Mapping `json:"mapping"`
+	// Pending dead letters of the connector that now mapped and were applied.
+	Replayed int64 `json:"replayed"`
+	// Pending dead letters that still name something unmapped.
+	StillPending int64 `json:"stillPending"`
+}
+
+type Mapping struct {
+	Connector  string      `json:"connector"`
+	Kind       MappingKind `json:"kind"`
+	ExternalID string      `json:"externalId"`
+	// The SKU or location it maps to.
+	Internal  string    `json:"internal"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 type Mutation struct {
@@ -133,6 +155,63 @@ type StockLevel struct {
 }
 
 type Subscription struct {
+}
+
+type MappingKind string
+
+const (
+	// A marketplace item id (Shopify inventory item, Square catalog object, Amazon SellerSKU) to a SKU.
+	MappingKindSku MappingKind = "SKU"
+	// A marketplace location id to a location.
+	MappingKindLocation MappingKind = "LOCATION"
+)
+
+var AllMappingKind = []MappingKind{
+	MappingKindSku,
+	MappingKindLocation,
+}
+
+func (e MappingKind) IsValid() bool {
+	switch e {
+	case MappingKindSku, MappingKindLocation:
+		return true
+	}
+	return false
+}
+
+func (e MappingKind) String() string {
+	return string(e)
+}
+
+func (e *MappingKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = MappingKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid MappingKind", str)
+	}
+	return nil
+}
+
+func (e MappingKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *MappingKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e MappingKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // A key's role.
