@@ -67,7 +67,7 @@ func TestLoadRejectsUnknownFieldsAndTheExampleLoads(t *testing.T) {
 	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "adress") {
 		t.Fatalf("a misspelt field loaded: %v", err)
 	}
-	for _, k := range []string{"STOCKGATE_ADMIN_KEY", "STOCKGATE_STOREFRONT_KEY", "SHOPIFY_WEBHOOK_SECRET"} {
+	for _, k := range []string{"STOCKGATE_ADMIN_KEY", "STOCKGATE_STOREFRONT_KEY", "SHOPIFY_WEBHOOK_SECRET", "POS_WEBHOOK_SECRET"} {
 		t.Setenv(k, "a-long-enough-test-value-123")
 	}
 	for _, f := range []string{"../examples/stockgate.yaml", "../examples/load.yaml"} {
