@@ -44,6 +44,7 @@ import (
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/pubsub"
+	_ "github.com/stockgate/stockgate/pubsub/jetstreampubsub" // jetstream:// bus (at least once)
 	"github.com/stockgate/stockgate/relay"
 	"github.com/stockgate/stockgate/store"
 	_ "github.com/stockgate/stockgate/store/boltstore"  // bolt:// store

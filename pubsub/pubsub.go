@@ -13,6 +13,10 @@
 //	import _ "gocloud.dev/pubsub/rabbitpubsub" // rabbit://QUEUE, rabbit://EXCHANGE
 //	import _ "gocloud.dev/pubsub/awssnssqs"    // awssns:///ARN, awssqs://QUEUE-URL
 //	import _ "gocloud.dev/pubsub/gcppubsub"    // gcppubsub://projects/P/topics/T, .../subscriptions/S
+//	import _ "github.com/stockgate/stockgate/pubsub/jetstreampubsub" // jetstream://SUBJECT, jetstream://STREAM/DURABLE
+//
+// The stockgate binary links the JetStream driver and the awssqs driver
+// (for Amazon's SQS queues).
 //
 // mem:// always means stockgate's driver here, even in a binary that also
 // links gocloud.dev/pubsub/mempubsub (stockgate itself never imports it).
@@ -113,8 +117,10 @@ func OpenSubscription(ctx context.Context, urlstr string) (*gcpubsub.Subscriptio
 
 // durableSchemes lists the schemes whose brokers keep messages across a
 // restart of this process, provided the queues or subscriptions are declared
-// durable on the broker side. NATS core ("nats") is at-most-once and absent.
+// durable on the broker side. NATS core ("nats") is at-most-once and absent;
+// NATS JetStream ("jetstream", stockgate's jetstreampubsub) is present.
 var durableSchemes = map[string]bool{
+	"jetstream":   true,
 	"kafka":       true,
 	"rabbit":      true,
 	"gcppubsub":   true,
@@ -127,8 +133,8 @@ var durableSchemes = map[string]bool{
 // Durable reports whether messages sent to the bus at urlstr survive a
 // restart of this process, as far as this package knows: false for mem://,
 // for NATS core, and for any scheme it does not know or a URL it cannot
-// parse; true for Kafka, RabbitMQ, GCP Pub/Sub, AWS SNS/SQS and Azure
-// Service Bus.
+// parse; true for NATS JetStream, Kafka, RabbitMQ, GCP Pub/Sub, AWS SNS/SQS
+// and Azure Service Bus.
 func Durable(urlstr string) bool {
 	u, err := url.Parse(urlstr)
 	if err != nil {
