@@ -75,15 +75,27 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 		err error
 	)
 	ev, perr := event.Parse(msg.Body)
-	switch {
-	case perr != nil:
-		id, typ, src := "", "", ""
-		if ev != nil {
-			id, typ, src = ev.ID(), ev.Envelope.Type(), ev.Envelope.Source()
+	apply := func() (Result, error) {
+		if perr != nil {
+			id, typ, src := "", "", ""
+			if ev != nil {
+				id, typ, src = ev.ID(), ev.Envelope.Type(), ev.Envelope.Source()
+			}
+			return l.deadLetter(ctx, id, typ, src, perr.Error(), msg.Body)
 		}
-		res, err = l.deadLetter(ctx, id, typ, src, perr.Error(), msg.Body)
-	default:
-		res, err = l.Apply(ctx, ev, msg.Body)
+		return l.Apply(ctx, ev, msg.Body)
+	}
+	res, err = apply()
+	// A bus that cannot nack (Kafka) only moves past a message once it is
+	// acked, so keep trying here, backing off, until the store answers or
+	// the consumer stops; a bus that can nack redelivers it.
+	for delay := 50 * time.Millisecond; err != nil && !msg.Nackable() && ctx.Err() == nil; delay = min(2*delay, 5*time.Second) {
+		l.opts.Logger.Error("apply failed; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+			res, err = apply()
+		}
 	}
 	if err != nil {
 		l.opts.Logger.Error("apply failed; the event will be redelivered", "err", err)
