@@ -36,9 +36,12 @@ import (
 	"github.com/stockgate/stockgate/config"
 	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/connectors/amazon"
+	"github.com/stockgate/stockgate/connectors/amazon/fbaapi"
 	"github.com/stockgate/stockgate/connectors/pos"
 	"github.com/stockgate/stockgate/connectors/shopify"
+	shopifyadmin "github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/connectors/square"
+	"github.com/stockgate/stockgate/connectors/square/squareapi"
 	"github.com/stockgate/stockgate/graph"
 	"github.com/stockgate/stockgate/ingest"
 	"github.com/stockgate/stockgate/ledger"
@@ -46,6 +49,7 @@ import (
 	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/pubsub"
 	_ "github.com/stockgate/stockgate/pubsub/jetstreampubsub" // jetstream:// bus (at least once)
+	"github.com/stockgate/stockgate/reconcile"
 	"github.com/stockgate/stockgate/relay"
 	"github.com/stockgate/stockgate/store"
 	_ "github.com/stockgate/stockgate/store/boltstore"  // bolt:// store
@@ -190,8 +194,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 			sqsSources = append(sqsSources, src)
 		}
 	}
+	recon, err := reconcileJobs(cfg, st, ing, log)
+	if err != nil {
+		return err
+	}
 	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
-	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm, Mapping: maps}, &graph.HandlerOptions{
+	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon}, &graph.HandlerOptions{
 		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit,
 		Introspection: *cfg.GraphQL.Introspection, AllowedOrigins: cfg.GraphQL.AllowedOrigins,
 	})
@@ -215,6 +223,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
 	for _, src := range sqsSources {
 		start("amazon sqs", src.Run)
+	}
+	if recon != nil {
+		start("reconcile", recon.Run)
 	}
 
 	// HTTP.
@@ -343,6 +354,56 @@ func openConnector(c config.Connector) (connectors.Inbound, error) {
 		return pos.New(pos.Config{ID: c.ID, Secrets: c.SecretValues, Tolerance: c.Tolerance, Stores: c.Stores})
 	}
 	return nil, fmt.Errorf("connector %q: kind %s is not supported yet", c.ID, kind)
+}
+
+// reconcileJobs builds a reconciliation job for every connector whose API
+// token is configured, and their scheduler (nil when there are none).
+func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, log *slog.Logger) (*reconcile.Scheduler, error) {
+	var jobs []*reconcile.Job
+	submit := reconcile.SubmitTo(ing, nil)
+	every := time.Duration(0)
+	for _, c := range cfg.Connectors {
+		if c.API.TokenValue == "" {
+			continue
+		}
+		var src reconcile.Source
+		var err error
+		switch connectors.Kind(c.Kind) {
+		case connectors.Shopify:
+			var ac *shopifyadmin.Client
+			if ac, err = shopifyadmin.New(shopifyadmin.Options{Shop: c.API.BaseURL, Token: c.API.TokenValue}); err == nil {
+				src, err = reconcile.NewShopifySource(ac, c.Items, c.Locations, nil)
+			}
+		case connectors.Square:
+			var sc *squareapi.Client
+			if sc, err = squareapi.New(c.API.TokenValue, &squareapi.Options{BaseURL: c.API.BaseURL}); err == nil {
+				src, err = reconcile.NewSquareSource(sc, c.Items, c.Locations, nil)
+			}
+		case connectors.Amazon:
+			token := c.API.TokenValue
+			var fc *fbaapi.Client
+			if fc, err = fbaapi.New(c.API.BaseURL, func(context.Context) (string, error) { return token, nil }, nil); err == nil {
+				src, err = reconcile.NewAmazonFBASource(fc, c.Locations, &reconcile.AmazonFBAOptions{SKUs: c.Items})
+			}
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: reconciliation: %w", c.ID, err)
+		}
+		job, err := reconcile.NewJob(c.ID, src, st, submit, nil)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, job)
+		if c.API.Reconcile != 0 && (every == 0 || c.API.Reconcile < every) {
+			every = c.API.Reconcile
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	return reconcile.NewScheduler(jobs, &reconcile.SchedulerOptions{Interval: every, Logger: log})
 }
 
 // debugMux serves the profiler.

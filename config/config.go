@@ -148,6 +148,24 @@ type Connector struct {
 	Stores map[string]string `yaml:"stores"`
 	// Amazon SP-API settings; see AmazonConnector.
 	Amazon AmazonConnector `yaml:"amazon"`
+	// API is how stockgate calls the marketplace (reconciliation, and
+	// later pushing availability); empty Token means it does not.
+	API API `yaml:"api"`
+}
+
+// API is how stockgate reaches a marketplace's API.
+type API struct {
+	// BaseURL is the API's base URL: the shop domain for Shopify
+	// (example.myshopify.com), the regional endpoint for Amazon; empty
+	// means the production endpoint where there is a single one (Square).
+	BaseURL string `yaml:"baseURL"`
+	// Token is a reference to the access token: env:NAME or file:/path.
+	Token string `yaml:"token"`
+	// TokenValue is the resolved token, set by Validate. Never logged.
+	TokenValue string `yaml:"-"`
+	// Reconcile is how often the reconciliation job runs; zero means
+	// every 15 minutes.
+	Reconcile time.Duration `yaml:"reconcile"`
 }
 
 // AmazonConnector holds the settings only an Amazon connector has. Its
@@ -312,6 +330,19 @@ func (c *Config) Validate() error {
 				continue
 			}
 			cn.SecretValues = append(cn.SecretValues, v)
+		}
+		if cn.API.Token != "" {
+			v, err := ResolveSecret(cn.API.Token)
+			if err != nil {
+				bad(p+".api.token", "%v", err)
+			}
+			cn.API.TokenValue = v
+			if cn.Kind != "square" && cn.API.BaseURL == "" {
+				bad(p+".api.baseURL", "is required for a %s connector", cn.Kind)
+			}
+		}
+		if cn.API.Reconcile < 0 {
+			bad(p+".api.reconcile", "must not be negative")
 		}
 		knownLoc(p+".defaultLocation", cn.DefaultLocation)
 		for ext, loc := range cn.Locations {

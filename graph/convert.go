@@ -8,6 +8,7 @@ import (
 
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
+	"github.com/stockgate/stockgate/reconcile"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -110,4 +111,21 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func reconcileReport(r reconcile.Report) *model.ReconcileReport {
+	out := &model.ReconcileReport{
+		Connector: r.Connector, Started: r.Started, Finished: r.Finished,
+		Read: int64(r.Read), Matched: int64(r.Matched), Corrected: int64(r.Corrected + r.Resubmitted),
+		Skipped: int64(r.Skipped), Stale: int64(r.Stale), Corrections: []*model.Correction{},
+	}
+	for _, c := range r.Corrections {
+		out.Corrections = append(out.Corrections, &model.Correction{Sku: c.SKU, Location: c.Location, State: c.State,
+			LedgerQuantity: c.LedgerQty, SourceQuantity: c.SourceQty, EventID: c.EventID})
+	}
+	if r.Err != nil {
+		e := r.Err.Error()
+		out.Error = &e
+	}
+	return out
 }

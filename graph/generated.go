@@ -72,6 +72,15 @@ type ComplexityRoot struct {
 		Sku          func(childComplexity int) int
 	}
 
+	Correction struct {
+		EventID        func(childComplexity int) int
+		LedgerQuantity func(childComplexity int) int
+		Location       func(childComplexity int) int
+		Sku            func(childComplexity int) int
+		SourceQuantity func(childComplexity int) int
+		State          func(childComplexity int) int
+	}
+
 	DeadLetter struct {
 		AwaitingMapping func(childComplexity int) int
 		Body            func(childComplexity int) int
@@ -129,6 +138,7 @@ type ComplexityRoot struct {
 		AdjustStock       func(childComplexity int, input model.AdjustStockInput) int
 		DiscardDeadLetter func(childComplexity int, id string) int
 		Map               func(childComplexity int, connector string, kind model.MappingKind, externalID string, internal string) int
+		Reconcile         func(childComplexity int, connector string, full *bool) int
 		ReplayDeadLetter  func(childComplexity int, id string) int
 	}
 
@@ -151,7 +161,21 @@ type ComplexityRoot struct {
 		History         func(childComplexity int, sku string, location string, first *int64, after *string) int
 		Mappings        func(childComplexity int, connector *string) int
 		PendingMappings func(childComplexity int, connector *string, first *int64) int
+		Reconciliations func(childComplexity int) int
 		StockLevels     func(childComplexity int, sku string) int
+	}
+
+	ReconcileReport struct {
+		Connector   func(childComplexity int) int
+		Corrected   func(childComplexity int) int
+		Corrections func(childComplexity int) int
+		Error       func(childComplexity int) int
+		Finished    func(childComplexity int) int
+		Matched     func(childComplexity int) int
+		Read        func(childComplexity int) int
+		Skipped     func(childComplexity int) int
+		Stale       func(childComplexity int) int
+		Started     func(childComplexity int) int
 	}
 
 	StockLevel struct {
@@ -179,6 +203,7 @@ type MutationResolver interface {
 	Map(ctx context.Context, connector string, kind model.MappingKind, externalID string, internal string) (*model.MapPayload, error)
 	ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	DiscardDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
+	Reconcile(ctx context.Context, connector string, full *bool) (*model.ReconcileReport, error)
 }
 type QueryResolver interface {
 	Availability(ctx context.Context, sku string, location string) (*model.StockLevel, error)
@@ -188,6 +213,7 @@ type QueryResolver interface {
 	Alerts(ctx context.Context, first *int64, after *string) ([]*model.Alert, error)
 	PendingMappings(ctx context.Context, connector *string, first *int64) ([]*model.DeadLetter, error)
 	Mappings(ctx context.Context, connector *string) ([]*model.Mapping, error)
+	Reconciliations(ctx context.Context) ([]*model.ReconcileReport, error)
 }
 type SubscriptionResolver interface {
 	AvailabilityChanged(ctx context.Context, skus []string, location *string) (<-chan *model.AvailabilityChange, error)
@@ -351,6 +377,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AvailabilityChange.Sku(childComplexity), true
+
+	case "Correction.eventId":
+		if e.ComplexityRoot.Correction.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.EventID(childComplexity), true
+	case "Correction.ledgerQuantity":
+		if e.ComplexityRoot.Correction.LedgerQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.LedgerQuantity(childComplexity), true
+	case "Correction.location":
+		if e.ComplexityRoot.Correction.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.Location(childComplexity), true
+	case "Correction.sku":
+		if e.ComplexityRoot.Correction.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.Sku(childComplexity), true
+	case "Correction.sourceQuantity":
+		if e.ComplexityRoot.Correction.SourceQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.SourceQuantity(childComplexity), true
+	case "Correction.state":
+		if e.ComplexityRoot.Correction.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Correction.State(childComplexity), true
 
 	case "DeadLetter.awaitingMapping":
 		if e.ComplexityRoot.DeadLetter.AwaitingMapping == nil {
@@ -601,6 +664,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Map(childComplexity, args["connector"].(string), args["kind"].(model.MappingKind), args["externalId"].(string), args["internal"].(string)), true
+	case "Mutation.reconcile":
+		if e.ComplexityRoot.Mutation.Reconcile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reconcile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.Reconcile(childComplexity, args["connector"].(string), args["full"].(*bool)), true
 	case "Mutation.replayDeadLetter":
 		if e.ComplexityRoot.Mutation.ReplayDeadLetter == nil {
 			break
@@ -718,6 +792,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PendingMappings(childComplexity, args["connector"].(*string), args["first"].(*int64)), true
+	case "Query.reconciliations":
+		if e.ComplexityRoot.Query.Reconciliations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Reconciliations(childComplexity), true
 	case "Query.stockLevels":
 		if e.ComplexityRoot.Query.StockLevels == nil {
 			break
@@ -729,6 +809,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.StockLevels(childComplexity, args["sku"].(string)), true
+
+	case "ReconcileReport.connector":
+		if e.ComplexityRoot.ReconcileReport.Connector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Connector(childComplexity), true
+	case "ReconcileReport.corrected":
+		if e.ComplexityRoot.ReconcileReport.Corrected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Corrected(childComplexity), true
+	case "ReconcileReport.corrections":
+		if e.ComplexityRoot.ReconcileReport.Corrections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Corrections(childComplexity), true
+	case "ReconcileReport.error":
+		if e.ComplexityRoot.ReconcileReport.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Error(childComplexity), true
+	case "ReconcileReport.finished":
+		if e.ComplexityRoot.ReconcileReport.Finished == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Finished(childComplexity), true
+	case "ReconcileReport.matched":
+		if e.ComplexityRoot.ReconcileReport.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Matched(childComplexity), true
+	case "ReconcileReport.read":
+		if e.ComplexityRoot.ReconcileReport.Read == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Read(childComplexity), true
+	case "ReconcileReport.skipped":
+		if e.ComplexityRoot.ReconcileReport.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Skipped(childComplexity), true
+	case "ReconcileReport.stale":
+		if e.ComplexityRoot.ReconcileReport.Stale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Stale(childComplexity), true
+	case "ReconcileReport.started":
+		if e.ComplexityRoot.ReconcileReport.Started == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReconcileReport.Started(childComplexity), true
 
 	case "StockLevel.available":
 		if e.ComplexityRoot.StockLevel.Available == nil {
@@ -977,6 +1118,24 @@ func (ec *executionContext) childFields_AvailabilityChange(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AvailabilityChange", field.Name)
 }
 
+func (ec *executionContext) childFields_Correction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sku":
+		return ec.fieldContext_Correction_sku(ctx, field)
+	case "location":
+		return ec.fieldContext_Correction_location(ctx, field)
+	case "state":
+		return ec.fieldContext_Correction_state(ctx, field)
+	case "ledgerQuantity":
+		return ec.fieldContext_Correction_ledgerQuantity(ctx, field)
+	case "sourceQuantity":
+		return ec.fieldContext_Correction_sourceQuantity(ctx, field)
+	case "eventId":
+		return ec.fieldContext_Correction_eventId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Correction", field.Name)
+}
+
 func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1105,6 +1264,32 @@ func (ec *executionContext) childFields_Quantities(ctx context.Context, field gr
 		return ec.fieldContext_Quantities_available(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Quantities", field.Name)
+}
+
+func (ec *executionContext) childFields_ReconcileReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connector":
+		return ec.fieldContext_ReconcileReport_connector(ctx, field)
+	case "started":
+		return ec.fieldContext_ReconcileReport_started(ctx, field)
+	case "finished":
+		return ec.fieldContext_ReconcileReport_finished(ctx, field)
+	case "read":
+		return ec.fieldContext_ReconcileReport_read(ctx, field)
+	case "matched":
+		return ec.fieldContext_ReconcileReport_matched(ctx, field)
+	case "corrected":
+		return ec.fieldContext_ReconcileReport_corrected(ctx, field)
+	case "skipped":
+		return ec.fieldContext_ReconcileReport_skipped(ctx, field)
+	case "stale":
+		return ec.fieldContext_ReconcileReport_stale(ctx, field)
+	case "corrections":
+		return ec.fieldContext_ReconcileReport_corrections(ctx, field)
+	case "error":
+		return ec.fieldContext_ReconcileReport_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReconcileReport", field.Name)
 }
 
 func (ec *executionContext) childFields_StockLevel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1322,6 +1507,28 @@ func (ec *executionContext) field_Mutation_map_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["internal"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reconcile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connector",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connector"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "full",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["full"] = arg1
 	return args, nil
 }
 
@@ -2139,6 +2346,144 @@ func (ec *executionContext) _AvailabilityChange_coalesced(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_AvailabilityChange_coalesced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AvailabilityChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Correction_sku(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Correction_location(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Correction_state(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
+}
+
+func (ec *executionContext) _Correction_ledgerQuantity(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_ledgerQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LedgerQuantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_ledgerQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Correction_sourceQuantity(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_sourceQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SourceQuantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_sourceQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Correction_eventId(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Correction_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Correction_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Correction", field, false, false, "String")
 }
 
 func (ec *executionContext) _DeadLetter_id(ctx context.Context, field graphql.CollectedField, obj *model.DeadLetter) (ret graphql.Marshaler) {
@@ -3248,6 +3593,68 @@ func (ec *executionContext) fieldContext_Mutation_discardDeadLetter(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_reconcile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reconcile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().Reconcile(ctx, fc.Args["connector"].(string), fc.Args["full"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ReconcileReport
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ReconcileReport
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ReconcileReport) graphql.Marshaler {
+			return ec.marshalNReconcileReport2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐReconcileReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reconcile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconcileReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reconcile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3820,6 +4227,56 @@ func (ec *executionContext) fieldContext_Query_mappings(ctx context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_reconciliations(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_reconciliations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Reconciliations(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []*model.ReconcileReport
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ReconcileReport
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ReconcileReport) graphql.Marshaler {
+			return ec.marshalNReconcileReport2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐReconcileReportᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_reconciliations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReconcileReport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3894,6 +4351,245 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ReconcileReport_connector(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_connector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_connector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _ReconcileReport_started(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_started(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Started, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_started(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReconcileReport_finished(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_finished(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Finished, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_finished(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReconcileReport_read(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_read(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Read, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_read(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconcileReport_matched(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_matched(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matched, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_matched(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconcileReport_corrected(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_corrected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Corrected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_corrected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconcileReport_skipped(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconcileReport_stale(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_stale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_stale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ReconcileReport_corrections(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_corrections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Corrections, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Correction) graphql.Marshaler {
+			return ec.marshalNCorrection2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐCorrectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_corrections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReconcileReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Correction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReconcileReport_error(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReconcileReport_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReconcileReport_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReconcileReport", field, false, false, "String")
 }
 
 func (ec *executionContext) _StockLevel_sku(ctx context.Context, field graphql.CollectedField, obj *model.StockLevel) (ret graphql.Marshaler) {
@@ -5492,6 +6188,64 @@ func (ec *executionContext) _AvailabilityChange(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var correctionImplementors = []string{"Correction"}
+
+func (ec *executionContext) _Correction(ctx context.Context, sel ast.SelectionSet, obj *model.Correction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, correctionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Correction")
+		case "sku":
+			out.Values[i] = ec._Correction_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "location":
+			out.Values[i] = ec._Correction_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._Correction_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ledgerQuantity":
+			out.Values[i] = ec._Correction_ledgerQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sourceQuantity":
+			out.Values[i] = ec._Correction_sourceQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eventId":
+			out.Values[i] = ec._Correction_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var deadLetterImplementors = []string{"DeadLetter"}
 
 func (ec *executionContext) _DeadLetter(ctx context.Context, sel ast.SelectionSet, obj *model.DeadLetter) graphql.Marshaler {
@@ -5882,6 +6636,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "reconcile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reconcile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6046,6 +6807,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_mappings(ctx, field)
 				})
+		case "reconciliations":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_reconciliations(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -6059,6 +6826,84 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reconcileReportImplementors = []string{"ReconcileReport"}
+
+func (ec *executionContext) _ReconcileReport(ctx context.Context, sel ast.SelectionSet, obj *model.ReconcileReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reconcileReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReconcileReport")
+		case "connector":
+			out.Values[i] = ec._ReconcileReport_connector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "started":
+			out.Values[i] = ec._ReconcileReport_started(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finished":
+			out.Values[i] = ec._ReconcileReport_finished(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "read":
+			out.Values[i] = ec._ReconcileReport_read(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "matched":
+			out.Values[i] = ec._ReconcileReport_matched(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "corrected":
+			out.Values[i] = ec._ReconcileReport_corrected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._ReconcileReport_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stale":
+			out.Values[i] = ec._ReconcileReport_stale(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "corrections":
+			out.Values[i] = ec._ReconcileReport_corrections(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._ReconcileReport_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -6586,6 +7431,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCorrection2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐCorrectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Correction) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCorrection2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐCorrection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNCorrection2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐCorrection(ctx context.Context, sel ast.SelectionSet, v *model.Correction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Correction!")
+		return graphql.Null
+	}
+	return ec._Correction(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNDeadLetter2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐDeadLetterᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.DeadLetter) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -6734,6 +7603,30 @@ func (ec *executionContext) marshalNQuantities2ᚖgithubᚗcomᚋstockgateᚋsto
 		return graphql.Null
 	}
 	return ec._Quantities(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNReconcileReport2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐReconcileReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReconcileReport) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNReconcileReport2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐReconcileReport(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNReconcileReport2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐReconcileReport(ctx context.Context, sel ast.SelectionSet, v *model.ReconcileReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ReconcileReport!")
+		return graphql.Null
+	}
+	return ec._ReconcileReport(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stockgate/stockgate/admin"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
+	"github.com/stockgate/stockgate/reconcile"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -25,4 +26,6 @@ type Resolver struct {
 	Admin *admin.Service
 	// Mapping adds mappings and replays dead letters.
 	Mapping *mapping.Service
+	// Reconciler runs reconciliation jobs; nil when no connector has one.
+	Reconciler *reconcile.Scheduler
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
+	"github.com/stockgate/stockgate/reconcile"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -96,6 +97,30 @@ func (r *mutationResolver) DiscardDeadLetter(ctx context.Context, id string) (*m
 		return nil, err
 	}
 	return deadLetter(dl), nil
+}
+
+// Reconcile is the resolver for the reconcile field.
+func (r *mutationResolver) Reconcile(ctx context.Context, connector string, full *bool) (*model.ReconcileReport, error) {
+	if r.Reconciler == nil {
+		return nil, &codedError{CodeNotFound, "no connector has a reconciliation job (set its api.token)"}
+	}
+	run := r.Reconciler.RunNow
+	if full != nil && *full {
+		run = r.Reconciler.RunFull
+	}
+	rep, err := run(ctx, connector)
+	// A scheduled run in progress: wait for it, then run (up to 30 s).
+	for wait := 0; errors.Is(err, reconcile.ErrRunning) && wait < 300 && ctx.Err() == nil; wait++ {
+		time.Sleep(100 * time.Millisecond)
+		rep, err = run(ctx, connector)
+	}
+	if errors.Is(err, reconcile.ErrUnknownConnector) {
+		return nil, &codedError{CodeNotFound, err.Error()}
+	}
+	if errors.Is(err, reconcile.ErrRunning) {
+		return nil, badInput(err.Error())
+	}
+	return reconcileReport(rep), nil
 }
 
 // Availability is the resolver for the availability field.
@@ -210,6 +235,19 @@ func (r *queryResolver) Mappings(ctx context.Context, connector *string) ([]*mod
 	out := make([]*model.Mapping, len(ms))
 	for i, m := range ms {
 		out[i] = mappingOut(m)
+	}
+	return out, nil
+}
+
+// Reconciliations is the resolver for the reconciliations field.
+func (r *queryResolver) Reconciliations(ctx context.Context) ([]*model.ReconcileReport, error) {
+	if r.Reconciler == nil {
+		return []*model.ReconcileReport{}, nil
+	}
+	reps := r.Reconciler.LastReports()
+	out := make([]*model.ReconcileReport, len(reps))
+	for i, rep := range reps {
+		out[i] = reconcileReport(rep)
 	}
 	return out, nil
 }

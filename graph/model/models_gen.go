@@ -58,6 +58,17 @@ type AvailabilityChange struct {
 	Coalesced bool `json:"coalesced"`
 }
 
+// One difference between a marketplace and the ledger, corrected by a stock.counted event with reason reconciliation.
+type Correction struct {
+	Sku      string `json:"sku"`
+	Location string `json:"location"`
+	// on_hand (applied) or available (recorded and compared).
+	State          string `json:"state"`
+	LedgerQuantity int64  `json:"ledgerQuantity"`
+	SourceQuantity int64  `json:"sourceQuantity"`
+	EventID        string `json:"eventId"`
+}
+
 // Something received that could not be applied; kept, never dropped.
 type DeadLetter struct {
 	ID        string `json:"id"`
@@ -137,6 +148,21 @@ type Quantities struct {
 }
 
 type Query struct {
+}
+
+// What one reconciliation run found and corrected.
+type ReconcileReport struct {
+	Connector   string        `json:"connector"`
+	Started     time.Time     `json:"started"`
+	Finished    time.Time     `json:"finished"`
+	Read        int64         `json:"read"`
+	Matched     int64         `json:"matched"`
+	Corrected   int64         `json:"corrected"`
+	Skipped     int64         `json:"skipped"`
+	Stale       int64         `json:"stale"`
+	Corrections []*Correction `json:"corrections"`
+	// Why the run failed; null when it succeeded.
+	Error *string `json:"error,omitempty"`
 }
 
 // The stock states of one SKU at one location.

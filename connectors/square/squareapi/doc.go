@@ -1,0 +1,54 @@
+// Package squareapi is the read side of the Square connector: a driver for
+// the Inventory API operation BatchRetrieveInventoryCounts, which the
+// reconciler uses to catch up on inventory.count.updated webhooks that
+// never arrived (ref §4.2, §6 pitfall 5: "reconcile with
+// BatchRetrieveInventoryCounts + updated_after"). It sends one request per
+// call, classifies every failure and never retries: backoff belongs to the
+// caller, which branches on ErrorCode, IsRetryable and RetryAfter.
+//
+// Facts are cited as "ref §N", the section of the project's Square
+// reference (shared/reference/square.md). Its primary source is the
+// OpenAPI spec square/connect-api-specification api.json
+// @ 5733f6624e9a5b930a8426f0e02a6bf7e35c6c0f; the request's limit field
+// and the ErrorCode names are from square/square-python-sdk
+// doc/models/batch-retrieve-inventory-counts-request.md
+// @ 16c77a0d795bddb97d830c1aadf6e77f2e7a2010 and doc/models/error-code.md
+// @ 035d46f544d038253cedfa2b76774cb8b3c01320, generated from that spec.
+// Package squarefake is the fake API the tests run against.
+//
+// # Requests
+//
+// POST {base}/v2/inventory/counts/batch-retrieve with
+// "Authorization: Bearer {token}" and "Square-Version: YYYY-MM-DD"
+// (DefaultVersion unless Options.Version says otherwise; ref §5). The body
+// is {catalog_object_ids, location_ids, updated_after, states, cursor,
+// limit}, each sent only when set; updated_after is RFC 3339 in UTC with
+// milliseconds. The answer is {counts: [InventoryCount], cursor, errors}:
+// counts newest calculated_at first, cursor empty on the last page.
+// AllCounts follows cursors through a CountsReader, so a caller can pace
+// or retry page by page.
+//
+// Quantities are decimal strings; ParseQuantity turns one into whole units
+// digit by digit, as the webhook connector does.
+//
+// # Errors
+//
+// Every error is an *Error with a Code:
+//
+//	ResourceExhausted  HTTP 429 (RATE_LIMITED, RATE_LIMIT_ERROR; ref §4.3)
+//	Unauthenticated    HTTP 401 or 403 (AUTHENTICATION_ERROR)
+//	NotFound           HTTP 404
+//	InvalidArgument    client-side validation, HTTP 400 and other 4xx
+//	                   (INVALID_REQUEST_ERROR: INVALID_CURSOR, VALUE_TOO_HIGH, …)
+//	Unavailable        HTTP 5xx, transport failures and client timeouts
+//	Canceled, DeadlineExceeded   the caller's context
+//	Unknown            a body that is not the documented shape
+//
+// A 2xx answer with errors is classified by the first error's category.
+// IsRetryable is true for ResourceExhausted and Unavailable. Square
+// publishes no rate limit and documents no Retry-After (ref §4.3: only a
+// low-quality page mentions one [U]); RetryAfter returns the header's
+// value when an answer has one and zero otherwise, and the caller then
+// backs off exponentially with jitter, as Square advises. Error.Errors
+// holds the answer's {category, code, detail, field} entries.
+package squareapi

@@ -1,0 +1,421 @@
+package squarefake
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultToken is the access token a Server accepts when Options.Token is
+// empty.
+const DefaultToken = "EAAAstockgatefake"
+
+// Path is the one endpoint the fake serves.
+const Path = "/v2/inventory/counts/batch-retrieve"
+
+// Options configure a Server; nil means the defaults.
+type Options struct {
+	// Token is the only bearer token accepted. Zero: DefaultToken.
+	Token string
+	// PageSize is the page size of a request without limit. Zero: 1000
+	// (Square's default is not documented [U]).
+	PageSize int
+	// Now stamps counts set without CalculatedAt. Zero: time.Now.
+	Now func() time.Time
+}
+
+// Count is one row of the fake's table: an InventoryCount (ref §3).
+type Count struct {
+	CatalogObjectID string
+	// CatalogObjectType zero: "ITEM_VARIATION".
+	CatalogObjectType string
+	// State zero: "IN_STOCK".
+	State      string
+	LocationID string
+	// Quantity is the decimal string served as is.
+	Quantity string
+	// CalculatedAt zero: Options.Now() when set.
+	CalculatedAt time.Time
+}
+
+// Recorded is a request as the fake received it.
+type Recorded struct {
+	Header http.Header
+	// Body is the raw body.
+	Body []byte
+}
+
+// Stats counts what a Server has done.
+type Stats struct {
+	Requests     int // HTTP requests received
+	Failed       int // answered by Fail
+	Unauthorized int // answered 401
+	Pages        int // pages of counts served
+}
+
+// Server is the fake API; see the package doc. It is safe for concurrent
+// use.
+type Server struct {
+	token    string
+	pageSize int
+	now      func() time.Time
+
+	mu       sync.Mutex
+	counts   map[key]Count
+	fails    int
+	failCode int
+	failWait time.Duration
+	requests []Recorded
+	stats    Stats
+}
+
+type key struct{ object, location, state string }
+
+// New returns a Server.
+func New(opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Token == "" {
+		o.Token = DefaultToken
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 1000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Server{token: o.Token, pageSize: o.PageSize, now: o.Now, counts: map[key]Count{}}
+}
+
+// SetCount adds or replaces the count of (CatalogObjectID, LocationID,
+// State), filling the zero fields as Count describes.
+func (s *Server) SetCount(c Count) {
+	if c.CatalogObjectType == "" {
+		c.CatalogObjectType = "ITEM_VARIATION"
+	}
+	if c.State == "" {
+		c.State = "IN_STOCK"
+	}
+	if c.CalculatedAt.IsZero() {
+		c.CalculatedAt = s.now()
+	}
+	s.mu.Lock()
+	s.counts[key{c.CatalogObjectID, c.LocationID, c.State}] = c
+	s.mu.Unlock()
+}
+
+// Count returns the count of (object, location, state).
+func (s *Server) Count(object, location, state string) (Count, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.counts[key{object, location, state}]
+	return c, ok
+}
+
+// Fail answers the next n requests with status and the documented error
+// body for it; with a positive retryAfter, a Retry-After header in whole
+// seconds, rounded up.
+func (s *Server) Fail(n, status int, retryAfter time.Duration) {
+	s.mu.Lock()
+	s.fails, s.failCode, s.failWait = n, status, retryAfter
+	s.mu.Unlock()
+}
+
+// Requests returns the requests received so far, oldest first.
+func (s *Server) Requests() []Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// apiError is the spec's Error object.
+type apiError struct {
+	Category string `json:"category"`
+	Code     string `json:"code"`
+	Detail   string `json:"detail,omitempty"`
+	Field    string `json:"field,omitempty"`
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...apiError) {
+	writeJSON(w, status, map[string]any{"errors": errs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func invalid(code, field, detail string) apiError {
+	return apiError{Category: "INVALID_REQUEST_ERROR", Code: code, Field: field, Detail: detail}
+}
+
+// failBody is the documented body for an injected status.
+func failBody(status int) apiError {
+	switch status {
+	case http.StatusTooManyRequests:
+		return apiError{Category: "RATE_LIMIT_ERROR", Code: "RATE_LIMITED", Detail: "Too many requests."} // ref §4.3; detail [U]
+	case http.StatusInternalServerError:
+		return apiError{Category: "API_ERROR", Code: "INTERNAL_SERVER_ERROR", Detail: "An internal error has occurred."}
+	case http.StatusServiceUnavailable:
+		return apiError{Category: "API_ERROR", Code: "SERVICE_UNAVAILABLE", Detail: "Service unavailable."}
+	case http.StatusUnauthorized:
+		return apiError{Category: "AUTHENTICATION_ERROR", Code: "UNAUTHORIZED", Detail: "This request could not be authorized."}
+	case http.StatusForbidden:
+		return apiError{Category: "AUTHENTICATION_ERROR", Code: "INSUFFICIENT_SCOPES", Detail: "The merchant has not given your application sufficient permissions."}
+	}
+	return invalid("BAD_REQUEST", "", http.StatusText(status))
+}
+
+var versionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// The InventoryState enum (ref §4.4), with the replaced IN_TRANSIT_TO.
+var states = map[string]bool{
+	"CUSTOM": true, "IN_STOCK": true, "SOLD": true, "RETURNED_BY_CUSTOMER": true,
+	"RESERVED_FOR_SALE": true, "SOLD_ONLINE": true, "ORDERED_FROM_VENDOR": true,
+	"RECEIVED_FROM_VENDOR": true, "IN_TRANSIT_TO": true, "NONE": true, "WASTE": true,
+	"UNLINKED_RETURN": true, "COMPOSED": true, "DECOMPOSED": true,
+	"SUPPORTED_BY_NEWER_VERSION": true, "IN_TRANSIT": true,
+}
+
+// untracked states are ignored in the states filter (ref §4.2).
+var untracked = map[string]bool{"NONE": true, "SOLD": true, "UNLINKED_RETURN": true}
+
+// request is the body (spec BatchRetrieveInventoryCountsRequest).
+type request struct {
+	CatalogObjectIDs []string `json:"catalog_object_ids"`
+	LocationIDs      []string `json:"location_ids"`
+	UpdatedAfter     *string  `json:"updated_after"`
+	Cursor           string   `json:"cursor"`
+	States           []string `json:"states"`
+	Limit            *int     `json:"limit"`
+}
+
+type wireCount struct {
+	CalculatedAt      string `json:"calculated_at"`
+	CatalogObjectID   string `json:"catalog_object_id"`
+	CatalogObjectType string `json:"catalog_object_type"`
+	LocationID        string `json:"location_id"`
+	Quantity          string `json:"quantity"`
+	State             string `json:"state"`
+}
+
+type response struct {
+	Counts []wireCount `json:"counts,omitempty"`
+	Cursor string      `json:"cursor,omitempty"`
+}
+
+// ServeHTTP answers POST /v2/inventory/counts/batch-retrieve.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := readBody(w, r)
+	s.mu.Lock()
+	s.stats.Requests++
+	s.requests = append(s.requests, Recorded{Header: r.Header.Clone(), Body: body})
+	failing := s.fails > 0
+	status, wait := s.failCode, s.failWait
+	if failing {
+		s.fails--
+		s.stats.Failed++
+	}
+	s.mu.Unlock()
+
+	if failing {
+		if wait > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(wait.Seconds())), 10))
+		}
+		writeErrors(w, status, failBody(status))
+		return
+	}
+	if r.URL.Path != Path {
+		writeErrors(w, http.StatusNotFound, apiError{Category: "INVALID_REQUEST_ERROR", Code: "NOT_FOUND", Detail: "Resource not found."})
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeErrors(w, http.StatusMethodNotAllowed, invalid("METHOD_NOT_ALLOWED", "", "Method not allowed."))
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.token {
+		s.mu.Lock()
+		s.stats.Unauthorized++
+		s.mu.Unlock()
+		writeErrors(w, http.StatusUnauthorized, failBody(http.StatusUnauthorized))
+		return
+	}
+	if v := r.Header.Get("Square-Version"); v != "" && !versionRE.MatchString(v) {
+		writeErrors(w, http.StatusBadRequest, invalid("INVALID_SQUARE_VERSION_FORMAT", "", "Invalid Square-Version format: "+v))
+		return
+	}
+	var req request
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		writeErrors(w, http.StatusBadRequest, invalid("EXPECTED_JSON_BODY", "", "The request body is not a JSON object."))
+		return
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeErrors(w, http.StatusBadRequest, invalid("BAD_REQUEST", "", err.Error()))
+		return
+	}
+	status, resp, apiErr := s.query(&req)
+	if apiErr != nil {
+		writeErrors(w, status, *apiErr)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(http.MaxBytesReader(w, r.Body, 1<<20))
+	return b.Bytes(), err
+}
+
+// query validates req and returns its page.
+func (s *Server) query(req *request) (int, *response, *apiError) {
+	bad := func(e apiError) (int, *response, *apiError) { return http.StatusBadRequest, nil, &e }
+	var after time.Time
+	if req.UpdatedAfter != nil {
+		t, err := time.Parse(time.RFC3339Nano, *req.UpdatedAfter)
+		if err != nil {
+			return bad(invalid("INVALID_TIME", "updated_after", "Invalid RFC 3339 time: "+*req.UpdatedAfter))
+		}
+		after = t
+	}
+	limit := s.pageSize
+	if req.Limit != nil {
+		switch {
+		case *req.Limit < 1:
+			return bad(invalid("VALUE_TOO_LOW", "limit", fmt.Sprintf("Value %d is less than the minimum 1.", *req.Limit)))
+		case *req.Limit > 1000:
+			return bad(invalid("VALUE_TOO_HIGH", "limit", fmt.Sprintf("Value %d is greater than the maximum 1000.", *req.Limit)))
+		}
+		limit = *req.Limit
+	}
+	wantState := map[string]bool{}
+	for i, st := range req.States {
+		if !states[st] {
+			return bad(invalid("INVALID_ENUM_VALUE", fmt.Sprintf("states[%d]", i), "Invalid InventoryState: "+st))
+		}
+		if !untracked[st] {
+			wantState[st] = true
+		}
+	}
+	objects := set(req.CatalogObjectIDs)
+	locations := set(req.LocationIDs)
+	fp := fingerprint(req)
+	offset := 0
+	if req.Cursor != "" {
+		o, ok := decodeCursor(req.Cursor, fp)
+		if !ok {
+			return bad(invalid("INVALID_CURSOR", "cursor", "The pagination cursor is invalid."))
+		}
+		offset = o
+	}
+
+	s.mu.Lock()
+	rows := make([]Count, 0, len(s.counts))
+	for _, c := range s.counts {
+		if (objects == nil || objects[c.CatalogObjectID]) &&
+			(locations == nil || locations[c.LocationID]) &&
+			(len(wantState) == 0 || wantState[c.State]) &&
+			c.CalculatedAt.After(after) {
+			rows = append(rows, c)
+		}
+	}
+	s.stats.Pages++
+	s.mu.Unlock()
+
+	slices.SortFunc(rows, func(a, b Count) int {
+		if c := b.CalculatedAt.Compare(a.CalculatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.CatalogObjectID+"\x00"+a.LocationID+"\x00"+a.State,
+			b.CatalogObjectID+"\x00"+b.LocationID+"\x00"+b.State)
+	})
+	if offset > len(rows) {
+		offset = len(rows)
+	}
+	end := min(offset+limit, len(rows))
+	resp := &response{}
+	for _, c := range rows[offset:end] {
+		resp.Counts = append(resp.Counts, wireCount{
+			CalculatedAt:      c.CalculatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
+			CatalogObjectID:   c.CatalogObjectID,
+			CatalogObjectType: c.CatalogObjectType,
+			LocationID:        c.LocationID,
+			Quantity:          c.Quantity,
+			State:             c.State,
+		})
+	}
+	if end < len(rows) {
+		resp.Cursor = encodeCursor(end, fp)
+	}
+	return http.StatusOK, resp, nil
+}
+
+func set(ids []string) map[string]bool {
+	if len(ids) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// fingerprint hashes the filters (not the cursor or the limit), so a
+// cursor is only accepted for the query that made it.
+func fingerprint(req *request) [8]byte {
+	h := sha256.New()
+	write := func(name string, vs []string) {
+		vs = slices.Clone(vs)
+		slices.Sort(vs)
+		fmt.Fprintf(h, "%s=%q;", name, vs)
+	}
+	write("catalog_object_ids", req.CatalogObjectIDs)
+	write("location_ids", req.LocationIDs)
+	write("states", req.States)
+	if req.UpdatedAfter != nil {
+		fmt.Fprintf(h, "updated_after=%q;", *req.UpdatedAfter)
+	}
+	var fp [8]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
+}
+
+func encodeCursor(offset int, fp [8]byte) string {
+	b := binary.BigEndian.AppendUint64(fp[:], uint64(offset))
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(c string, fp [8]byte) (int, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) != 16 || !bytes.Equal(b[:8], fp[:]) {
+		return 0, false
+	}
+	o := binary.BigEndian.Uint64(b[8:])
+	if o > math.MaxInt32 {
+		return 0, false
+	}
+	return int(o), true
+}
