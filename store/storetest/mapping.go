@@ -49,7 +49,7 @@ func testMappings(t *testing.T, e *env) {
 	put("shop", store.MapSKU, "808950810", "SHIRT-M")
 	put("shop2", store.MapSKU, "1", "MUG")
 	put("shop", store.MapSKU, "808950810", "SHIRT-L") // replaces
-	put("sho", store.MapSKU, "p", "X")                 // a connector that is a prefix of another
+	put("sho", store.MapSKU, "p", "X")                // a connector that is a prefix of another
 	ms, err := e.d.Mappings(e.ctx, "shop")
 	if err != nil {
 		t.Fatal(err)
