@@ -1,0 +1,452 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/ratelimit"
+	"github.com/stockgate/stockgate/store"
+)
+
+// Account is one connector account the Dispatcher writes to.
+type Account struct {
+	// Writer is the account's driver. Required.
+	Writer Writer
+	// Rule computes the account's channel quantity from the ledger.
+	// Required and valid; Rule.Channel names the channel in explanations.
+	Rule channel.Rule
+	// Limiter is the account's rate budget. Accounts that share a
+	// marketplace budget (two Shopify locations of one shop) must share
+	// one Limiter; so must replicas (ratelimit/redislimit). Nil: a
+	// ratelimit.Local started at the Writer's InitialBudget (the Writer
+	// must then implement InitialBudgeter).
+	Limiter ratelimit.Limiter
+}
+
+// Options configure a Dispatcher; nil means every default. Each field's
+// zero value is the default named.
+type Options struct {
+	// Window is how long a SKU must be quiet before its changes are
+	// written (coalescing: the latest quantity wins). Zero: 250ms.
+	Window time.Duration
+	// MaxDelay caps how long a SKU that keeps changing is held. Zero: 1s.
+	// Raised to Window when smaller.
+	MaxDelay time.Duration
+	// ReconcileInterval is how often every synced SKU of every account is
+	// written again from the ledger (see the package doc, Durability).
+	// Zero: 5 minutes. Negative: only at start, on Resume and when a
+	// breaker closes.
+	ReconcileInterval time.Duration
+	// Concurrency is how many accounts write at once; each account has at
+	// most one write in flight, and accounts take turns round-robin.
+	// Zero: the number of accounts.
+	Concurrency int
+	// WriteTimeout bounds one Write (its budget waits included). Zero: 60s.
+	WriteTimeout time.Duration
+	// MaxItemAttempts is how many failed writes in a row one SKU may have
+	// (a stale compare-and-set, an error only that item gets) before it is
+	// dead-lettered, so one bad item cannot hold its account's batches
+	// back for ever. Zero: 10.
+	MaxItemAttempts int
+	// DeadLetterDedupTTL is how long the dedup key of a dead letter is
+	// remembered. Zero: 30 days.
+	DeadLetterDedupTTL time.Duration
+	// Backoff spaces retries after failures; see Backoff.
+	Backoff Backoff
+	// Breaker configures each account's circuit breaker.
+	Breaker BreakerSettings
+	// Clock is the Dispatcher's time. Nil: the system clock.
+	Clock Clock
+	// Logger receives failures and state changes. Nil: discarded.
+	Logger *slog.Logger
+}
+
+// Dispatcher writes channel quantities to every connector account; see
+// the package doc. It is safe for concurrent use; Run drives it.
+type Dispatcher struct {
+	st       *store.Store
+	opts     Options
+	clock    Clock
+	log      *slog.Logger
+	accounts []*account
+	byKey    map[string]*account
+	byLoc    map[string][]*account
+	wake     chan struct{}
+	running  atomic.Bool
+}
+
+// account is the Dispatcher's state of one connector account.
+type account struct {
+	key  string
+	w    Writer
+	rule channel.Rule
+	lim  ratelimit.Limiter
+	br   *breaker
+	q    *queue
+
+	// Owned by the scheduler goroutine.
+	inFlight, queued bool
+	notBefore        time.Time
+
+	// Owned by the account's turn (one at a time).
+	failures int               // consecutive failed writes, for backoff
+	attempts map[string]int    // SKU → failed attempts in a row
+	dead     map[string]uint64 // SKU → version dead-lettered
+
+	mu          sync.Mutex
+	paused      bool
+	lastErr     string
+	lastCode    Code
+	lastErrAt   time.Time
+	lastWriteAt time.Time
+	stats       counters
+}
+
+// New checks the accounts, reporting every problem at once, and returns a
+// Dispatcher over the store st.
+func New(st *store.Store, accounts []Account, opts *Options) (*Dispatcher, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Window <= 0 {
+		o.Window = 250 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = time.Second
+	}
+	o.MaxDelay = max(o.MaxDelay, o.Window)
+	if o.ReconcileInterval == 0 {
+		o.ReconcileInterval = 5 * time.Minute
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = max(1, len(accounts))
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = time.Minute
+	}
+	if o.MaxItemAttempts <= 0 {
+		o.MaxItemAttempts = 10
+	}
+	if o.DeadLetterDedupTTL <= 0 {
+		o.DeadLetterDedupTTL = 30 * 24 * time.Hour
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Dispatcher{
+		st: st, opts: o, clock: o.Clock, log: o.Logger,
+		byKey: make(map[string]*account), byLoc: make(map[string][]*account),
+		wake: make(chan struct{}, 1),
+	}
+	var errs []error
+	if st == nil {
+		errs = append(errs, errors.New("store: required"))
+	}
+	for i, ac := range accounts {
+		p := fmt.Sprintf("accounts[%d]", i)
+		if ac.Writer == nil {
+			errs = append(errs, fmt.Errorf("%s.writer: required", p))
+			continue
+		}
+		key := ac.Writer.Key()
+		switch {
+		case key == "":
+			errs = append(errs, fmt.Errorf("%s.writer: empty key", p))
+		case d.byKey[key] != nil:
+			errs = append(errs, fmt.Errorf("%s.writer: key %q is used twice", p, key))
+		}
+		if ac.Writer.MaxBatch() < 1 {
+			errs = append(errs, fmt.Errorf("%s.writer: MaxBatch %d is below 1", p, ac.Writer.MaxBatch()))
+		}
+		if err := ac.Rule.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s.rule: %w", p, err))
+		}
+		lim := ac.Limiter
+		if lim == nil {
+			ib, ok := ac.Writer.(InitialBudgeter)
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s.limiter: required (the writer has no InitialBudget)", p))
+				continue
+			}
+			l, err := ratelimit.NewLocal(ib.InitialBudget())
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.limiter: %w", p, err))
+				continue
+			}
+			lim = l
+		}
+		a := &account{
+			key: key, w: ac.Writer, rule: ac.Rule, lim: lim,
+			br:       newBreaker(key, o.Breaker),
+			q:        newQueue(o.Window, o.MaxDelay),
+			attempts: make(map[string]int), dead: make(map[string]uint64),
+		}
+		d.accounts = append(d.accounts, a)
+		d.byKey[key] = a
+		for _, loc := range ac.Rule.Locations {
+			d.byLoc[loc] = append(d.byLoc[loc], a)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("dispatch: %w", errors.Join(errs...))
+	}
+	return d, nil
+}
+
+// Notify tells the Dispatcher that SKUs changed: each account whose rule
+// includes the change's location and that syncs the SKU queues it. It
+// never blocks on the marketplaces; Run may or may not be running.
+func (d *Dispatcher) Notify(changes ...event.Availability) {
+	now := d.clock.Now()
+	wake := false
+	for i := range changes {
+		c := &changes[i]
+		for _, a := range d.byLoc[c.Location] {
+			if a.w.Syncs(c.SKU) && a.q.add(c.SKU, now) {
+				wake = true
+			}
+		}
+	}
+	if wake {
+		d.poke()
+	}
+}
+
+func (d *Dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Reconcile queues every synced SKU of the account (all accounts when
+// account is empty) to be written again from the ledger.
+func (d *Dispatcher) Reconcile(account string) error {
+	now := d.clock.Now()
+	if account == "" {
+		for _, a := range d.accounts {
+			a.reconcile(now)
+		}
+		d.poke()
+		return nil
+	}
+	a := d.byKey[account]
+	if a == nil {
+		return fmt.Errorf("%w %q", ErrUnknownAccount, account)
+	}
+	a.reconcile(now)
+	d.poke()
+	return nil
+}
+
+func (a *account) reconcile(now time.Time) {
+	for _, sku := range a.w.SKUs() {
+		a.q.addDue(sku, now, now)
+	}
+}
+
+// Resume restarts a paused account (after its credentials were fixed) and
+// reconciles it.
+func (d *Dispatcher) Resume(account string) error {
+	a := d.byKey[account]
+	if a == nil {
+		return fmt.Errorf("%w %q", ErrUnknownAccount, account)
+	}
+	a.mu.Lock()
+	a.paused = false
+	a.mu.Unlock()
+	d.log.Info("dispatch: account resumed", "account", account)
+	return d.Reconcile(account)
+}
+
+// Explain computes the account's channel quantity of sku from the ledger
+// now, with every step (which locations, which buffer, which rule).
+func (d *Dispatcher) Explain(ctx context.Context, account, sku string) (channel.Quantity, error) {
+	a := d.byKey[account]
+	if a == nil {
+		return channel.Quantity{}, fmt.Errorf("%w %q", ErrUnknownAccount, account)
+	}
+	if !a.w.Syncs(sku) {
+		return channel.Quantity{}, fmt.Errorf("%w: %q on %q", ErrUnsynced, sku, account)
+	}
+	ps, err := d.projections(ctx, a, sku)
+	if err != nil {
+		return channel.Quantity{}, err
+	}
+	return a.rule.Compute(ps), nil
+}
+
+// Run writes until ctx is done, then waits for the writes in flight and
+// returns nil. It reconciles every account first, then feeds src's
+// changes to Notify; src may be nil (changes then come only through
+// Notify). It returns src's error if src fails (other than io.EOF), and
+// ErrRunning if the Dispatcher is already running.
+func (d *Dispatcher) Run(ctx context.Context, src Source) error {
+	if !d.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer d.running.Store(false)
+	_ = d.Reconcile("")
+
+	srcCtx, stopSrc := context.WithCancel(ctx)
+	defer stopSrc()
+	srcErr := make(chan error, 1)
+	var reader sync.WaitGroup
+	if src != nil {
+		reader.Add(1)
+		go func() {
+			defer reader.Done()
+			srcErr <- d.read(srcCtx, src)
+		}()
+	}
+	err := d.schedule(ctx, srcErr)
+	stopSrc()
+	reader.Wait()
+	return err
+}
+
+// read feeds src to Notify until it ends.
+func (d *Dispatcher) read(ctx context.Context, src Source) error {
+	for {
+		cs, err := src.Next(ctx)
+		if len(cs) > 0 {
+			d.Notify(cs...)
+		}
+		switch {
+		case err == nil:
+		case ctx.Err() != nil, errors.Is(err, io.EOF):
+			return nil
+		default:
+			return fmt.Errorf("dispatch: source: %w", err)
+		}
+	}
+}
+
+// turnDone is the end of one account's turn.
+type turnDone struct {
+	a         *account
+	notBefore time.Time
+}
+
+// schedule is the scheduler loop: it hands due accounts to at most
+// Concurrency turns, round-robin, and sleeps until the next account can
+// go.
+func (d *Dispatcher) schedule(ctx context.Context, srcErr <-chan error) error {
+	done := make(chan turnDone, len(d.accounts))
+	active := 0
+	var runq []*account
+	var reconcileTick <-chan time.Time
+	if d.opts.ReconcileInterval > 0 {
+		reconcileTick = d.clock.After(d.opts.ReconcileInterval)
+	}
+	for {
+		now := d.clock.Now()
+		var wakeAt time.Time
+		for _, a := range d.accounts {
+			if a.br.takeClosed() {
+				d.log.Info("dispatch: breaker closed, reconciling", "account", a.key)
+				a.reconcile(now)
+			}
+			if a.inFlight || a.queued {
+				continue
+			}
+			t, ok := d.readyAt(ctx, a, now)
+			switch {
+			case !ok:
+			case !t.After(now):
+				a.queued = true
+				runq = append(runq, a)
+			case wakeAt.IsZero() || t.Before(wakeAt):
+				wakeAt = t
+			}
+		}
+		for active < d.opts.Concurrency && len(runq) > 0 {
+			a := runq[0]
+			runq = runq[1:]
+			a.queued, a.inFlight = false, true
+			active++
+			go func() { done <- turnDone{a: a, notBefore: d.turn(ctx, a)} }()
+		}
+		var timer <-chan time.Time
+		if !wakeAt.IsZero() {
+			timer = d.clock.After(wakeAt.Sub(now))
+		}
+		select {
+		case <-ctx.Done():
+			for ; active > 0; active-- {
+				<-done
+			}
+			return nil
+		case r := <-done:
+			active--
+			r.a.inFlight, r.a.notBefore = false, r.notBefore
+		case <-d.wake:
+		case <-timer:
+		case <-reconcileTick:
+			_ = d.Reconcile("")
+			reconcileTick = d.clock.After(d.opts.ReconcileInterval)
+		case err := <-srcErr:
+			if err != nil {
+				for ; active > 0; active-- {
+					<-done
+				}
+				return err
+			}
+			srcErr = nil
+		}
+	}
+}
+
+// readyAt is the earliest time a turn of a could start: something is due,
+// the backoff has passed, the breaker is not open, and the budget holds
+// the batch's cost. ok is false when a has nothing to do or is paused.
+func (d *Dispatcher) readyAt(ctx context.Context, a *account, now time.Time) (time.Time, bool) {
+	a.mu.Lock()
+	paused := a.paused
+	a.mu.Unlock()
+	if paused {
+		return time.Time{}, false
+	}
+	t, ok := a.q.next()
+	if !ok {
+		return time.Time{}, false
+	}
+	t = later(t, a.notBefore)
+	if open := a.br.openFor(); open > 0 {
+		t = later(t, now.Add(open))
+	}
+	n := max(1, a.q.dueCount(later(t, now), a.w.MaxBatch()))
+	b, err := a.lim.State(ctx, now)
+	if err != nil {
+		return later(t, now.Add(time.Second)), true
+	}
+	t = later(t, b.HoldUntil)
+	need := min(a.w.Cost(n), b.Burst)
+	if b.Tokens < need {
+		if b.Limit <= 0 {
+			return later(t, now.Add(time.Second)), true
+		}
+		wait := time.Duration((need - b.Tokens) / b.Limit * float64(time.Second))
+		t = later(t, now.Add(wait.Truncate(time.Millisecond)+time.Millisecond))
+	}
+	return t, true
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,431 @@
+package shopifywriter_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/connectors/shopify"
+	"github.com/stockgate/stockgate/connectors/shopify/admin"
+	"github.com/stockgate/stockgate/connectors/shopify/shopifyfake"
+	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/dispatch/shopifywriter"
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/memstore"
+)
+
+// The shop's location and the catalogue: SKU i is inventory item
+// itemBase+i.
+const (
+	shopLocation = 655441491
+	itemBase     = 808950000
+)
+
+func skuName(i int) string { return fmt.Sprintf("SKU-%05d", i) }
+func itemID(i int) int64   { return itemBase + int64(i) }
+
+// items maps n inventory items to SKUs.
+func items(n int) map[int64]string {
+	m := make(map[int64]string, n)
+	for i := range n {
+		m[itemID(i)] = skuName(i)
+	}
+	return m
+}
+
+// rule is the channel rule of the tests: two stores feed the shop, one
+// unit held back.
+var rule = channel.Rule{Channel: "shopify-eu", Locations: []string{"berlin", "hamburg"}, BufferUnits: 1}
+
+// pipeNet is an in-memory network for a testing/synctest bubble, where
+// goroutines blocked on real sockets would keep time from moving: HTTP/1.1
+// runs for real (http.Server and http.Transport) over net.Pipe.
+type pipeNet struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newPipeNet() *pipeNet {
+	return &pipeNet{conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (p *pipeNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-p.conns:
+		return c, nil
+	case <-p.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (p *pipeNet) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return nil
+}
+
+func (p *pipeNet) Addr() net.Addr { return pipeAddr{} }
+
+func (p *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	c, s := net.Pipe()
+	select {
+	case p.conns <- s:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "shop.test:80" }
+
+// shop is a fake Shopify shop served over a pipeNet, with a log of what
+// reached it.
+type shop struct {
+	*shopifyfake.Server
+	t       testing.TB
+	url     string
+	httpc   *http.Client
+	latency time.Duration // added to every answer
+
+	gate     sync.Mutex
+	idle     *sync.Cond // signalled when a request ends
+	inflight int        // requests being answered
+	closing  bool
+
+	mu     sync.Mutex
+	cost   float64           // Σ actualQueryCost
+	writes []appliedWrite    // applied inventorySetQuantities, in order
+	calls  []time.Time       // arrival of every request
+	levels map[int64][]int64 // item → quantities applied, in order
+}
+
+type appliedWrite struct {
+	at    time.Time
+	items map[int64]int64
+}
+
+// newShop starts a fake shop inside the current bubble (or on real time
+// outside one) and closes it when the test ends.
+func newShop(t testing.TB, opts shopifyfake.Options) *shop {
+	t.Helper()
+	s := &shop{Server: shopifyfake.New(opts), t: t, levels: make(map[int64][]int64)}
+	s.idle = sync.NewCond(&s.gate)
+	pn := newPipeNet()
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: time.Minute}
+	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
+	tr := &http.Transport{DialContext: pn.dial, MaxIdleConnsPerHost: 4}
+	s.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	s.url = "http://shop.test"
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+		pn.Close()
+		s.gate.Lock()
+		s.closing = true
+		for s.inflight > 0 {
+			s.idle.Wait()
+		}
+		s.gate.Unlock()
+	})
+	return s
+}
+
+// enter counts a request in, unless the shop is closing.
+func (s *shop) enter() bool {
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	if s.closing {
+		return false
+	}
+	s.inflight++
+	return true
+}
+
+func (s *shop) leave() {
+	s.gate.Lock()
+	s.inflight--
+	s.idle.Broadcast()
+	s.gate.Unlock()
+}
+
+// ServeHTTP passes the request to the fake and logs the answer.
+func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := readAll(r)
+	r.Body = nopCloser{bytes.NewReader(body)}
+	now := time.Now()
+	if !s.enter() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.leave()
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.Server.ServeHTTP(rec, r)
+	var ans struct {
+		Data struct {
+			Set *struct {
+				Group      *json.RawMessage  `json:"inventoryAdjustmentGroup"`
+				UserErrors []json.RawMessage `json:"userErrors"`
+			} `json:"inventorySetQuantities"`
+		} `json:"data"`
+		Extensions struct {
+			Cost struct {
+				Actual *float64 `json:"actualQueryCost"`
+			} `json:"cost"`
+		} `json:"extensions"`
+	}
+	_ = json.Unmarshal(rec.Body.Bytes(), &ans)
+	s.mu.Lock()
+	s.calls = append(s.calls, now)
+	if a := ans.Extensions.Cost.Actual; a != nil {
+		s.cost += *a
+	}
+	if ans.Data.Set != nil && ans.Data.Set.Group != nil && len(ans.Data.Set.UserErrors) == 0 {
+		var req struct {
+			Variables struct {
+				Input struct {
+					Quantities []struct {
+						Item     string `json:"inventoryItemId"`
+						Quantity int64  `json:"quantity"`
+					} `json:"quantities"`
+				} `json:"input"`
+			} `json:"variables"`
+		}
+		_ = json.Unmarshal(body, &req)
+		aw := appliedWrite{at: now, items: make(map[int64]int64)}
+		for _, q := range req.Variables.Input.Quantities {
+			var id int64
+			fmt.Sscanf(q.Item, "gid://shopify/InventoryItem/%d", &id)
+			aw.items[id] = q.Quantity
+			s.levels[id] = append(s.levels[id], q.Quantity)
+		}
+		s.writes = append(s.writes, aw)
+	}
+	s.mu.Unlock()
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
+
+func readAll(r *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(r.Body)
+	return b.Bytes(), err
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }
+
+// spent is the actual cost the shop has charged so far.
+func (s *shop) spent() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cost
+}
+
+// appliedSince counts applied writes after t and their quantities.
+func (s *shop) appliedSince(t time.Time) (writes, quantities int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.writes {
+		if w.at.After(t) {
+			writes++
+			quantities += len(w.items)
+		}
+	}
+	return
+}
+
+// client is an admin client of the shop.
+func (s *shop) client(t testing.TB, token string) *admin.Client {
+	t.Helper()
+	if token == "" {
+		token = shopifyfake.DefaultToken
+	}
+	c, err := admin.New(admin.Options{Shop: s.url, Token: token, HTTPClient: s.httpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// ledger is a store with helpers to move stock.
+type ledger struct {
+	*store.Store
+	t   testing.TB
+	mu  sync.Mutex
+	seq int
+}
+
+func newLedger(t testing.TB) *ledger {
+	st := store.New(memstore.New(nil))
+	t.Cleanup(func() { st.Close() })
+	return &ledger{Store: st, t: t}
+}
+
+// move adds delta to the available units of sku at loc and returns the
+// availability change the ledger would publish.
+func (l *ledger) move(sku, loc string, delta int64) event.Availability {
+	l.t.Helper()
+	ctx := context.Background()
+	for {
+		p, err := l.Projection(ctx, store.Key{SKU: sku, Location: loc})
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		l.mu.Lock()
+		l.seq++
+		id := fmt.Sprintf("ev-%d", l.seq)
+		l.mu.Unlock()
+		next := p
+		next.Key = store.Key{SKU: sku, Location: loc}
+		next.OnHand += delta
+		next.Available += delta
+		next.Seq = p.Seq + 1
+		next.UpdatedAt = time.Now()
+		e := store.Entry{Key: next.Key, Seq: next.Seq, EventID: id, Outcome: store.OutcomeApplied,
+			Delta: store.Quantities{OnHand: delta, Available: delta}, Result: next.Quantities, RecordedAt: next.UpdatedAt}
+		err = l.Commit(ctx, store.Commit{EventID: id, ExpectedSeq: p.Seq, Entry: &e, Projection: &next})
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		return event.Availability{SKU: sku, Location: loc, OnHand: next.OnHand, Available: next.Available, Seq: next.Seq,
+			RecordedAt: next.UpdatedAt}
+	}
+}
+
+// want is the channel quantity of sku by the ledger now.
+func (l *ledger) want(sku string) int64 {
+	l.t.Helper()
+	var ps []store.Projection
+	for _, loc := range rule.Locations {
+		p, err := l.Projection(context.Background(), store.Key{SKU: sku, Location: loc})
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return rule.Compute(ps).Value
+}
+
+// newWriter is a Writer of the shop for n SKUs.
+func newWriter(t testing.TB, s *shop, account string, n int, echoes *shopify.MemoryEchoes) *shopifywriter.Writer {
+	t.Helper()
+	opts := shopifywriter.Options{Account: account, Client: s.client(t, ""), LocationID: shopLocation, Items: items(n), Now: time.Now}
+	if echoes != nil {
+		opts.Echoes = echoes
+	}
+	w, err := shopifywriter.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// running is a Dispatcher running in the background.
+type running struct {
+	*dispatch.Dispatcher
+	src    chan event.Availability
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t testing.TB, l *ledger, accounts []dispatch.Account, opts *dispatch.Options) *running {
+	t.Helper()
+	d, err := dispatch.New(l.Store, accounts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Reconcile("") // Run does it too; here so that idle cannot see an empty queue before Run begins
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Dispatcher: d, src: make(chan event.Availability, 4096), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- d.Run(ctx, dispatch.ChanSource(r.src)) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop cancels Run and waits for it (as a kill would, minus the writes in
+// flight, which a kill -9 may or may not have let through).
+func (r *running) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	r.cancel = nil
+}
+
+// idle waits until every account's queue is empty, up to limit.
+func (r *running) idle(t testing.TB, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		busy := false
+		for _, s := range r.Status() {
+			if s.QueueDepth > 0 {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not idle after %v: %+v", limit, r.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// converged checks that the shop shows the ledger's channel quantity of
+// every SKU.
+func converged(t testing.TB, l *ledger, s *shop, n int) {
+	t.Helper()
+	bad := 0
+	for i := range n {
+		want := l.want(skuName(i))
+		got, ok := s.Level(itemID(i), shopLocation)
+		if !ok || got != want {
+			if bad++; bad <= 5 {
+				t.Errorf("%s: shop shows %d (exists %v), ledger says %d", skuName(i), got, ok, want)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d SKUs differ", bad, n)
+	}
+}
+
+// stock gives each of n SKUs some units at both stores.
+func stock(l *ledger, n int) {
+	for i := range n {
+		l.move(skuName(i), "berlin", 40+int64(i%7))
+		l.move(skuName(i), "hamburg", 10+int64(i%3))
+	}
+}
