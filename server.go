@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -42,6 +43,8 @@ import (
 	shopifyadmin "github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/connectors/square"
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
+	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/dispatch/shopifywriter"
 	"github.com/stockgate/stockgate/graph"
 	"github.com/stockgate/stockgate/ingest"
 	"github.com/stockgate/stockgate/ledger"
@@ -175,8 +178,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, DedupTTL: cfg.Webhooks.DedupTTL,
 		Accepted: rel.Notify, Logger: log,
 	})
-	// Connectors, built with the mappings stored at runtime.
-	maps := mapping.New(st, ing, cfg.Connectors, openConnector, nil)
+	// Connectors, built with the mappings stored at runtime. What the
+	// dispatcher writes to Shopify is recorded in echoes, so that Shopify's
+	// webhook reporting it back reads as a confirmation.
+	echoes := &shopify.MemoryEchoes{}
+	maps := mapping.New(st, ing, cfg.Connectors, func(c config.Connector) (connectors.Inbound, error) {
+		return openConnector(c, echoes)
+	}, nil)
 	if err := maps.Open(ctx); err != nil {
 		return err
 	}
@@ -198,8 +206,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
+	disp, err := dispatcher(cfg, st, echoes, log)
+	if err != nil {
+		return err
+	}
 	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
-	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon}, &graph.HandlerOptions{
+	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon, Dispatcher: disp}, &graph.HandlerOptions{
 		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit,
 		Introspection: *cfg.GraphQL.Introspection, AllowedOrigins: cfg.GraphQL.AllowedOrigins,
 	})
@@ -208,7 +220,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
 	var loops sync.WaitGroup
-	failed := make(chan error, 3)
+	failed := make(chan error, 8)
 	start := func(name string, f func(context.Context) error) {
 		loops.Add(1)
 		go func() {
@@ -226,6 +238,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	}
 	if recon != nil {
 		start("reconcile", recon.Run)
+	}
+	if disp != nil {
+		dsub := hub.Subscribe(live.Filter{})
+		start("dispatch", func(ctx context.Context) error { return disp.Run(ctx, dispatch.LiveSource(dsub)) })
 	}
 
 	// HTTP.
@@ -326,7 +342,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 }
 
 // openConnector builds the inbound side of a configured connector.
-func openConnector(c config.Connector) (connectors.Inbound, error) {
+func openConnector(c config.Connector, echoes shopify.Echoes) (connectors.Inbound, error) {
 	kind, err := connectors.ParseKind(c.Kind)
 	if err != nil {
 		return nil, err
@@ -337,6 +353,7 @@ func openConnector(c config.Connector) (connectors.Inbound, error) {
 			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
 			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
 			Mapper: &shopify.MemoryMapper{}, // learns SKUs from inventory_items/* and products/*
+			Echoes: echoes,
 		})
 	case connectors.Square:
 		return square.New(square.Config{
@@ -404,6 +421,41 @@ func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, log
 		return nil, nil
 	}
 	return reconcile.NewScheduler(jobs, &reconcile.SchedulerOptions{Interval: every, Logger: log})
+}
+
+// dispatcher builds the outbound dispatcher over every connector with a
+// sync section (nil when there is none).
+func dispatcher(cfg *config.Config, st *store.Store, echoes shopifywriter.Recorder, log *slog.Logger) (*dispatch.Dispatcher, error) {
+	var accounts []dispatch.Account
+	for _, c := range cfg.Connectors {
+		if c.Sync == nil {
+			continue
+		}
+		cl, err := shopifyadmin.New(shopifyadmin.Options{Shop: c.API.BaseURL, Token: c.API.TokenValue, APIVersion: c.Sync.APIVersion})
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: %w", c.ID, err)
+		}
+		items := make(map[int64]string, len(c.Items))
+		for k, sku := range c.Items {
+			id, err := strconv.ParseInt(k, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("connector %q: item %q: %w", c.ID, k, err)
+			}
+			items[id] = sku
+		}
+		w, err := shopifywriter.New(shopifywriter.Options{Account: c.ID, Client: cl, LocationID: c.Sync.LocationID, Items: items, Echoes: echoes})
+		if err != nil {
+			return nil, fmt.Errorf("connector %q: %w", c.ID, err)
+		}
+		accounts = append(accounts, dispatch.Account{Writer: w, Rule: c.Sync.Rule})
+	}
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	return dispatch.New(st, accounts, &dispatch.Options{
+		Window: cfg.Dispatch.Window, MaxDelay: cfg.Dispatch.MaxDelay,
+		ReconcileInterval: cfg.Dispatch.ReconcileInterval, Logger: log,
+	})
 }
 
 // debugMux serves the profiler.

@@ -24,6 +24,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/stockgate/stockgate/channel"
 	"github.com/stockgate/stockgate/connectors"
 )
 
@@ -52,6 +53,8 @@ type Config struct {
 	SKUs []SKU `yaml:"skus"`
 	// Connectors are the marketplace connectors.
 	Connectors []Connector `yaml:"connectors"`
+	// Dispatch tunes pushing availability to channels.
+	Dispatch Dispatch `yaml:"dispatch"`
 }
 
 // Bus holds bus URLs; empty fields mean the embedded mem:// defaults.
@@ -149,8 +152,33 @@ type Connector struct {
 	// Amazon SP-API settings; see AmazonConnector.
 	Amazon AmazonConnector `yaml:"amazon"`
 	// API is how stockgate calls the marketplace (reconciliation, and
-	// later pushing availability); empty Token means it does not.
+	// pushing availability); empty Token means it does not.
 	API API `yaml:"api"`
+	// Sync, when set, pushes availability to the channel (Shopify).
+	Sync *Sync `yaml:"sync"`
+}
+
+// Sync says what stockgate pushes to a channel and how the quantity is
+// computed from the ledger.
+type Sync struct {
+	// LocationID is the marketplace location written (a Shopify location
+	// id).
+	LocationID int64 `yaml:"locationId"`
+	// APIVersion is the Shopify Admin API version; empty means 2026-07.
+	APIVersion string `yaml:"apiVersion"`
+	// Rule computes the channel quantity; its channel defaults to the
+	// connector id.
+	Rule channel.Rule `yaml:"rule"`
+}
+
+// Dispatch tunes the outbound dispatcher; zero fields mean its defaults.
+type Dispatch struct {
+	// Window coalesces changes per SKU; zero means 250 ms.
+	Window time.Duration `yaml:"window"`
+	// MaxDelay bounds how long a busy SKU waits; zero means 1 s.
+	MaxDelay time.Duration `yaml:"maxDelay"`
+	// ReconcileInterval re-checks every synced SKU; zero means 5 min.
+	ReconcileInterval time.Duration `yaml:"reconcileInterval"`
 }
 
 // API is how stockgate reaches a marketplace's API.
@@ -339,6 +367,26 @@ func (c *Config) Validate() error {
 			cn.API.TokenValue = v
 			if cn.Kind != "square" && cn.API.BaseURL == "" {
 				bad(p+".api.baseURL", "is required for a %s connector", cn.Kind)
+			}
+		}
+		if cn.Sync != nil {
+			if cn.Kind != "shopify" {
+				bad(p+".sync", "pushing availability is implemented for shopify connectors only")
+			}
+			if cn.API.TokenValue == "" || cn.API.BaseURL == "" {
+				bad(p+".sync", "needs api.baseURL (the shop) and api.token")
+			}
+			if cn.Sync.LocationID <= 0 {
+				bad(p+".sync.locationId", "is required (the Shopify location id written)")
+			}
+			if cn.Sync.Rule.Channel == "" {
+				cn.Sync.Rule.Channel = cn.ID
+			}
+			if err := cn.Sync.Rule.Validate(); err != nil {
+				bad(p+".sync.rule", "%v", err)
+			}
+			for _, l := range cn.Sync.Rule.Locations {
+				knownLoc(p+".sync.rule.locations", l)
 			}
 		}
 		if cn.API.Reconcile < 0 {

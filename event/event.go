@@ -95,6 +95,10 @@ const (
 	StateAvailable = "available"
 )
 
+// ReasonEchoConfirmation is the reason of a StateAvailable count in which a
+// channel reports back the quantity stockgate pushed to it.
+const ReasonEchoConfirmation = "echo_confirmation"
+
 // Movement is the data of every stock-moving event type. Quantity is a
 // positive magnitude, except for StockAdjusted (a signed, non-zero delta)
 // and StockCounted (an absolute quantity, zero or more).

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/reconcile"
@@ -126,6 +128,37 @@ func reconcileReport(r reconcile.Report) *model.ReconcileReport {
 	if r.Err != nil {
 		e := r.Err.Error()
 		out.Error = &e
+	}
+	return out
+}
+
+func connectorStatus(st dispatch.Status) *model.ConnectorStatus {
+	out := &model.ConnectorStatus{
+		Connector: st.Account, QueueDepth: int64(st.QueueDepth), LagSeconds: st.Lag.Seconds(),
+		Budget:       &model.RateBudget{Limit: st.Budget.Limit, Burst: st.Budget.Burst, Available: st.Budget.Tokens},
+		BreakerState: st.BreakerState, Paused: st.Paused,
+		Written: int64(st.Written), DeadLettered: int64(st.DeadLettered), Calls: int64(st.Calls), Throttled: int64(st.Throttled),
+	}
+	if st.LastError != "" {
+		e, at := st.LastError, st.LastErrorAt
+		out.LastError, out.LastErrorAt = &e, &at
+	}
+	if !st.LastWriteAt.IsZero() {
+		at := st.LastWriteAt
+		out.LastWriteAt = &at
+	}
+	return out
+}
+
+func channelQuantity(sku string, q channel.Quantity) *model.ChannelQuantity {
+	x := q.Explanation
+	out := &model.ChannelQuantity{
+		Channel: x.Channel, Sku: sku, Quantity: q.Value, Rule: x.Rule, Sum: x.Sum, Buffer: x.Buffer,
+		AfterBuffer: x.AfterBuffer, Max: x.Max, Capped: x.Capped, Floor: x.Floor, BelowFloor: x.BelowFloor,
+		Locations: []*model.ChannelLocation{},
+	}
+	for _, l := range x.Locations {
+		out.Locations = append(out.Locations, &model.ChannelLocation{Location: l.Location, Available: l.Available, Offered: l.Offered})
 	}
 	return out
 }

@@ -72,6 +72,43 @@ type ComplexityRoot struct {
 		Sku          func(childComplexity int) int
 	}
 
+	ChannelLocation struct {
+		Available func(childComplexity int) int
+		Location  func(childComplexity int) int
+		Offered   func(childComplexity int) int
+	}
+
+	ChannelQuantity struct {
+		AfterBuffer func(childComplexity int) int
+		BelowFloor  func(childComplexity int) int
+		Buffer      func(childComplexity int) int
+		Capped      func(childComplexity int) int
+		Channel     func(childComplexity int) int
+		Floor       func(childComplexity int) int
+		Locations   func(childComplexity int) int
+		Max         func(childComplexity int) int
+		Quantity    func(childComplexity int) int
+		Rule        func(childComplexity int) int
+		Sku         func(childComplexity int) int
+		Sum         func(childComplexity int) int
+	}
+
+	ConnectorStatus struct {
+		BreakerState func(childComplexity int) int
+		Budget       func(childComplexity int) int
+		Calls        func(childComplexity int) int
+		Connector    func(childComplexity int) int
+		DeadLettered func(childComplexity int) int
+		LagSeconds   func(childComplexity int) int
+		LastError    func(childComplexity int) int
+		LastErrorAt  func(childComplexity int) int
+		LastWriteAt  func(childComplexity int) int
+		Paused       func(childComplexity int) int
+		QueueDepth   func(childComplexity int) int
+		Throttled    func(childComplexity int) int
+		Written      func(childComplexity int) int
+	}
+
 	Correction struct {
 		EventID        func(childComplexity int) int
 		LedgerQuantity func(childComplexity int) int
@@ -140,6 +177,7 @@ type ComplexityRoot struct {
 		Map               func(childComplexity int, connector string, kind model.MappingKind, externalID string, internal string) int
 		Reconcile         func(childComplexity int, connector string, full *bool) int
 		ReplayDeadLetter  func(childComplexity int, id string) int
+		ResumeConnector   func(childComplexity int, connector string) int
 	}
 
 	PageInfo struct {
@@ -155,14 +193,22 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Alerts          func(childComplexity int, first *int64, after *string) int
-		Availability    func(childComplexity int, sku string, location string) int
-		DeadLetters     func(childComplexity int, first *int64, after *string) int
-		History         func(childComplexity int, sku string, location string, first *int64, after *string) int
-		Mappings        func(childComplexity int, connector *string) int
-		PendingMappings func(childComplexity int, connector *string, first *int64) int
-		Reconciliations func(childComplexity int) int
-		StockLevels     func(childComplexity int, sku string) int
+		Alerts              func(childComplexity int, first *int64, after *string) int
+		Availability        func(childComplexity int, sku string, location string) int
+		ChannelAvailability func(childComplexity int, connector string, sku string) int
+		Connectors          func(childComplexity int) int
+		DeadLetters         func(childComplexity int, first *int64, after *string) int
+		History             func(childComplexity int, sku string, location string, first *int64, after *string) int
+		Mappings            func(childComplexity int, connector *string) int
+		PendingMappings     func(childComplexity int, connector *string, first *int64) int
+		Reconciliations     func(childComplexity int) int
+		StockLevels         func(childComplexity int, sku string) int
+	}
+
+	RateBudget struct {
+		Available func(childComplexity int) int
+		Burst     func(childComplexity int) int
+		Limit     func(childComplexity int) int
 	}
 
 	ReconcileReport struct {
@@ -204,6 +250,7 @@ type MutationResolver interface {
 	ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	DiscardDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	Reconcile(ctx context.Context, connector string, full *bool) (*model.ReconcileReport, error)
+	ResumeConnector(ctx context.Context, connector string) (*model.ConnectorStatus, error)
 }
 type QueryResolver interface {
 	Availability(ctx context.Context, sku string, location string) (*model.StockLevel, error)
@@ -214,6 +261,8 @@ type QueryResolver interface {
 	PendingMappings(ctx context.Context, connector *string, first *int64) ([]*model.DeadLetter, error)
 	Mappings(ctx context.Context, connector *string) ([]*model.Mapping, error)
 	Reconciliations(ctx context.Context) ([]*model.ReconcileReport, error)
+	Connectors(ctx context.Context) ([]*model.ConnectorStatus, error)
+	ChannelAvailability(ctx context.Context, connector string, sku string) (*model.ChannelQuantity, error)
 }
 type SubscriptionResolver interface {
 	AvailabilityChanged(ctx context.Context, skus []string, location *string) (<-chan *model.AvailabilityChange, error)
@@ -377,6 +426,177 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AvailabilityChange.Sku(childComplexity), true
+
+	case "ChannelLocation.available":
+		if e.ComplexityRoot.ChannelLocation.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelLocation.Available(childComplexity), true
+	case "ChannelLocation.location":
+		if e.ComplexityRoot.ChannelLocation.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelLocation.Location(childComplexity), true
+	case "ChannelLocation.offered":
+		if e.ComplexityRoot.ChannelLocation.Offered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelLocation.Offered(childComplexity), true
+
+	case "ChannelQuantity.afterBuffer":
+		if e.ComplexityRoot.ChannelQuantity.AfterBuffer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.AfterBuffer(childComplexity), true
+	case "ChannelQuantity.belowFloor":
+		if e.ComplexityRoot.ChannelQuantity.BelowFloor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.BelowFloor(childComplexity), true
+	case "ChannelQuantity.buffer":
+		if e.ComplexityRoot.ChannelQuantity.Buffer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Buffer(childComplexity), true
+	case "ChannelQuantity.capped":
+		if e.ComplexityRoot.ChannelQuantity.Capped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Capped(childComplexity), true
+	case "ChannelQuantity.channel":
+		if e.ComplexityRoot.ChannelQuantity.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Channel(childComplexity), true
+	case "ChannelQuantity.floor":
+		if e.ComplexityRoot.ChannelQuantity.Floor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Floor(childComplexity), true
+	case "ChannelQuantity.locations":
+		if e.ComplexityRoot.ChannelQuantity.Locations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Locations(childComplexity), true
+	case "ChannelQuantity.max":
+		if e.ComplexityRoot.ChannelQuantity.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Max(childComplexity), true
+	case "ChannelQuantity.quantity":
+		if e.ComplexityRoot.ChannelQuantity.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Quantity(childComplexity), true
+	case "ChannelQuantity.rule":
+		if e.ComplexityRoot.ChannelQuantity.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Rule(childComplexity), true
+	case "ChannelQuantity.sku":
+		if e.ComplexityRoot.ChannelQuantity.Sku == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Sku(childComplexity), true
+	case "ChannelQuantity.sum":
+		if e.ComplexityRoot.ChannelQuantity.Sum == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelQuantity.Sum(childComplexity), true
+
+	case "ConnectorStatus.breakerState":
+		if e.ComplexityRoot.ConnectorStatus.BreakerState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.BreakerState(childComplexity), true
+	case "ConnectorStatus.budget":
+		if e.ComplexityRoot.ConnectorStatus.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.Budget(childComplexity), true
+	case "ConnectorStatus.calls":
+		if e.ComplexityRoot.ConnectorStatus.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.Calls(childComplexity), true
+	case "ConnectorStatus.connector":
+		if e.ComplexityRoot.ConnectorStatus.Connector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.Connector(childComplexity), true
+	case "ConnectorStatus.deadLettered":
+		if e.ComplexityRoot.ConnectorStatus.DeadLettered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.DeadLettered(childComplexity), true
+	case "ConnectorStatus.lagSeconds":
+		if e.ComplexityRoot.ConnectorStatus.LagSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.LagSeconds(childComplexity), true
+	case "ConnectorStatus.lastError":
+		if e.ComplexityRoot.ConnectorStatus.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.LastError(childComplexity), true
+	case "ConnectorStatus.lastErrorAt":
+		if e.ComplexityRoot.ConnectorStatus.LastErrorAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.LastErrorAt(childComplexity), true
+	case "ConnectorStatus.lastWriteAt":
+		if e.ComplexityRoot.ConnectorStatus.LastWriteAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.LastWriteAt(childComplexity), true
+	case "ConnectorStatus.paused":
+		if e.ComplexityRoot.ConnectorStatus.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.Paused(childComplexity), true
+	case "ConnectorStatus.queueDepth":
+		if e.ComplexityRoot.ConnectorStatus.QueueDepth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.QueueDepth(childComplexity), true
+	case "ConnectorStatus.throttled":
+		if e.ComplexityRoot.ConnectorStatus.Throttled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.Throttled(childComplexity), true
+	case "ConnectorStatus.written":
+		if e.ComplexityRoot.ConnectorStatus.Written == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorStatus.Written(childComplexity), true
 
 	case "Correction.eventId":
 		if e.ComplexityRoot.Correction.EventID == nil {
@@ -686,6 +906,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayDeadLetter(childComplexity, args["id"].(string)), true
+	case "Mutation.resumeConnector":
+		if e.ComplexityRoot.Mutation.ResumeConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeConnector(childComplexity, args["connector"].(string)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -747,6 +978,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Availability(childComplexity, args["sku"].(string), args["location"].(string)), true
+	case "Query.channelAvailability":
+		if e.ComplexityRoot.Query.ChannelAvailability == nil {
+			break
+		}
+
+		args, err := ec.field_Query_channelAvailability_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChannelAvailability(childComplexity, args["connector"].(string), args["sku"].(string)), true
+	case "Query.connectors":
+		if e.ComplexityRoot.Query.Connectors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Connectors(childComplexity), true
 	case "Query.deadLetters":
 		if e.ComplexityRoot.Query.DeadLetters == nil {
 			break
@@ -809,6 +1057,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.StockLevels(childComplexity, args["sku"].(string)), true
+
+	case "RateBudget.available":
+		if e.ComplexityRoot.RateBudget.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateBudget.Available(childComplexity), true
+	case "RateBudget.burst":
+		if e.ComplexityRoot.RateBudget.Burst == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateBudget.Burst(childComplexity), true
+	case "RateBudget.limit":
+		if e.ComplexityRoot.RateBudget.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateBudget.Limit(childComplexity), true
 
 	case "ReconcileReport.connector":
 		if e.ComplexityRoot.ReconcileReport.Connector == nil {
@@ -1118,6 +1385,80 @@ func (ec *executionContext) childFields_AvailabilityChange(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type AvailabilityChange", field.Name)
 }
 
+func (ec *executionContext) childFields_ChannelLocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "location":
+		return ec.fieldContext_ChannelLocation_location(ctx, field)
+	case "available":
+		return ec.fieldContext_ChannelLocation_available(ctx, field)
+	case "offered":
+		return ec.fieldContext_ChannelLocation_offered(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelLocation", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelQuantity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_ChannelQuantity_channel(ctx, field)
+	case "sku":
+		return ec.fieldContext_ChannelQuantity_sku(ctx, field)
+	case "quantity":
+		return ec.fieldContext_ChannelQuantity_quantity(ctx, field)
+	case "rule":
+		return ec.fieldContext_ChannelQuantity_rule(ctx, field)
+	case "locations":
+		return ec.fieldContext_ChannelQuantity_locations(ctx, field)
+	case "sum":
+		return ec.fieldContext_ChannelQuantity_sum(ctx, field)
+	case "buffer":
+		return ec.fieldContext_ChannelQuantity_buffer(ctx, field)
+	case "afterBuffer":
+		return ec.fieldContext_ChannelQuantity_afterBuffer(ctx, field)
+	case "max":
+		return ec.fieldContext_ChannelQuantity_max(ctx, field)
+	case "capped":
+		return ec.fieldContext_ChannelQuantity_capped(ctx, field)
+	case "floor":
+		return ec.fieldContext_ChannelQuantity_floor(ctx, field)
+	case "belowFloor":
+		return ec.fieldContext_ChannelQuantity_belowFloor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelQuantity", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connector":
+		return ec.fieldContext_ConnectorStatus_connector(ctx, field)
+	case "queueDepth":
+		return ec.fieldContext_ConnectorStatus_queueDepth(ctx, field)
+	case "lagSeconds":
+		return ec.fieldContext_ConnectorStatus_lagSeconds(ctx, field)
+	case "budget":
+		return ec.fieldContext_ConnectorStatus_budget(ctx, field)
+	case "breakerState":
+		return ec.fieldContext_ConnectorStatus_breakerState(ctx, field)
+	case "paused":
+		return ec.fieldContext_ConnectorStatus_paused(ctx, field)
+	case "lastError":
+		return ec.fieldContext_ConnectorStatus_lastError(ctx, field)
+	case "lastErrorAt":
+		return ec.fieldContext_ConnectorStatus_lastErrorAt(ctx, field)
+	case "lastWriteAt":
+		return ec.fieldContext_ConnectorStatus_lastWriteAt(ctx, field)
+	case "written":
+		return ec.fieldContext_ConnectorStatus_written(ctx, field)
+	case "deadLettered":
+		return ec.fieldContext_ConnectorStatus_deadLettered(ctx, field)
+	case "calls":
+		return ec.fieldContext_ConnectorStatus_calls(ctx, field)
+	case "throttled":
+		return ec.fieldContext_ConnectorStatus_throttled(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorStatus", field.Name)
+}
+
 func (ec *executionContext) childFields_Correction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sku":
@@ -1264,6 +1605,18 @@ func (ec *executionContext) childFields_Quantities(ctx context.Context, field gr
 		return ec.fieldContext_Quantities_available(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Quantities", field.Name)
+}
+
+func (ec *executionContext) childFields_RateBudget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "limit":
+		return ec.fieldContext_RateBudget_limit(ctx, field)
+	case "burst":
+		return ec.fieldContext_RateBudget_burst(ctx, field)
+	case "available":
+		return ec.fieldContext_RateBudget_available(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateBudget", field.Name)
 }
 
 func (ec *executionContext) childFields_ReconcileReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1546,6 +1899,20 @@ func (ec *executionContext) field_Mutation_replayDeadLetter_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_resumeConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connector",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connector"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1601,6 +1968,28 @@ func (ec *executionContext) field_Query_availability_args(ctx context.Context, r
 		return nil, err
 	}
 	args["location"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_channelAvailability_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connector",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connector"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sku",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sku"] = arg1
 	return args, nil
 }
 
@@ -2346,6 +2735,668 @@ func (ec *executionContext) _AvailabilityChange_coalesced(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_AvailabilityChange_coalesced(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AvailabilityChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChannelLocation_location(ctx context.Context, field graphql.CollectedField, obj *model.ChannelLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelLocation_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelLocation_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelLocation_available(ctx context.Context, field graphql.CollectedField, obj *model.ChannelLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelLocation_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelLocation_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelLocation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelLocation_offered(ctx context.Context, field graphql.CollectedField, obj *model.ChannelLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelLocation_offered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelLocation_offered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelLocation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_channel(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelQuantity_sku(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_sku(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sku, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_sku(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelQuantity_quantity(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_rule(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_rule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rule, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_rule(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelQuantity_locations(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_locations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChannelLocation) graphql.Marshaler {
+			return ec.marshalNChannelLocation2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelLocationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelQuantity",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelLocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChannelQuantity_sum(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_sum(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sum, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_sum(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_buffer(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_buffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Buffer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_buffer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_afterBuffer(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_afterBuffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AfterBuffer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_afterBuffer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_max(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_capped(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_capped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_capped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChannelQuantity_floor(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_floor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Floor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_floor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelQuantity_belowFloor(ctx context.Context, field graphql.CollectedField, obj *model.ChannelQuantity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelQuantity_belowFloor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BelowFloor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelQuantity_belowFloor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConnectorStatus_connector(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_connector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_connector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorStatus_queueDepth(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_queueDepth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QueueDepth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_queueDepth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConnectorStatus_lagSeconds(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_lagSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LagSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_lagSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ConnectorStatus_budget(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateBudget) graphql.Marshaler {
+			return ec.marshalNRateBudget2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRateBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateBudget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConnectorStatus_breakerState(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_breakerState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BreakerState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_breakerState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorStatus_paused(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_paused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConnectorStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorStatus_lastErrorAt(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_lastErrorAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastErrorAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_lastErrorAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConnectorStatus_lastWriteAt(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_lastWriteAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastWriteAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_lastWriteAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConnectorStatus_written(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_written(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Written, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_written(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConnectorStatus_deadLettered(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_deadLettered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeadLettered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_deadLettered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConnectorStatus_calls(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConnectorStatus_throttled(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorStatus_throttled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Throttled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorStatus_throttled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorStatus", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Correction_sku(ctx context.Context, field graphql.CollectedField, obj *model.Correction) (ret graphql.Marshaler) {
@@ -3655,6 +4706,68 @@ func (ec *executionContext) fieldContext_Mutation_reconcile(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_resumeConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resumeConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResumeConnector(ctx, fc.Args["connector"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ConnectorStatus
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConnectorStatus
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorStatus) graphql.Marshaler {
+			return ec.marshalNConnectorStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resumeConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorStatus(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resumeConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4277,6 +5390,118 @@ func (ec *executionContext) fieldContext_Query_reconciliations(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_connectors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_connectors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Connectors(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []*model.ConnectorStatus
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ConnectorStatus
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConnectorStatus) graphql.Marshaler {
+			return ec.marshalNConnectorStatus2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatusᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_connectors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_channelAvailability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_channelAvailability(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChannelAvailability(ctx, fc.Args["connector"].(string), fc.Args["sku"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "STOREFRONT")
+				if err != nil {
+					var zeroVal *model.ChannelQuantity
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ChannelQuantity
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelQuantity) graphql.Marshaler {
+			return ec.marshalNChannelQuantity2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelQuantity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_channelAvailability(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelQuantity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_channelAvailability_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4351,6 +5576,75 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RateBudget_limit(ctx context.Context, field graphql.CollectedField, obj *model.RateBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateBudget_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateBudget_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateBudget", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RateBudget_burst(ctx context.Context, field graphql.CollectedField, obj *model.RateBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateBudget_burst(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Burst, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateBudget_burst(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateBudget", field, false, false, "Float")
+}
+
+func (ec *executionContext) _RateBudget_available(ctx context.Context, field graphql.CollectedField, obj *model.RateBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateBudget_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateBudget_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateBudget", field, false, false, "Float")
 }
 
 func (ec *executionContext) _ReconcileReport_connector(ctx context.Context, field graphql.CollectedField, obj *model.ReconcileReport) (ret graphql.Marshaler) {
@@ -6188,6 +7482,230 @@ func (ec *executionContext) _AvailabilityChange(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var channelLocationImplementors = []string{"ChannelLocation"}
+
+func (ec *executionContext) _ChannelLocation(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelLocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelLocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelLocation")
+		case "location":
+			out.Values[i] = ec._ChannelLocation_location(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "available":
+			out.Values[i] = ec._ChannelLocation_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "offered":
+			out.Values[i] = ec._ChannelLocation_offered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var channelQuantityImplementors = []string{"ChannelQuantity"}
+
+func (ec *executionContext) _ChannelQuantity(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelQuantity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelQuantityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelQuantity")
+		case "channel":
+			out.Values[i] = ec._ChannelQuantity_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sku":
+			out.Values[i] = ec._ChannelQuantity_sku(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._ChannelQuantity_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rule":
+			out.Values[i] = ec._ChannelQuantity_rule(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "locations":
+			out.Values[i] = ec._ChannelQuantity_locations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sum":
+			out.Values[i] = ec._ChannelQuantity_sum(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buffer":
+			out.Values[i] = ec._ChannelQuantity_buffer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "afterBuffer":
+			out.Values[i] = ec._ChannelQuantity_afterBuffer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._ChannelQuantity_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "capped":
+			out.Values[i] = ec._ChannelQuantity_capped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "floor":
+			out.Values[i] = ec._ChannelQuantity_floor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "belowFloor":
+			out.Values[i] = ec._ChannelQuantity_belowFloor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var connectorStatusImplementors = []string{"ConnectorStatus"}
+
+func (ec *executionContext) _ConnectorStatus(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorStatus")
+		case "connector":
+			out.Values[i] = ec._ConnectorStatus_connector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queueDepth":
+			out.Values[i] = ec._ConnectorStatus_queueDepth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lagSeconds":
+			out.Values[i] = ec._ConnectorStatus_lagSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budget":
+			out.Values[i] = ec._ConnectorStatus_budget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "breakerState":
+			out.Values[i] = ec._ConnectorStatus_breakerState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paused":
+			out.Values[i] = ec._ConnectorStatus_paused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._ConnectorStatus_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastErrorAt":
+			out.Values[i] = ec._ConnectorStatus_lastErrorAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastWriteAt":
+			out.Values[i] = ec._ConnectorStatus_lastWriteAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "written":
+			out.Values[i] = ec._ConnectorStatus_written(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deadLettered":
+			out.Values[i] = ec._ConnectorStatus_deadLettered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calls":
+			out.Values[i] = ec._ConnectorStatus_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "throttled":
+			out.Values[i] = ec._ConnectorStatus_throttled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var correctionImplementors = []string{"Correction"}
 
 func (ec *executionContext) _Correction(ctx context.Context, sel ast.SelectionSet, obj *model.Correction) graphql.Marshaler {
@@ -6643,6 +8161,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "resumeConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resumeConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6813,6 +8338,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_reconciliations(ctx, field)
 				})
+		case "connectors":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_connectors(ctx, field)
+				})
+		case "channelAvailability":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_channelAvailability(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -6826,6 +8363,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rateBudgetImplementors = []string{"RateBudget"}
+
+func (ec *executionContext) _RateBudget(ctx context.Context, sel ast.SelectionSet, obj *model.RateBudget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateBudgetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateBudget")
+		case "limit":
+			out.Values[i] = ec._RateBudget_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "burst":
+			out.Values[i] = ec._RateBudget_burst(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "available":
+			out.Values[i] = ec._RateBudget_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7431,6 +9011,62 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNChannelLocation2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChannelLocation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannelLocation2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelLocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChannelLocation2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelLocation(ctx context.Context, sel ast.SelectionSet, v *model.ChannelLocation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelLocation!")
+		return graphql.Null
+	}
+	return ec._ChannelLocation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChannelQuantity2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelQuantity(ctx context.Context, sel ast.SelectionSet, v *model.ChannelQuantity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelQuantity!")
+		return graphql.Null
+	}
+	return ec._ChannelQuantity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNConnectorStatus2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConnectorStatus) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnectorStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConnectorStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatus(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConnectorStatus!")
+		return graphql.Null
+	}
+	return ec._ConnectorStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCorrection2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐCorrectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Correction) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -7477,6 +9113,20 @@ func (ec *executionContext) marshalNDeadLetter2ᚖgithubᚗcomᚋstockgateᚋsto
 		return graphql.Null
 	}
 	return ec._DeadLetter(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -7603,6 +9253,14 @@ func (ec *executionContext) marshalNQuantities2ᚖgithubᚗcomᚋstockgateᚋsto
 		return graphql.Null
 	}
 	return ec._Quantities(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRateBudget2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRateBudget(ctx context.Context, sel ast.SelectionSet, v *model.RateBudget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RateBudget!")
+		return graphql.Null
+	}
+	return ec._RateBudget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNReconcileReport2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐReconcileReportᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ReconcileReport) graphql.Marshaler {

@@ -13,6 +13,7 @@ package graph
 
 import (
 	"github.com/stockgate/stockgate/admin"
+	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/reconcile"
@@ -28,4 +29,6 @@ type Resolver struct {
 	Mapping *mapping.Service
 	// Reconciler runs reconciliation jobs; nil when no connector has one.
 	Reconciler *reconcile.Scheduler
+	// Dispatcher pushes availability to channels; nil when none syncs.
+	Dispatcher *dispatch.Dispatcher
 }

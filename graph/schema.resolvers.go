@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stockgate/stockgate/admin"
 	"github.com/stockgate/stockgate/auth"
+	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
@@ -121,6 +122,25 @@ func (r *mutationResolver) Reconcile(ctx context.Context, connector string, full
 		return nil, badInput(err.Error())
 	}
 	return reconcileReport(rep), nil
+}
+
+// ResumeConnector is the resolver for the resumeConnector field.
+func (r *mutationResolver) ResumeConnector(ctx context.Context, connector string) (*model.ConnectorStatus, error) {
+	if r.Dispatcher == nil {
+		return nil, &codedError{CodeNotFound, "no connector pushes availability"}
+	}
+	if err := r.Dispatcher.Resume(connector); err != nil {
+		if errors.Is(err, dispatch.ErrUnknownAccount) {
+			return nil, &codedError{CodeNotFound, err.Error()}
+		}
+		return nil, err
+	}
+	for _, st := range r.Dispatcher.Status() {
+		if st.Account == connector {
+			return connectorStatus(st), nil
+		}
+	}
+	return nil, &codedError{CodeNotFound, "unknown connector " + connector}
 }
 
 // Availability is the resolver for the availability field.
@@ -250,6 +270,33 @@ func (r *queryResolver) Reconciliations(ctx context.Context) ([]*model.Reconcile
 		out[i] = reconcileReport(rep)
 	}
 	return out, nil
+}
+
+// Connectors is the resolver for the connectors field.
+func (r *queryResolver) Connectors(ctx context.Context) ([]*model.ConnectorStatus, error) {
+	out := []*model.ConnectorStatus{}
+	if r.Dispatcher == nil {
+		return out, nil
+	}
+	for _, st := range r.Dispatcher.Status() {
+		out = append(out, connectorStatus(st))
+	}
+	return out, nil
+}
+
+// ChannelAvailability is the resolver for the channelAvailability field.
+func (r *queryResolver) ChannelAvailability(ctx context.Context, connector string, sku string) (*model.ChannelQuantity, error) {
+	if r.Dispatcher == nil {
+		return nil, &codedError{CodeNotFound, "no connector pushes availability"}
+	}
+	q, err := r.Dispatcher.Explain(ctx, connector, sku)
+	if errors.Is(err, dispatch.ErrUnknownAccount) {
+		return nil, &codedError{CodeNotFound, err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return channelQuantity(sku, q), nil
 }
 
 // AvailabilityChanged is the resolver for the availabilityChanged field.

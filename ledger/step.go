@@ -119,6 +119,13 @@ func count(e store.Entry, p store.Projection, safety int64, ev *event.Event) Cha
 		next.Available = next.OnHand - next.Committed - next.SafetyStock
 		c := finish(e, p, next, ev)
 		c.Entry.Outcome = store.OutcomeObserved
+		if m.Reason == event.ReasonEchoConfirmation {
+			// The channel reports what stockgate pushed to it (after the
+			// channel's rule): a confirmation, not something to compare
+			// with the location.
+			c.Entry.Note = fmt.Sprintf("%s confirms the %d stockgate pushed", m.Connector, m.Quantity)
+			return c
+		}
 		if m.Quantity == next.Available {
 			c.Entry.Note = fmt.Sprintf("%s reports available %d: matches", m.Connector, m.Quantity)
 			return c

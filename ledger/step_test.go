@@ -159,3 +159,18 @@ func TestStepRejectsWrongArity(t *testing.T) {
 		t.Fatal("a transfer with one projection was accepted")
 	}
 }
+
+func TestEchoConfirmationRaisesNoDrift(t *testing.T) {
+	t.Parallel()
+	ev := movement(t, event.StockCounted, 6, func(m *event.Movement) {
+		m.State = event.StateAvailable
+		m.Reason = event.ReasonEchoConfirmation
+	})
+	changes, err := Step(ev, []store.Projection{proj(10, 3)}, []int64{0}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := changes[0]; c.Alert != nil || c.Entry.Outcome != store.OutcomeObserved || c.Moved() {
+		t.Fatalf("echo confirmation = %+v; want an observation with no alert and no change", c)
+	}
+}

@@ -24,7 +24,7 @@ const (
 	reasonReturn        = "return"
 	reasonRefundCancel  = "refund_cancel"
 	reasonChannelReport = "channel_report"    // inventory level observation
-	reasonEcho          = "echo_confirmation" // the level stockgate itself pushed
+	reasonEcho          = event.ReasonEchoConfirmation // the level stockgate itself pushed
 )
 
 // maxEventIDLen bounds the delivery id so that "<id>/<line id>" stays

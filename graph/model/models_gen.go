@@ -58,6 +58,53 @@ type AvailabilityChange struct {
 	Coalesced bool `json:"coalesced"`
 }
 
+// One location's part in a channel quantity.
+type ChannelLocation struct {
+	Location string `json:"location"`
+	// Its available, as the ledger has it.
+	Available int64 `json:"available"`
+	// What it contributes (negative available counts as 0).
+	Offered int64 `json:"offered"`
+}
+
+// The quantity a channel is sent for a SKU, and why.
+type ChannelQuantity struct {
+	Channel  string `json:"channel"`
+	Sku      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+	// The rule in words.
+	Rule        string             `json:"rule"`
+	Locations   []*ChannelLocation `json:"locations"`
+	Sum         int64              `json:"sum"`
+	Buffer      int64              `json:"buffer"`
+	AfterBuffer int64              `json:"afterBuffer"`
+	Max         *int64             `json:"max,omitempty"`
+	Capped      bool               `json:"capped"`
+	Floor       int64              `json:"floor"`
+	BelowFloor  bool               `json:"belowFloor"`
+}
+
+// How pushing availability to one connector account is going.
+type ConnectorStatus struct {
+	Connector string `json:"connector"`
+	// SKUs waiting to be written, in flight included.
+	QueueDepth int64 `json:"queueDepth"`
+	// How far behind the channel is: the oldest unwritten change's age.
+	LagSeconds float64     `json:"lagSeconds"`
+	Budget     *RateBudget `json:"budget"`
+	// closed, half-open or open.
+	BreakerState string `json:"breakerState"`
+	// Set after the marketplace refused the credentials; resumeConnector clears it.
+	Paused       bool       `json:"paused"`
+	LastError    *string    `json:"lastError,omitempty"`
+	LastErrorAt  *time.Time `json:"lastErrorAt,omitempty"`
+	LastWriteAt  *time.Time `json:"lastWriteAt,omitempty"`
+	Written      int64      `json:"written"`
+	DeadLettered int64      `json:"deadLettered"`
+	Calls        int64      `json:"calls"`
+	Throttled    int64      `json:"throttled"`
+}
+
 // One difference between a marketplace and the ledger, corrected by a stock.counted event with reason reconciliation.
 type Correction struct {
 	Sku      string `json:"sku"`
@@ -148,6 +195,15 @@ type Quantities struct {
 }
 
 type Query struct {
+}
+
+// A channel's rate budget now.
+type RateBudget struct {
+	// Refill rate, in units (Shopify: query-cost points) per second.
+	Limit float64 `json:"limit"`
+	Burst float64 `json:"burst"`
+	// What the bucket holds now.
+	Available float64 `json:"available"`
 }
 
 // What one reconciliation run found and corrected.

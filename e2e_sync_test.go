@@ -1,0 +1,119 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stockgate/stockgate/connectors/pos"
+	"github.com/stockgate/stockgate/connectors/shopify/shopifyfake"
+)
+
+// TestSaleInOneChannelReachesShopify: a POS sale in the Berlin store
+// lowers what the Shopify fake shows, through the ledger, the channel rule
+// and the dispatcher; Shopify's webhook reporting the pushed value back is
+// a confirmation, not a drift.
+func TestSaleInOneChannelReachesShopify(t *testing.T) {
+	fake := shopifyfake.New(shopifyfake.Options{})
+	srv := httptest.NewServer(fake.Handler())
+	defer srv.Close()
+	const (
+		posSecret = "pos-secret-0123456789"
+		item      = 808950810
+		shopLoc   = 655441491
+	)
+	t.Setenv("E2E_POS_SECRET", posSecret)
+	t.Setenv("E2E_SHOPIFY_TOKEN", shopifyfake.DefaultToken)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, `    items: {"808950810": SYNC-SKU}
+    api:
+      baseURL: `+srv.URL+`
+      token: env:E2E_SHOPIFY_TOKEN
+    sync:
+      locationId: 655441491
+      rule: {locations: [berlin], bufferUnits: 1}
+  - id: till
+    kind: pos
+    secrets: [env:E2E_POS_SECRET]
+dispatch: {window: 20ms, maxDelay: 100ms}
+`)
+	base := startGateway(t, "--config", cfg)
+
+	batch := []byte(`{"idempotencyKey":"sync-1","store":"berlin","register":"1","sentAt":"2026-11-20T11:58:30Z","movements":[` +
+		`{"type":"receipt","sku":"SYNC-SKU","quantity":10,"at":"2026-11-20T11:50:00Z"},` +
+		`{"type":"sale","sku":"SYNC-SKU","quantity":3,"at":"2026-11-20T11:57:02Z"}]}`)
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/till", strings.NewReader(string(batch)))
+	req.Header.Set("Stockgate-Signature", posSign(posSecret, batch))
+	if code, body := post(t, req); code != http.StatusOK {
+		t.Fatalf("POS batch answered %d %s", code, body)
+	}
+	// Berlin has 7 available; the rule holds 1 back: Shopify must show 6.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if q, ok := fake.Level(item, shopLoc); ok && q == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			q, ok := fake.Level(item, shopLoc)
+			t.Fatalf("Shopify shows %d (%v), want 6", q, ok)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := fake.Stats(); st.Throttled != 0 {
+		t.Fatalf("the fake throttled %d calls", st.Throttled)
+	}
+
+	var explain struct {
+		ChannelAvailability struct {
+			Quantity  int64  `json:"quantity"`
+			Buffer    int64  `json:"buffer"`
+			Rule      string `json:"rule"`
+			Locations []struct {
+				Location  string `json:"location"`
+				Available int64  `json:"available"`
+			} `json:"locations"`
+		} `json:"channelAvailability"`
+	}
+	if errs := gql(t, base, testStoreKey, `{ channelAvailability(connector:"shop", sku:"SYNC-SKU"){ quantity buffer rule locations{ location available } } }`, nil, &explain); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ca := explain.ChannelAvailability
+	if ca.Quantity != 6 || ca.Buffer != 1 || len(ca.Locations) != 1 || ca.Locations[0].Available != 7 || ca.Rule == "" {
+		t.Fatalf("channelAvailability = %+v; want 6 from berlin's 7 less a buffer of 1", ca)
+	}
+	var status struct {
+		Connectors []struct {
+			Connector    string `json:"connector"`
+			BreakerState string `json:"breakerState"`
+			Written      int64  `json:"written"`
+			QueueDepth   int64  `json:"queueDepth"`
+		} `json:"connectors"`
+	}
+	if errs := gql(t, base, testAdminKey, `{ connectors{ connector breakerState written queueDepth } }`, nil, &status); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(status.Connectors) != 1 || status.Connectors[0].Connector != "shop" || status.Connectors[0].BreakerState != "closed" || status.Connectors[0].Written < 1 {
+		t.Fatalf("connectors = %+v", status.Connectors)
+	}
+
+	// Shopify reports the value we pushed: a confirmation, no drift alert.
+	level := []byte(`{"inventory_item_id":808950810,"location_id":655441491,"available":6,"updated_at":"` + time.Now().UTC().Format(time.RFC3339) + `"}`)
+	echo := webhook{topic: "inventory_levels/update", eventID: "evt-echo-1", body: level, secret: testSecret}
+	if code, body := post(t, echo.request(t, base)); code != http.StatusOK {
+		t.Fatalf("echo webhook answered %d %s", code, body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	var alerts struct {
+		Alerts []struct{ Kind, Message string } `json:"alerts"`
+	}
+	gql(t, base, testAdminKey, `{ alerts{ kind message } }`, nil, &alerts)
+	for _, a := range alerts.Alerts {
+		if a.Kind == "drift" {
+			t.Fatalf("our own write came back as drift: %+v", a)
+		}
+	}
+}
+
+func posSign(secret string, body []byte) string { return pos.Sign(secret, time.Now(), body) }
