@@ -23,7 +23,7 @@ const (
 	reasonFulfillment   = "fulfillment"
 	reasonReturn        = "return"
 	reasonRefundCancel  = "refund_cancel"
-	reasonChannelReport = "channel_report"    // inventory level observation
+	reasonChannelReport = "channel_report"             // inventory level observation
 	reasonEcho          = event.ReasonEchoConfirmation // the level stockgate itself pushed
 )
 
