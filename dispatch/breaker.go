@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 // BreakerSettings configure the circuit breaker of each account
@@ -81,23 +82,23 @@ func newBreaker(name string, s BreakerSettings) *breaker {
 }
 
 // breakerError is what gobreaker is told about a write with code c.
-func breakerError(c Code) error {
+func breakerError(c errcode.Code) error {
 	switch c {
-	case Unavailable, Unknown:
+	case errcode.Unavailable, errcode.Unknown:
 		return errBreakerFailure
-	case ResourceExhausted, Canceled, DeadlineExceeded, Unauthenticated, NotFound:
+	case errcode.ResourceExhausted, errcode.Canceled, errcode.DeadlineExceeded, errcode.Unauthenticated, errcode.NotFound:
 		return errBreakerExcluded
 	}
 	return nil
 }
 
 // allow asks for one write; done reports its code.
-func (b *breaker) allow() (done func(Code), err error) {
+func (b *breaker) allow() (done func(errcode.Code), err error) {
 	d, err := b.cb.Allow()
 	if err != nil {
 		return nil, err
 	}
-	return func(c Code) { d(breakerError(c)) }, nil
+	return func(c errcode.Code) { d(breakerError(c)) }, nil
 }
 
 // state is the breaker's state now.

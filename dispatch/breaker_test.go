@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 func TestBreakerCountsOnlyMarketplaceFailures(t *testing.T) {
 	t.Parallel()
 	b := newBreaker("acct", BreakerSettings{Failures: 3, Timeout: time.Hour})
-	report := func(c Code) {
+	report := func(c errcode.Code) {
 		t.Helper()
 		done, err := b.allow()
 		if err != nil {
@@ -21,21 +22,21 @@ func TestBreakerCountsOnlyMarketplaceFailures(t *testing.T) {
 	}
 	// Throttles, cancellations and pauses never open it, however many.
 	for range 10 {
-		report(ResourceExhausted)
-		report(Canceled)
-		report(DeadlineExceeded)
-		report(Unauthenticated)
+		report(errcode.ResourceExhausted)
+		report(errcode.Canceled)
+		report(errcode.DeadlineExceeded)
+		report(errcode.Unauthenticated)
 	}
-	report(Unavailable)
-	report(Unavailable)
-	report(InvalidArgument) // the marketplace answered: the run of failures ends
-	report(Unavailable)
-	report(Unknown)
-	report(ResourceExhausted) // not counted either way
+	report(errcode.Unavailable)
+	report(errcode.Unavailable)
+	report(errcode.InvalidArgument) // the marketplace answered: the run of failures ends
+	report(errcode.Unavailable)
+	report(errcode.Unknown)
+	report(errcode.ResourceExhausted) // not counted either way
 	if s := b.state(); s != gobreaker.StateClosed {
 		t.Fatalf("state %v after 2 failures in a row", s)
 	}
-	report(Unavailable)
+	report(errcode.Unavailable)
 	if s := b.state(); s != gobreaker.StateOpen {
 		t.Fatalf("state %v after 3 failures in a row", s)
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/store"
 )
@@ -36,7 +37,7 @@ type deadLetterBody struct {
 // deadLetter records a refused update in the store, once per (account,
 // SKU, version): the dedup key makes a retried or replayed turn record it
 // only once. The SKU is not written again until the ledger moves it.
-func (d *Dispatcher) deadLetter(ctx context.Context, a *account, u Update, code Code, err error) {
+func (d *Dispatcher) deadLetter(ctx context.Context, a *account, u Update, code errcode.Code, err error) {
 	now := d.clock.Now()
 	if err == nil {
 		err = errors.New(code.String())
@@ -76,7 +77,7 @@ func (d *Dispatcher) deadLetter(ctx context.Context, a *account, u Update, code 
 }
 
 // pause stops writing to a and raises an alert in the store.
-func (d *Dispatcher) pause(ctx context.Context, a *account, code Code, err error) {
+func (d *Dispatcher) pause(ctx context.Context, a *account, code errcode.Code, err error) {
 	now := d.clock.Now()
 	e := &Error{Account: a.key, Code: code, Err: err}
 	a.mu.Lock()

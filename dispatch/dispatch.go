@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/ratelimit"
 	"github.com/stockgate/stockgate/store"
@@ -104,7 +105,7 @@ type account struct {
 	mu          sync.Mutex
 	paused      bool
 	lastErr     string
-	lastCode    Code
+	lastCode    errcode.Code
 	lastErrAt   time.Time
 	lastWriteAt time.Time
 	stats       counters

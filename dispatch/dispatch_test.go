@@ -13,6 +13,7 @@ import (
 
 	"github.com/stockgate/stockgate/channel"
 	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/ratelimit"
@@ -37,13 +38,13 @@ type memWriter struct {
 // answer is one scripted reply: a call error, or per-SKU codes.
 type answer struct {
 	hang  bool // until the call's context ends
-	code  dispatch.Code
+	code  errcode.Code
 	after time.Duration
-	items map[string]dispatch.Code
+	items map[string]errcode.Code
 }
 
 type codedError struct {
-	code  dispatch.Code
+	code  errcode.Code
 	after time.Duration
 }
 
@@ -76,17 +77,17 @@ func (w *memWriter) Syncs(sku string) bool {
 	return false
 }
 
-func (w *memWriter) ErrorCode(err error) dispatch.Code {
+func (w *memWriter) ErrorCode(err error) errcode.Code {
 	var c codedError
 	switch {
 	case errors.As(err, &c):
 		return c.code
 	case errors.Is(err, context.DeadlineExceeded):
-		return dispatch.DeadlineExceeded
+		return errcode.DeadlineExceeded
 	case errors.Is(err, context.Canceled):
-		return dispatch.Canceled
+		return errcode.Canceled
 	}
-	return dispatch.Unknown
+	return errcode.Unknown
 }
 
 func (w *memWriter) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Update) ([]dispatch.Outcome, error) {
@@ -108,7 +109,7 @@ func (w *memWriter) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.
 		w.mu.Lock()
 		return nil, ctx.Err()
 	}
-	if a.code != dispatch.OK {
+	if a.code != errcode.OK {
 		return nil, codedError{a.code, a.after}
 	}
 	outs := make([]dispatch.Outcome, len(ups))
@@ -236,7 +237,7 @@ func TestRetryableFailureBacksOff(t *testing.T) {
 		st := newStore(t)
 		w := newMemWriter("m", 1)
 		set(t, st, "S000", 5)
-		w.then(answer{code: dispatch.Unavailable}, answer{code: dispatch.Unavailable})
+		w.then(answer{code: errcode.Unavailable}, answer{code: errcode.Unavailable})
 		d, err := dispatch.New(st, []dispatch.Account{{Writer: w, Rule: rule}}, &dispatch.Options{
 			Backoff: dispatch.Backoff{Rand: func() float64 { return 0 }},
 		})
@@ -257,7 +258,7 @@ func TestRetryableFailureBacksOff(t *testing.T) {
 			t.Errorf("shown %d", q)
 		}
 		st0 := d.Status()[0]
-		if st0.LastErrorCode != dispatch.Unavailable || !st0.LastErrorAt.After(start) || st0.Written != 1 {
+		if st0.LastErrorCode != errcode.Unavailable || !st0.LastErrorAt.After(start) || st0.Written != 1 {
 			t.Errorf("status %+v", st0)
 		}
 	})
@@ -268,7 +269,7 @@ func TestThrottleWaitsRetryAfter(t *testing.T) {
 		st := newStore(t)
 		w := newMemWriter("m", 1)
 		set(t, st, "S000", 5)
-		w.then(answer{code: dispatch.ResourceExhausted, after: 3 * time.Second})
+		w.then(answer{code: errcode.ResourceExhausted, after: 3 * time.Second})
 		d, _ := dispatch.New(st, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		run(t, d, nil)
 		time.Sleep(10 * time.Second)
@@ -289,7 +290,7 @@ func TestCallLevelValidationDeadLettersTheBatch(t *testing.T) {
 		for _, s := range w.skus {
 			set(t, st, s, 1)
 		}
-		w.then(answer{code: dispatch.InvalidArgument})
+		w.then(answer{code: errcode.InvalidArgument})
 		d, _ := dispatch.New(st, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		run(t, d, nil)
 		time.Sleep(time.Second)
@@ -319,7 +320,7 @@ func TestPoisonItemIsGivenUp(t *testing.T) {
 		w := newMemWriter("m", 2)
 		set(t, st, "S000", 1)
 		set(t, st, "S001", 1)
-		bad := map[string]dispatch.Code{"S000": dispatch.Unknown, "S001": dispatch.Aborted}
+		bad := map[string]errcode.Code{"S000": errcode.Unknown, "S001": errcode.Aborted}
 		for range 3 {
 			w.then(answer{items: bad})
 		}
@@ -344,7 +345,7 @@ func TestPauseAndResume(t *testing.T) {
 		st := newStore(t)
 		w := newMemWriter("m", 1)
 		set(t, st, "S000", 4)
-		w.then(answer{code: dispatch.Unauthenticated})
+		w.then(answer{code: errcode.Unauthenticated})
 		d, _ := dispatch.New(st, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		run(t, d, nil)
 		time.Sleep(time.Minute)
@@ -478,7 +479,7 @@ func TestWriteTimeoutIsAFailure(t *testing.T) {
 		run(t, d, nil)
 		time.Sleep(3 * time.Second)
 		s := d.Status()[0]
-		if s.BreakerState != "open" || s.LastErrorCode != dispatch.Unavailable {
+		if s.BreakerState != "open" || s.LastErrorCode != errcode.Unavailable {
 			t.Fatalf("after two timeouts: %+v", s)
 		}
 		time.Sleep(10 * time.Second)

@@ -58,7 +58,7 @@
 //
 // # Errors
 //
-// Drivers classify; the Dispatcher decides (see [Code]):
+// Drivers classify; the Dispatcher decides (see [errcode.Code]):
 //
 //	InvalidArgument        dead letter at once, in the store (store.Accept with a
 //	                       dead-letter-only Acceptance; DedupKey

@@ -3,62 +3,9 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"strconv"
+
+	"github.com/stockgate/stockgate/errcode"
 )
-
-// Code classifies a write failure, in the project's gcerrors-style
-// vocabulary (the same names as connectors/shopify/admin). The Dispatcher
-// branches on the Code, never on message text.
-type Code int
-
-// The codes and what the Dispatcher does with each.
-const (
-	// OK: written.
-	OK Code = iota
-	// Unknown: an answer the driver cannot classify. Retried with backoff;
-	// counts as a breaker failure.
-	Unknown
-	// InvalidArgument: the marketplace will refuse the write as it is
-	// (validation, an unmapped item). Dead-lettered at once; a breaker
-	// success, since the marketplace answered.
-	InvalidArgument
-	// NotFound: the account's endpoint does not exist (wrong shop or API
-	// version). The account is paused and an alert raised.
-	NotFound
-	// FailedPrecondition: a stale compare-and-set. Sent again at once from a
-	// fresh ledger read; a breaker success.
-	FailedPrecondition
-	// ResourceExhausted: throttled (HTTP 429, Shopify THROTTLED). Retried
-	// after RetryAfter; neither success nor failure for the breaker.
-	ResourceExhausted
-	// Unauthenticated: the credentials were refused (HTTP 401/403). The
-	// account is paused and an alert raised; Resume restarts it.
-	Unauthenticated
-	// Unavailable: HTTP 5xx, a transport failure or a timeout. Retried with
-	// backoff; a breaker failure.
-	Unavailable
-	// Aborted: a concurrent request or a sibling's failure in an
-	// all-or-nothing call; retried. A breaker success.
-	Aborted
-	// Canceled, DeadlineExceeded: the Dispatcher's own context. Retried
-	// later; neither success nor failure for the breaker.
-	Canceled
-	DeadlineExceeded
-)
-
-var codeNames = [...]string{
-	OK: "OK", Unknown: "Unknown", InvalidArgument: "InvalidArgument", NotFound: "NotFound",
-	FailedPrecondition: "FailedPrecondition", ResourceExhausted: "ResourceExhausted",
-	Unauthenticated: "Unauthenticated", Unavailable: "Unavailable", Aborted: "Aborted",
-	Canceled: "Canceled", DeadlineExceeded: "DeadlineExceeded",
-}
-
-func (c Code) String() string {
-	if c >= 0 && int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "Code(" + strconv.Itoa(int(c)) + ")"
-}
 
 // Sentinel errors; match with errors.Is.
 var (
@@ -77,7 +24,7 @@ var (
 // error, wrapped once with the account and the code.
 type Error struct {
 	Account string
-	Code    Code
+	Code    errcode.Code
 	Err     error
 }
 
@@ -89,14 +36,14 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // classify returns the code of a Write error: the context's own
 // cancellation wins over whatever the driver made of it.
-func classify(ctx context.Context, w Writer, err error) Code {
+func classify(ctx context.Context, w Writer, err error) errcode.Code {
 	switch {
 	case err == nil:
-		return OK
+		return errcode.OK
 	case errors.Is(ctx.Err(), context.Canceled):
-		return Canceled
+		return errcode.Canceled
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return DeadlineExceeded
+		return errcode.DeadlineExceeded
 	}
 	return w.ErrorCode(err)
 }

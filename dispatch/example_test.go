@@ -7,6 +7,7 @@ import (
 
 	"github.com/stockgate/stockgate/channel"
 	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/ratelimit"
 	"github.com/stockgate/stockgate/store"
 	"github.com/stockgate/stockgate/store/memstore"
@@ -20,7 +21,7 @@ func (printWriter) MaxBatch() int                     { return 100 }
 func (printWriter) SKUs() []string                    { return []string{"TSHIRT-M"} }
 func (printWriter) Syncs(sku string) bool             { return sku == "TSHIRT-M" }
 func (printWriter) Cost(int) float64                  { return 1 }
-func (printWriter) ErrorCode(error) dispatch.Code     { return dispatch.Unknown }
+func (printWriter) ErrorCode(error) errcode.Code      { return errcode.Unknown }
 func (printWriter) RetryAfter(error) time.Duration    { return 0 }
 func (printWriter) InitialBudget() (float64, float64) { return 10, 10 }
 func (printWriter) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Update) ([]dispatch.Outcome, error) {

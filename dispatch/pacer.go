@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/ratelimit"
 )
 
@@ -62,6 +63,6 @@ func (p *pacer) Observe(o ratelimit.Observation) {
 		p.a.stats.Throttled++
 	}
 	if err != nil {
-		p.a.setErrorLocked(Unknown, err, p.clock.Now())
+		p.a.setErrorLocked(errcode.Unknown, err, p.clock.Now())
 	}
 }

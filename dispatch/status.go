@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/ratelimit"
 )
 
@@ -28,7 +29,7 @@ type Status struct {
 	Paused bool
 	// LastError, LastErrorCode and LastErrorAt describe the latest failure.
 	LastError     string
-	LastErrorCode Code
+	LastErrorCode errcode.Code
 	LastErrorAt   time.Time
 	// LastWriteAt is when a write last succeeded.
 	LastWriteAt time.Time
@@ -77,6 +78,6 @@ func (a *account) status(now time.Time) Status {
 }
 
 // setErrorLocked records a failure; callers hold a.mu.
-func (a *account) setErrorLocked(c Code, err error, now time.Time) {
+func (a *account) setErrorLocked(c errcode.Code, err error, now time.Time) {
 	a.lastErr, a.lastCode, a.lastErrAt = err.Error(), c, now
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -40,7 +41,7 @@ func (d *Dispatcher) turn(ctx context.Context, a *account) time.Time {
 	for _, t := range batch {
 		ps, err := d.projections(ctx, a, t.sku)
 		if err != nil {
-			done(Canceled) // not the marketplace's doing
+			done(errcode.Canceled) // not the marketplace's doing
 			putBack(batch)
 			return d.fail(a, classifyStore(ctx), fmt.Errorf("reading the ledger: %w", err), now)
 		}
@@ -53,7 +54,7 @@ func (d *Dispatcher) turn(ctx context.Context, a *account) time.Time {
 		firsts = append(firsts, t.first)
 	}
 	if len(ups) == 0 {
-		done(Canceled)
+		done(errcode.Canceled)
 		return time.Time{}
 	}
 
@@ -62,12 +63,12 @@ func (d *Dispatcher) turn(ctx context.Context, a *account) time.Time {
 	cancel()
 	if werr == nil && len(outs) != len(ups) {
 		werr = fmt.Errorf("driver returned %d outcomes for %d updates", len(outs), len(ups))
-		done(Unknown)
-		return d.callFailed(ctx, a, ups, firsts, Unknown, werr)
+		done(errcode.Unknown)
+		return d.callFailed(ctx, a, ups, firsts, errcode.Unknown, werr)
 	}
 	code := classify(ctx, a.w, werr)
-	if ctx.Err() == nil && (code == Canceled || code == DeadlineExceeded) {
-		code = Unavailable // WriteTimeout: the marketplace did not answer in time
+	if ctx.Err() == nil && (code == errcode.Canceled || code == errcode.DeadlineExceeded) {
+		code = errcode.Unavailable // WriteTimeout: the marketplace did not answer in time
 	}
 	done(code)
 	if werr != nil {
@@ -77,15 +78,15 @@ func (d *Dispatcher) turn(ctx context.Context, a *account) time.Time {
 }
 
 // classifyStore is the code of a failed ledger read.
-func classifyStore(ctx context.Context) Code {
+func classifyStore(ctx context.Context) errcode.Code {
 	if ctx.Err() != nil {
-		return Canceled
+		return errcode.Canceled
 	}
-	return Unavailable
+	return errcode.Unavailable
 }
 
 // callFailed handles a Write that failed as a whole.
-func (d *Dispatcher) callFailed(ctx context.Context, a *account, ups []Update, firsts []time.Time, code Code, err error) time.Time {
+func (d *Dispatcher) callFailed(ctx context.Context, a *account, ups []Update, firsts []time.Time, code errcode.Code, err error) time.Time {
 	now := d.clock.Now()
 	requeue := func() {
 		for i, u := range ups {
@@ -93,21 +94,21 @@ func (d *Dispatcher) callFailed(ctx context.Context, a *account, ups []Update, f
 		}
 	}
 	switch code {
-	case InvalidArgument:
+	case errcode.InvalidArgument:
 		// The request as a whole was refused: every update in it is.
 		for _, u := range ups {
 			d.deadLetter(ctx, a, u, code, err)
 		}
 		d.record(a, code, err, now)
 		return time.Time{}
-	case Unauthenticated, NotFound:
+	case errcode.Unauthenticated, errcode.NotFound:
 		requeue()
 		d.pause(ctx, a, code, err)
 		return time.Time{}
-	case Canceled, DeadlineExceeded:
+	case errcode.Canceled, errcode.DeadlineExceeded:
 		requeue()
 		return time.Time{}
-	case ResourceExhausted:
+	case errcode.ResourceExhausted:
 		requeue()
 		d.record(a, code, err, now)
 		return now.Add(max(a.w.RetryAfter(err), time.Millisecond))
@@ -119,8 +120,8 @@ func (d *Dispatcher) callFailed(ctx context.Context, a *account, ups []Update, f
 // fail records a retryable failure and returns the end of its backoff.
 // A Retry-After is honoured only for throttling (the rate-limit contract);
 // for 5xx, outages are left to backoff and the breaker.
-func (d *Dispatcher) fail(a *account, code Code, err error, now time.Time) time.Time {
-	if code == Canceled || code == DeadlineExceeded {
+func (d *Dispatcher) fail(a *account, code errcode.Code, err error, now time.Time) time.Time {
+	if code == errcode.Canceled || code == errcode.DeadlineExceeded {
 		return time.Time{}
 	}
 	a.failures++
@@ -133,20 +134,20 @@ func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update,
 	now := d.clock.Now()
 	var written uint64
 	var retry error
-	retryCode := OK
+	retryCode := errcode.OK
 	for i, u := range ups {
 		o := outs[i]
 		switch o.Code {
-		case OK:
+		case errcode.OK:
 			written++
 			delete(a.attempts, u.SKU)
 			delete(a.dead, u.SKU)
 			continue
-		case InvalidArgument:
+		case errcode.InvalidArgument:
 			delete(a.attempts, u.SKU)
 			d.deadLetter(ctx, a, u, o.Code, o.Err)
 			continue
-		case Aborted:
+		case errcode.Aborted:
 			// Not applied for another update's sake: not this SKU's fault.
 			a.q.addDue(u.SKU, firsts[i], now)
 			continue
@@ -161,7 +162,7 @@ func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update,
 			continue
 		}
 		a.q.addDue(u.SKU, firsts[i], now)
-		if o.Code != FailedPrecondition { // a stale write goes again at once
+		if o.Code != errcode.FailedPrecondition { // a stale write goes again at once
 			retry, retryCode = err, o.Code
 		}
 	}
@@ -179,7 +180,7 @@ func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update,
 }
 
 // record notes a failure in the account's status and the log.
-func (d *Dispatcher) record(a *account, code Code, err error, now time.Time) {
+func (d *Dispatcher) record(a *account, code errcode.Code, err error, now time.Time) {
 	e := &Error{Account: a.key, Code: code, Err: err}
 	a.mu.Lock()
 	a.setErrorLocked(code, e, now)

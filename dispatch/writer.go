@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/ratelimit"
 )
 
@@ -39,7 +40,7 @@ type Writer interface {
 	// applied) and the outcomes are ignored; ErrorCode classifies it.
 	Write(ctx context.Context, p Pacer, updates []Update) ([]Outcome, error)
 	// ErrorCode classifies an error returned by Write.
-	ErrorCode(err error) Code
+	ErrorCode(err error) errcode.Code
 	// RetryAfter is how long the marketplace asked to wait before the next
 	// call, zero when it said nothing.
 	RetryAfter(err error) time.Duration
@@ -92,7 +93,7 @@ type Outcome struct {
 	//	Aborted             not applied because another update of the same
 	//	                    call failed; sent again at once
 	//	anything else       retried with backoff
-	Code Code
+	Code errcode.Code
 	// Err says why, when Code is not OK.
 	Err error
 }

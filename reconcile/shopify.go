@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/connectors/shopify/admin"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 )
 
@@ -120,7 +121,7 @@ func (s *ShopifySource) Read(ctx context.Context, _ time.Time) ([]Observation, e
 		}
 		var ae *admin.Error
 		switch {
-		case errors.As(err, &ae) && ae.Code == admin.NotFound && ae.HTTPStatus == http.StatusOK:
+		case errors.As(err, &ae) && ae.Code == errcode.NotFound && ae.HTTPStatus == http.StatusOK:
 			// inventoryItem or its inventoryLevel is null; an HTTP 404 (a
 			// wrong shop or API version) fails the read below.
 			o.Skip = "no inventory level: the item is not stocked at the location"

@@ -20,6 +20,7 @@ import (
 	"github.com/stockgate/stockgate/connectors/shopify/shopifyfake"
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
 	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/reconcile"
 	"github.com/stockgate/stockgate/reconcile/reconciletest"
@@ -253,7 +254,7 @@ func TestSquareSourceRetries(t *testing.T) {
 		t.Errorf("waits %v, want the Retry-After twice", sl.waits)
 	}
 	m.fake.Fail(5, http.StatusServiceUnavailable, 0)
-	if _, err := src.Read(context.Background(), time.Time{}); squareapi.ErrorCode(err) != squareapi.Unavailable {
+	if _, err := src.Read(context.Background(), time.Time{}); squareapi.ErrorCode(err) != errcode.Unavailable {
 		t.Errorf("five 503s: %v, want the last error after 5 attempts", err)
 	}
 	if w := sl.waits[2:]; len(w) != 4 || w[0] < 250*time.Millisecond || w[0] > 500*time.Millisecond || w[3] < 2*time.Second || w[3] > 4*time.Second {
@@ -261,7 +262,7 @@ func TestSquareSourceRetries(t *testing.T) {
 	}
 	before := m.fake.Stats().Requests
 	m.fake.Fail(1, http.StatusUnauthorized, 0)
-	if _, err := src.Read(context.Background(), time.Time{}); squareapi.ErrorCode(err) != squareapi.Unauthenticated || m.fake.Stats().Requests != before+1 {
+	if _, err := src.Read(context.Background(), time.Time{}); squareapi.ErrorCode(err) != errcode.Unauthenticated || m.fake.Stats().Requests != before+1 {
 		t.Errorf("401: %v after %d requests, want no retry", err, m.fake.Stats().Requests-before)
 	}
 }
@@ -354,7 +355,7 @@ func TestShopifySource(t *testing.T) {
 	defer srv.Close()
 	c, _ := admin.New(admin.Options{Shop: srv.URL, Token: "t"})
 	src, _ = reconcile.NewShopifySource(c, map[string]string{"1": "A"}, map[string]string{"2": "web"}, nil)
-	if _, err := src.Read(context.Background(), time.Time{}); admin.ErrorCode(err) != admin.NotFound {
+	if _, err := src.Read(context.Background(), time.Time{}); admin.ErrorCode(err) != errcode.NotFound {
 		t.Errorf("HTTP 404: %v, want a failed read", err)
 	}
 	if _, err := reconcile.NewShopifySource(c, map[string]string{"gid://x": "A"}, map[string]string{"-2": "web"}, nil); err == nil ||

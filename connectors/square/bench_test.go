@@ -74,12 +74,3 @@ func BenchmarkDecodeCounts(b *testing.B) {
 		}
 	}
 }
-
-func BenchmarkParseQuantity(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		if n, err := parseQuantity("12.00000"); err != nil || n != 12 {
-			b.Fatal(n, err)
-		}
-	}
-}

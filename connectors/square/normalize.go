@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/connectors/square/squareapi"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/store"
 )
@@ -140,9 +141,9 @@ func (n *normalizer) count(i int, ic *inventoryCount) error {
 			return n.malformed("field %s is missing", field(f.name))
 		}
 	}
-	q, qerr := parseQuantity(ic.Quantity)
-	if errors.Is(qerr, errSyntax) {
-		return n.malformed("field %s: %q %v", field("quantity"), ic.Quantity, qerr)
+	q, qerr := squareapi.ParseQuantity(ic.Quantity)
+	if errors.Is(qerr, squareapi.ErrQuantitySyntax) {
+		return n.malformed("field %s: %q %s", field("quantity"), ic.Quantity, quantityProblem(qerr))
 	}
 	at, err := n.parseTime(field("calculated_at"), ic.CalculatedAt)
 	if err != nil {
@@ -177,7 +178,7 @@ func (n *normalizer) count(i int, ic *inventoryCount) error {
 		// A fraction (a unit sold by weight, say) or an absurd value: Square
 		// sent what it documents, so a 400 (and Square's retries for a
 		// day, ref §2.4) would not help.
-		why = append(why, fmt.Sprintf("quantity %q %v; stockgate counts whole units", ic.Quantity, qerr))
+		why = append(why, fmt.Sprintf("quantity %q %s; stockgate counts whole units", ic.Quantity, quantityProblem(qerr)))
 	case q < 0:
 		why = append(why, fmt.Sprintf("quantity %s is negative; stock.counted needs 0 or more", ic.Quantity))
 	}

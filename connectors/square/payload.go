@@ -44,7 +44,7 @@ type inventoryCount struct {
 	State      string `json:"state"`
 	LocationID string `json:"location_id"`
 	// Quantity is a decimal string, up to 5 decimals and 26 characters
-	// (ref §3, §6 pitfall 8); see parseQuantity.
+	// (ref §3, §6 pitfall 8); see squareapi.ParseQuantity.
 	Quantity string `json:"quantity"`
 	// CalculatedAt is RFC 3339, the ordering watermark per (variation,
 	// location, state) (ref §3).

@@ -15,6 +15,7 @@ import (
 	"github.com/stockgate/stockgate/connectors/shopify/shopifyfake"
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/dispatch/shopifywriter"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -121,7 +122,7 @@ func (v *versionLog) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch
 	if err == nil {
 		v.mu.Lock()
 		for i, o := range outs {
-			if o.Code == dispatch.OK {
+			if o.Code == errcode.OK {
 				v.log[ups[i].SKU] = append(v.log[ups[i].SKU], ups[i].Version)
 			}
 		}
@@ -346,7 +347,7 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 		if n := len(deadLetters(t, l)); n != 2 {
 			t.Errorf("%d dead letters after the SKU moved, want 2", n)
 		}
-		if st := r.Status()[0]; st.DeadLettered != 2 || st.LastErrorCode != dispatch.InvalidArgument {
+		if st := r.Status()[0]; st.DeadLettered != 2 || st.LastErrorCode != errcode.InvalidArgument {
 			t.Errorf("status %+v", st)
 		}
 	})
@@ -381,7 +382,7 @@ func TestAuthFailurePauses(t *testing.T) {
 		}
 		time.Sleep(time.Minute)
 		st := r.Status()[0]
-		if !st.Paused || st.LastErrorCode != dispatch.Unauthenticated {
+		if !st.Paused || st.LastErrorCode != errcode.Unauthenticated {
 			t.Fatalf("status %+v", st)
 		}
 		if n := s.Stats().Requests; n != 1 {

@@ -61,7 +61,7 @@
 //
 // # Errors
 //
-// ErrorCode maps the admin client's codes one to one onto dispatch.Code.
+// ErrorCode passes the admin client's errcode.Code through unchanged.
 // Per quantity: CHANGE_FROM_QUANTITY_STALE and COMPARE_QUANTITY_STALE are
 // FailedPrecondition; INVALID_*, ITEM_NOT_STOCKED_AT_LOCATION,
 // NON_MUTABLE_INVENTORY_ITEM, NO_DUPLICATE_… and COMPARE_QUANTITY_REQUIRED

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/ratelimit"
 )
@@ -33,7 +34,7 @@ func (w *Writer) failed(ctx context.Context, p dispatch.Pacer, req admin.SetRequ
 			case "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":
 				// The key is forgotten (the outcome was definitive): the
 				// retry gets a new one.
-				return nil, &writeError{code: dispatch.Aborted, err: err}
+				return nil, &writeError{code: errcode.Aborted, err: err}
 			}
 			return nil, err
 		}
@@ -43,7 +44,7 @@ func (w *Writer) failed(ctx context.Context, p dispatch.Pacer, req admin.SetRequ
 	}
 	stale := make([]int, 0, len(per))
 	for j := range per {
-		if userErrorCode(per[j].Code) == dispatch.FailedPrecondition {
+		if userErrorCode(per[j].Code) == errcode.FailedPrecondition {
 			stale = append(stale, j)
 		}
 	}
@@ -53,7 +54,7 @@ func (w *Writer) failed(ctx context.Context, p dispatch.Pacer, req admin.SetRequ
 		err := w.reread(ctx, p, req.Quantities[j].InventoryItemID)
 		switch {
 		case err == nil:
-		case admin.ErrorCode(err) == admin.NotFound:
+		case admin.ErrorCode(err) == errcode.NotFound:
 			gone[j] = err // the level went away meanwhile: this item's problem only
 		default:
 			return nil, err
@@ -62,12 +63,12 @@ func (w *Writer) failed(ctx context.Context, p dispatch.Pacer, req admin.SetRequ
 	for j := range req.Quantities {
 		i := at[j]
 		if err, ok := gone[j]; ok {
-			outs[i] = dispatch.Outcome{Code: dispatch.InvalidArgument, Err: err}
+			outs[i] = dispatch.Outcome{Code: errcode.InvalidArgument, Err: err}
 			continue
 		}
 		ue, ok := per[j]
 		if !ok {
-			outs[i] = dispatch.Outcome{Code: dispatch.Aborted, Err: fmt.Errorf("not applied: another quantity of the call failed: %w", err)}
+			outs[i] = dispatch.Outcome{Code: errcode.Aborted, Err: fmt.Errorf("not applied: another quantity of the call failed: %w", err)}
 			continue
 		}
 		outs[i] = dispatch.Outcome{Code: userErrorCode(ue.Code),
@@ -112,29 +113,29 @@ func quantityIndex(field []string, n int) (int, bool) {
 // userErrorCode classifies one InventorySetQuantitiesUserErrorCode for one
 // quantity (ref §4.2 table; the admin client does the same for a whole
 // call, keeping the most severe).
-func userErrorCode(code string) dispatch.Code {
+func userErrorCode(code string) errcode.Code {
 	switch code {
 	case "CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE":
-		return dispatch.FailedPrecondition
+		return errcode.FailedPrecondition
 	case "COMPARE_QUANTITY_REQUIRED", "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
 		"ITEM_NOT_STOCKED_AT_LOCATION", "NON_MUTABLE_INVENTORY_ITEM":
-		return dispatch.InvalidArgument
+		return errcode.InvalidArgument
 	}
 	if strings.HasPrefix(code, "INVALID_") {
-		return dispatch.InvalidArgument
+		return errcode.InvalidArgument
 	}
-	return dispatch.Unknown
+	return errcode.Unknown
 }
 
 // rank orders the codes of one quantity's userErrors: a bad item is not
 // fixed by a re-read.
-func rank(c dispatch.Code) int {
+func rank(c errcode.Code) int {
 	switch c {
-	case dispatch.InvalidArgument:
+	case errcode.InvalidArgument:
 		return 3
-	case dispatch.Unknown:
+	case errcode.Unknown:
 		return 2
-	case dispatch.FailedPrecondition:
+	case errcode.FailedPrecondition:
 		return 1
 	}
 	return 0
@@ -144,9 +145,9 @@ func rank(c dispatch.Code) int {
 // applied: then a retry of the same content must reuse its idempotency
 // key, so Shopify answers with the original outcome instead of applying
 // twice (ref §4.4).
-func ambiguous(c dispatch.Code) bool {
+func ambiguous(c errcode.Code) bool {
 	switch c {
-	case dispatch.Unavailable, dispatch.Aborted, dispatch.Unknown, dispatch.Canceled, dispatch.DeadlineExceeded:
+	case errcode.Unavailable, errcode.Aborted, errcode.Unknown, errcode.Canceled, errcode.DeadlineExceeded:
 		return true
 	}
 	return false
@@ -217,7 +218,7 @@ func observation(c admin.Cost, reserved float64, err error) ratelimit.Observatio
 	} else if err != nil {
 		o.ActualCost = reserved
 	}
-	if admin.ErrorCode(err) == admin.ResourceExhausted {
+	if admin.ErrorCode(err) == errcode.ResourceExhausted {
 		o.Throttled = true
 		o.ActualCost = 0 // a throttled query did not run
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 // Recorder notes what stockgate wrote, so the inbound side recognises
@@ -203,18 +204,18 @@ func (w *Writer) Known(itemID int64) (int64, bool) {
 }
 
 // ErrorCode implements dispatch.Writer.
-func (w *Writer) ErrorCode(err error) dispatch.Code {
+func (w *Writer) ErrorCode(err error) errcode.Code {
 	var we *writeError
 	if errors.As(err, &we) {
 		return we.code
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		return dispatch.Canceled
+		return errcode.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
-		return dispatch.DeadlineExceeded
+		return errcode.DeadlineExceeded
 	}
-	return codeOf(admin.ErrorCode(err))
+	return admin.ErrorCode(err)
 }
 
 // RetryAfter implements dispatch.Writer.
@@ -222,39 +223,12 @@ func (w *Writer) RetryAfter(err error) time.Duration { return admin.RetryAfter(e
 
 // writeError is an error the Writer classifies itself.
 type writeError struct {
-	code dispatch.Code
+	code errcode.Code
 	err  error
 }
 
 func (e *writeError) Error() string { return e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
-
-// codeOf maps the admin client's codes onto the Dispatcher's.
-func codeOf(c admin.Code) dispatch.Code {
-	switch c {
-	case admin.OK:
-		return dispatch.OK
-	case admin.InvalidArgument:
-		return dispatch.InvalidArgument
-	case admin.NotFound:
-		return dispatch.NotFound
-	case admin.FailedPrecondition:
-		return dispatch.FailedPrecondition
-	case admin.ResourceExhausted:
-		return dispatch.ResourceExhausted
-	case admin.Unauthenticated:
-		return dispatch.Unauthenticated
-	case admin.Unavailable:
-		return dispatch.Unavailable
-	case admin.Aborted:
-		return dispatch.Aborted
-	case admin.Canceled:
-		return dispatch.Canceled
-	case admin.DeadlineExceeded:
-		return dispatch.DeadlineExceeded
-	}
-	return dispatch.Unknown
-}
 
 // Write implements dispatch.Writer with one inventorySetQuantities call,
 // and one level read per item Shopify found stale.
@@ -267,10 +241,10 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 		item, ok := w.itemOf[u.SKU]
 		switch {
 		case !ok:
-			outs[i] = dispatch.Outcome{Code: dispatch.InvalidArgument, Err: fmt.Errorf("SKU %q has no Shopify inventory item", u.SKU)}
+			outs[i] = dispatch.Outcome{Code: errcode.InvalidArgument, Err: fmt.Errorf("SKU %q has no Shopify inventory item", u.SKU)}
 			continue
 		case u.Quantity < 0 || u.Quantity > maxQuantity:
-			outs[i] = dispatch.Outcome{Code: dispatch.InvalidArgument, Err: fmt.Errorf("quantity %d is outside 0..1,000,000,000", u.Quantity)}
+			outs[i] = dispatch.Outcome{Code: errcode.InvalidArgument, Err: fmt.Errorf("quantity %d is outside 0..1,000,000,000", u.Quantity)}
 			continue
 		}
 		q := admin.Quantity{InventoryItemID: item, LocationID: w.loc, Quantity: u.Quantity}
@@ -294,7 +268,7 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	}
 	res, err := w.c.SetQuantities(ctx, req)
 	p.Observe(observation(res.Cost, cost, err))
-	code := codeOf(admin.ErrorCode(err))
+	code := admin.ErrorCode(err)
 	w.mu.Lock()
 	w.learnCost(&w.writeCost, res.Cost)
 	if ambiguous(code) {
@@ -309,7 +283,7 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 		}
 		w.mu.Unlock()
 		for j, q := range req.Quantities {
-			outs[at[j]] = dispatch.Outcome{Code: dispatch.OK}
+			outs[at[j]] = dispatch.Outcome{Code: errcode.OK}
 			if w.echoes != nil {
 				w.echoes.Record(q.InventoryItemID, q.LocationID, q.Quantity, stamp)
 			}

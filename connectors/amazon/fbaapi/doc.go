@@ -36,13 +36,15 @@
 //
 // # Errors
 //
-// Every error is an *Error with a Code:
+// Every error is an *Error with an errcode.Code (HTTP statuses mapped by
+// errcode.FromHTTPStatus):
 //
 //	ResourceExhausted  HTTP 429 {"errors":[{"code":"QuotaExceeded",…}]} (ref §6.1)
 //	Unauthenticated    HTTP 401 or 403, or the token func failed
 //	NotFound           HTTP 404
 //	InvalidArgument    client-side validation, HTTP 400 (InvalidInput) and other 4xx
-//	Unavailable        HTTP 5xx (500 InternalFailure, 503), transport failures, timeouts
+//	Unavailable        HTTP 5xx (500 InternalFailure, 503) or 408, transport failures,
+//	                   timeouts
 //	Canceled, DeadlineExceeded   the caller's context
 //	Unknown            a body that is not the documented shape
 //

@@ -9,52 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockgate/stockgate/errcode"
 )
-
-// Code classifies an error, in the project's one gcerrors-style
-// vocabulary (the names of connectors/shopify/admin). Callers branch on
-// the Code, never on message text.
-type Code int
-
-// The codes this driver returns.
-const (
-	// OK is the code of a nil error.
-	OK Code = iota
-	// Unknown: an answer the driver cannot classify.
-	Unknown
-	// InvalidArgument: the request is wrong and will fail again as it is:
-	// client-side validation, HTTP 400 (InvalidInput; an expired
-	// nextToken) and other 4xx not listed below.
-	InvalidArgument
-	// NotFound: HTTP 404.
-	NotFound
-	// ResourceExhausted: HTTP 429 QuotaExceeded (ref §6.1: "A 429 is a
-	// retry-able status code"). Retryable after RetryAfter.
-	ResourceExhausted
-	// Unauthenticated: HTTP 401 or 403 ("Access Denied, Unauthorized,
-	// Expired Token, …", fbaInventory.json), or the token func failed.
-	Unauthenticated
-	// Unavailable: HTTP 5xx (500 InternalFailure, 503), a transport
-	// failure or a client timeout. Retryable.
-	Unavailable
-	// Canceled: the caller's context was canceled.
-	Canceled
-	// DeadlineExceeded: the caller's context deadline passed.
-	DeadlineExceeded
-)
-
-var codeNames = [...]string{
-	OK: "OK", Unknown: "Unknown", InvalidArgument: "InvalidArgument", NotFound: "NotFound",
-	ResourceExhausted: "ResourceExhausted", Unauthenticated: "Unauthenticated",
-	Unavailable: "Unavailable", Canceled: "Canceled", DeadlineExceeded: "DeadlineExceeded",
-}
-
-func (c Code) String() string {
-	if c >= 0 && int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "Code(" + strconv.Itoa(int(c)) + ")"
-}
 
 // APIError is one entry of a response's "errors" (fbaInventory.json
 // definitions Error: code required, message, details).
@@ -66,8 +23,8 @@ type APIError struct {
 
 // Error is every error the Client returns.
 type Error struct {
-	// Code classifies the error.
-	Code Code
+	// Code classifies the error, as the package doc lists.
+	Code errcode.Code
 	// HTTPStatus is the response status; 0 when there was no response.
 	HTTPStatus int
 	// Errors are the response's "errors" entries, such as
@@ -108,26 +65,23 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorCode returns the Code of err: OK for nil, Unknown for an error that
 // is not an *Error.
-func ErrorCode(err error) Code {
+func ErrorCode(err error) errcode.Code {
 	if err == nil {
-		return OK
+		return errcode.OK
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return Unknown
+	return errcode.Unknown
 }
 
 // IsRetryable reports whether sending the same request again later may
-// succeed: ResourceExhausted and Unavailable. A retry of a page must
+// succeed: errcode.Retryable of its code, which for this driver means
+// ResourceExhausted and Unavailable. A retry of a page must
 // happen within the nextToken's 30 seconds (ref §5.3).
 func IsRetryable(err error) bool {
-	switch ErrorCode(err) {
-	case ResourceExhausted, Unavailable:
-		return true
-	}
-	return false
+	return errcode.Retryable(ErrorCode(err))
 }
 
 // RetryAfter is the Retry-After of the answer, zero when it had none
@@ -140,35 +94,19 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
-func statusCode(status int) Code {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return ResourceExhausted
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return Unauthenticated
-	case status == http.StatusNotFound:
-		return NotFound
-	case status >= 500:
-		return Unavailable
-	case status >= 400:
-		return InvalidArgument
-	}
-	return Unknown
-}
-
 // errorCode classifies an SP-API error code in a 2xx answer.
-func errorCode(code string) Code {
+func errorCode(code string) errcode.Code {
 	switch code {
 	case "QuotaExceeded":
-		return ResourceExhausted
+		return errcode.ResourceExhausted
 	case "InternalFailure", "ServiceUnavailable":
-		return Unavailable
+		return errcode.Unavailable
 	case "Unauthorized", "AccessDenied", "InvalidSignature", "ExpiredToken":
-		return Unauthenticated
+		return errcode.Unauthenticated
 	case "InvalidInput", "InvalidParameterValue":
-		return InvalidArgument
+		return errcode.InvalidArgument
 	}
-	return Unknown
+	return errcode.Unknown
 }
 
 func retryAfterHeader(h http.Header, now time.Time) time.Duration {
@@ -201,12 +139,12 @@ func describe(errs []APIError) string {
 }
 
 func transportError(ctx context.Context, err error) *Error {
-	code := Unavailable
+	code := errcode.Unavailable
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		code = Canceled
+		code = errcode.Canceled
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		code = DeadlineExceeded
+		code = errcode.DeadlineExceeded
 	}
 	return &Error{Code: code, Err: err}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockgate/stockgate/errcode"
 )
 
 // Path is the getInventorySummaries endpoint (fbaInventory.json paths).
@@ -75,7 +77,7 @@ func New(baseURL string, token func(ctx context.Context) (string, error), opts *
 		problems = append(problems, errors.New("Options.UserAgent: longer than 500 characters (ref §6.2)"))
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Code: InvalidArgument, Err: fmt.Errorf("fbaapi.New: %w", errors.Join(problems...))}
+		return nil, &Error{Code: errcode.InvalidArgument, Err: fmt.Errorf("fbaapi.New: %w", errors.Join(problems...))}
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -198,7 +200,7 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 		problems = append(problems, fmt.Errorf("Request.SellerSKUs: %d: at most %d", len(req.SellerSKUs), MaxSellerSKUs))
 	}
 	if len(problems) > 0 {
-		return Response{}, &Error{Code: InvalidArgument, Err: errors.Join(problems...)}
+		return Response{}, &Error{Code: errcode.InvalidArgument, Err: errors.Join(problems...)}
 	}
 	q := url.Values{
 		"details":         {"true"},
@@ -217,18 +219,18 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 	}
 	tok, err := c.token(ctx)
 	if err != nil {
-		if code := ErrorCode(err); code != Unknown {
+		if code := ErrorCode(err); code != errcode.Unknown {
 			return Response{}, err
 		}
 		e := transportError(ctx, fmt.Errorf("access token: %w", err))
-		if e.Code == Unavailable {
-			e.Code = Unauthenticated
+		if e.Code == errcode.Unavailable {
+			e.Code = errcode.Unauthenticated
 		}
 		return Response{}, e
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+q.Encode(), nil)
 	if err != nil {
-		return Response{}, &Error{Code: InvalidArgument, Err: err}
+		return Response{}, &Error{Code: errcode.InvalidArgument, Err: err}
 	}
 	hreq.Header.Set("x-amz-access-token", tok)
 	hreq.Header.Set("x-amz-date", c.now().UTC().Format("20060102T150405Z"))
@@ -249,7 +251,7 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 	var wr wireResponse
 	jsonErr := json.Unmarshal(raw, &wr)
 	if hr.StatusCode < 200 || hr.StatusCode > 299 {
-		e := &Error{Code: statusCode(hr.StatusCode), HTTPStatus: hr.StatusCode, RequestID: reqID,
+		e := &Error{Code: errcode.FromHTTPStatus(hr.StatusCode), HTTPStatus: hr.StatusCode, RequestID: reqID,
 			RetryAfter: retryAfterHeader(hr.Header, c.now())}
 		if jsonErr == nil && len(wr.Errors) > 0 {
 			e.Errors, e.Err = wr.Errors, errors.New(describe(wr.Errors))
@@ -259,7 +261,7 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 		return Response{}, e
 	}
 	if jsonErr != nil {
-		return Response{}, &Error{Code: Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
+		return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
 			Err: fmt.Errorf("decoding GetInventorySummariesResponse: %w", jsonErr)}
 	}
 	if len(wr.Errors) > 0 {
@@ -267,7 +269,7 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 			Errors: wr.Errors, Err: errors.New(describe(wr.Errors))}
 	}
 	if wr.Payload == nil {
-		return Response{}, &Error{Code: Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
+		return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
 			Err: errors.New("GetInventorySummariesResponse has no payload")}
 	}
 	resp := Response{Granularity: wr.Payload.Granularity, Summaries: make([]Summary, 0, len(wr.Payload.InventorySummaries))}
@@ -282,7 +284,7 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 		if ws.LastUpdatedTime != "" {
 			t, err := time.Parse(time.RFC3339Nano, ws.LastUpdatedTime)
 			if err != nil {
-				return Response{}, &Error{Code: Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
+				return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
 					Err: fmt.Errorf("inventorySummaries[%d].lastUpdatedTime: %q is not ISO 8601", i, ws.LastUpdatedTime)}
 			}
 			s.LastUpdatedTime = t
@@ -324,7 +326,7 @@ func AllSummaries(ctx context.Context, r SummariesReader, req Request) ([]Summar
 			return all, nil
 		}
 		if seen[resp.NextToken] {
-			return nil, &Error{Code: Unknown, Err: fmt.Errorf("%w (%q)", ErrTokenLoop, resp.NextToken)}
+			return nil, &Error{Code: errcode.Unknown, Err: fmt.Errorf("%w (%q)", ErrTokenLoop, resp.NextToken)}
 		}
 		seen[resp.NextToken] = true
 		req.NextToken = resp.NextToken

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stockgate/stockgate/connectors/amazon/fbaapi"
 	"github.com/stockgate/stockgate/connectors/amazon/fbaapi/fbafake"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 const us = "ATVPDKIKX0DER"
@@ -188,7 +189,7 @@ func TestNextTokenRules(t *testing.T) {
 	}
 	// Without the startDateTime that made it, the token is refused.
 	_, err = c.GetInventorySummaries(ctx, fbaapi.Request{MarketplaceID: us, NextToken: first.NextToken})
-	if fbaapi.ErrorCode(err) != fbaapi.InvalidArgument {
+	if fbaapi.ErrorCode(err) != errcode.InvalidArgument {
 		t.Errorf("token without startDateTime: %v, want InvalidArgument", err)
 	}
 	req.NextToken = first.NextToken
@@ -199,7 +200,7 @@ func TestNextTokenRules(t *testing.T) {
 	clk.Advance(2 * time.Second)
 	_, err = c.GetInventorySummaries(ctx, req)
 	var e *fbaapi.Error
-	if !errors.As(err, &e) || e.Code != fbaapi.InvalidArgument || e.Errors[0].Code != "InvalidInput" || fbaapi.IsRetryable(err) {
+	if !errors.As(err, &e) || e.Code != errcode.InvalidArgument || e.Errors[0].Code != "InvalidInput" || fbaapi.IsRetryable(err) {
 		t.Errorf("token at 31s: %v, want InvalidArgument InvalidInput", err)
 	}
 }
@@ -217,21 +218,21 @@ func TestErrors(t *testing.T) {
 		setup     func(*fbafake.Server)
 		tok       string
 		req       fbaapi.Request
-		code      fbaapi.Code
+		code      errcode.Code
 		status    int
 		apiCode   string
 		retryable bool
 		body      []byte
 	}{
-		{name: "throttled", setup: func(f *fbafake.Server) { f.Throttle(1) }, code: fbaapi.ResourceExhausted, status: 429,
+		{name: "throttled", setup: func(f *fbafake.Server) { f.Throttle(1) }, code: errcode.ResourceExhausted, status: 429,
 			apiCode: "QuotaExceeded", retryable: true, body: quota},
-		{name: "500", setup: func(f *fbafake.Server) { f.Fail(1, 500) }, code: fbaapi.Unavailable, status: 500, apiCode: "InternalFailure", retryable: true},
-		{name: "503", setup: func(f *fbafake.Server) { f.Fail(1, 503) }, code: fbaapi.Unavailable, status: 503, apiCode: "ServiceUnavailable", retryable: true},
-		{name: "wrong token", tok: "Atza|old", code: fbaapi.Unauthenticated, status: 403, apiCode: "Unauthorized"},
+		{name: "500", setup: func(f *fbafake.Server) { f.Fail(1, 500) }, code: errcode.Unavailable, status: 500, apiCode: "InternalFailure", retryable: true},
+		{name: "503", setup: func(f *fbafake.Server) { f.Fail(1, 503) }, code: errcode.Unavailable, status: 503, apiCode: "ServiceUnavailable", retryable: true},
+		{name: "wrong token", tok: "Atza|old", code: errcode.Unauthenticated, status: 403, apiCode: "Unauthorized"},
 		{name: "18 months", req: fbaapi.Request{MarketplaceID: us, StartDateTime: time.Now().AddDate(-2, 0, 0)},
-			code: fbaapi.InvalidArgument, status: 400, apiCode: "InvalidInput"},
-		{name: "no marketplace", req: fbaapi.Request{}, code: fbaapi.InvalidArgument},
-		{name: "51 SKUs", req: fbaapi.Request{MarketplaceID: us, SellerSKUs: make([]string, 51)}, code: fbaapi.InvalidArgument},
+			code: errcode.InvalidArgument, status: 400, apiCode: "InvalidInput"},
+		{name: "no marketplace", req: fbaapi.Request{}, code: errcode.InvalidArgument},
+		{name: "51 SKUs", req: fbaapi.Request{MarketplaceID: us, SellerSKUs: make([]string, 51)}, code: errcode.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -305,7 +306,7 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 	_, err := c.GetInventorySummaries(ctx, req)
-	if fbaapi.ErrorCode(err) != fbaapi.ResourceExhausted || fbaapi.RetryAfter(err) != 0 {
+	if fbaapi.ErrorCode(err) != errcode.ResourceExhausted || fbaapi.RetryAfter(err) != 0 {
 		t.Fatalf("third request in the same instant: %v, want ResourceExhausted without Retry-After", err)
 	}
 	clk.Advance(500 * time.Millisecond)
@@ -320,19 +321,19 @@ func TestTokenAndTransportErrors(t *testing.T) {
 	failing := func(context.Context) (string, error) { return "", errors.New("LWA said no") }
 	c, _ := fbaapi.New(srv.URL, failing, nil)
 	_, err := c.GetInventorySummaries(context.Background(), fbaapi.Request{MarketplaceID: us})
-	if fbaapi.ErrorCode(err) != fbaapi.Unauthenticated || !strings.Contains(err.Error(), "LWA said no") {
+	if fbaapi.ErrorCode(err) != errcode.Unauthenticated || !strings.Contains(err.Error(), "LWA said no") {
 		t.Errorf("token failure: %v", err)
 	}
 	c, _ = fbaapi.New(srv.URL, token, nil)
 	srv.Close()
 	_, err = c.GetInventorySummaries(context.Background(), fbaapi.Request{MarketplaceID: us})
-	if fbaapi.ErrorCode(err) != fbaapi.Unavailable || !fbaapi.IsRetryable(err) {
+	if fbaapi.ErrorCode(err) != errcode.Unavailable || !fbaapi.IsRetryable(err) {
 		t.Errorf("closed server: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = c.GetInventorySummaries(ctx, fbaapi.Request{MarketplaceID: us})
-	if fbaapi.ErrorCode(err) != fbaapi.Canceled {
+	if fbaapi.ErrorCode(err) != errcode.Canceled {
 		t.Errorf("canceled: %v", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockgate/stockgate/errcode"
 )
 
 // DefaultAPIVersion is the API version of a zero Options.APIVersion.
@@ -84,7 +86,7 @@ func New(opts Options) (*Client, error) {
 		problems = append(problems, fmt.Errorf("APIVersion: %q: want a release from 2026-01 on (changeFromQuantity), or \"unstable\"", version))
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Code: InvalidArgument, Err: fmt.Errorf("options: %w", errors.Join(problems...))}
+		return nil, &Error{Code: errcode.InvalidArgument, Err: fmt.Errorf("options: %w", errors.Join(problems...))}
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -283,7 +285,7 @@ func (c *Client) SetQuantities(ctx context.Context, req SetRequest) (SetResult, 
 		} `json:"inventorySetQuantities"`
 	}
 	if err := json.Unmarshal(resp.Data, &data); err != nil || data.InventorySetQuantities == nil {
-		return res, &Error{Code: Unknown, HTTPStatus: http.StatusOK, Cost: cost,
+		return res, &Error{Code: errcode.Unknown, HTTPStatus: http.StatusOK, Cost: cost,
 			Err: fmt.Errorf("inventorySetQuantities: unexpected data %.200s (%v)", resp.Data, err)}
 	}
 	p := data.InventorySetQuantities
@@ -292,7 +294,7 @@ func (c *Client) SetQuantities(ctx context.Context, req SetRequest) (SetResult, 
 		return res, userErrorsError(p.UserErrors, cost)
 	}
 	if p.InventoryAdjustmentGroup == nil {
-		return res, &Error{Code: Unknown, HTTPStatus: http.StatusOK, Cost: cost,
+		return res, &Error{Code: errcode.Unknown, HTTPStatus: http.StatusOK, Cost: cost,
 			Err: errors.New("inventorySetQuantities: no adjustment group and no userErrors")}
 	}
 	res.Group = p.InventoryAdjustmentGroup
@@ -351,7 +353,7 @@ func (c *Client) validate(req *SetRequest) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return &Error{Code: InvalidArgument, Err: fmt.Errorf("SetRequest: %w", errors.Join(problems...))}
+	return &Error{Code: errcode.InvalidArgument, Err: fmt.Errorf("SetRequest: %w", errors.Join(problems...))}
 }
 
 // appendSetBody writes the request body by hand: the quantities are the
@@ -412,7 +414,7 @@ func appendString(b []byte, s string) []byte {
 // does not exist is NotFound.
 func (c *Client) Available(ctx context.Context, item, location int64) (int64, Cost, error) {
 	if item <= 0 || location <= 0 {
-		return 0, Cost{}, &Error{Code: InvalidArgument,
+		return 0, Cost{}, &Error{Code: errcode.InvalidArgument,
 			Err: fmt.Errorf("Available: ids must be positive (item %d, location %d)", item, location)}
 	}
 	b := make([]byte, 0, 512)
@@ -442,15 +444,15 @@ func (c *Client) Available(ctx context.Context, item, location int64) (int64, Co
 		} `json:"inventoryItem"`
 	}
 	if err := json.Unmarshal(resp.Data, &data); err != nil {
-		return 0, cv, &Error{Code: Unknown, HTTPStatus: http.StatusOK, Cost: cost,
+		return 0, cv, &Error{Code: errcode.Unknown, HTTPStatus: http.StatusOK, Cost: cost,
 			Err: fmt.Errorf("inventoryItem: unexpected data %.200s (%v)", resp.Data, err)}
 	}
 	switch {
 	case data.InventoryItem == nil:
-		return 0, cv, &Error{Code: NotFound, HTTPStatus: http.StatusOK, Cost: cost,
+		return 0, cv, &Error{Code: errcode.NotFound, HTTPStatus: http.StatusOK, Cost: cost,
 			Err: fmt.Errorf("inventory item %d not found", item)}
 	case data.InventoryItem.InventoryLevel == nil:
-		return 0, cv, &Error{Code: NotFound, HTTPStatus: http.StatusOK, Cost: cost,
+		return 0, cv, &Error{Code: errcode.NotFound, HTTPStatus: http.StatusOK, Cost: cost,
 			Err: fmt.Errorf("inventory item %d is not stocked at location %d", item, location)}
 	}
 	for _, q := range data.InventoryItem.InventoryLevel.Quantities {
@@ -458,7 +460,7 @@ func (c *Client) Available(ctx context.Context, item, location int64) (int64, Co
 			return q.Quantity, cv, nil
 		}
 	}
-	return 0, cv, &Error{Code: Unknown, HTTPStatus: http.StatusOK, Cost: cost,
+	return 0, cv, &Error{Code: errcode.Unknown, HTTPStatus: http.StatusOK, Cost: cost,
 		Err: errors.New("inventoryLevel: no \"available\" quantity in the answer")}
 }
 
@@ -497,7 +499,7 @@ func (r *response) cost() *Cost {
 func (c *Client) post(ctx context.Context, body []byte) (*response, *Cost, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return nil, nil, &Error{Code: InvalidArgument, Err: err}
+		return nil, nil, &Error{Code: errcode.InvalidArgument, Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -525,7 +527,7 @@ func (c *Client) post(ctx context.Context, body []byte) (*response, *Cost, error
 		return nil, cost, statusError(hr, errs, cost)
 	}
 	if jsonErr != nil {
-		return nil, cost, &Error{Code: Unknown, HTTPStatus: hr.StatusCode,
+		return nil, cost, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode,
 			Err: fmt.Errorf("decoding response: %w", jsonErr)}
 	}
 	if errs := parseErrors(resp.Errors); len(errs) > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/connectors/shopify/shopifyfake"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 var t0 = time.Date(2026, 8, 7, 12, 0, 0, 0, time.UTC)
@@ -51,7 +52,7 @@ func request(key string, qs ...admin.Quantity) admin.SetRequest {
 }
 
 // wantCode fails unless err is an *admin.Error with code.
-func wantCode(t testing.TB, err error, code admin.Code) *admin.Error {
+func wantCode(t testing.TB, err error, code errcode.Code) *admin.Error {
 	t.Helper()
 	var e *admin.Error
 	if !errors.As(err, &e) {
@@ -111,7 +112,7 @@ func TestSetQuantitiesRefusedBeforeSending(t *testing.T) {
 		qs[i] = admin.Quantity{InventoryItemID: int64(i + 1), LocationID: 1, Quantity: 1}
 	}
 	_, err := s.client.SetQuantities(ctx, request("k", qs...))
-	wantCode(t, err, admin.InvalidArgument)
+	wantCode(t, err, errcode.InvalidArgument)
 	if !errors.Is(err, admin.ErrTooManyQuantities) || admin.IsRetryable(err) {
 		t.Fatalf("251: %v", err)
 	}
@@ -121,7 +122,7 @@ func TestSetQuantitiesRefusedBeforeSending(t *testing.T) {
 		{InventoryItemID: 0, LocationID: 1, Quantity: 2_000_000_000},
 		{InventoryItemID: 1, LocationID: 1, Quantity: 3, ChangeFrom: ptr(1 << 40)},
 	}})
-	wantCode(t, err, admin.InvalidArgument)
+	wantCode(t, err, errcode.InvalidArgument)
 	for _, want := range []string{"Name", "Reason: required", "IdempotencyKey: required", "ids must be positive",
 		"outside ±1,000,000,000", "does not fit a GraphQL Int", "same item and location as [0]"} {
 		if !strings.Contains(err.Error(), want) {
@@ -149,7 +150,7 @@ func TestStaleCompareThenRereadAndRetry(t *testing.T) {
 	res, err := s.client.SetQuantities(ctx, request("evt-1",
 		admin.Quantity{InventoryItemID: 2, LocationID: loc, Quantity: 6, ChangeFrom: ptr(7)},
 		admin.Quantity{InventoryItemID: item, LocationID: loc, Quantity: 39, ChangeFrom: ptr(40)}))
-	e := wantCode(t, err, admin.FailedPrecondition)
+	e := wantCode(t, err, errcode.FailedPrecondition)
 	if e.ShopifyCode != "CHANGE_FROM_QUANTITY_STALE" || e.HTTPStatus != http.StatusOK || e.Cost == nil || e.Cost.Actual != 11 {
 		t.Fatalf("error %+v", e)
 	}
@@ -182,7 +183,7 @@ func TestStaleCompareThenRereadAndRetry(t *testing.T) {
 	// Re-sending the first key with the new variables is a bug.
 	_, err = s.client.SetQuantities(ctx, request("evt-1",
 		admin.Quantity{InventoryItemID: item, LocationID: loc, Quantity: 40, ChangeFrom: ptr(41)}))
-	if e := wantCode(t, err, admin.InvalidArgument); e.ShopifyCode != "IDEMPOTENCY_KEY_PARAMETER_MISMATCH" {
+	if e := wantCode(t, err, errcode.InvalidArgument); e.ShopifyCode != "IDEMPOTENCY_KEY_PARAMETER_MISMATCH" {
 		t.Fatalf("mismatch: %+v", e)
 	}
 	if got, _ := s.fake.Level(item, loc); got != 41 {
@@ -235,7 +236,7 @@ func TestThrottledThenRetryAfter(t *testing.T) {
 				res, err = s.client.SetQuantities(ctx, request(fmt.Sprint("burst-", calls),
 					admin.Quantity{InventoryItemID: 1, LocationID: 1, Quantity: int64(calls)}))
 			}
-			e := wantCode(t, err, admin.ResourceExhausted)
+			e := wantCode(t, err, errcode.ResourceExhausted)
 			if calls != 2000/13+1 {
 				t.Fatalf("throttled at call %d", calls)
 			}
@@ -260,12 +261,12 @@ func TestUnavailable(t *testing.T) {
 	s := newShop(t, shopifyfake.Options{}, admin.Options{})
 	s.fake.SetDown(http.StatusServiceUnavailable, t0.Add(time.Minute))
 	_, err := s.client.SetQuantities(context.Background(), request("k", admin.Quantity{InventoryItemID: 1, LocationID: 1, Quantity: 1}))
-	e := wantCode(t, err, admin.Unavailable)
+	e := wantCode(t, err, errcode.Unavailable)
 	if e.HTTPStatus != 503 || !admin.IsRetryable(err) || admin.RetryAfter(err) != time.Minute || e.Cost != nil {
 		t.Fatalf("%+v", e)
 	}
 	_, _, err = s.client.Available(context.Background(), 1, 1)
-	wantCode(t, err, admin.Unavailable)
+	wantCode(t, err, errcode.Unavailable)
 	s.clock.Advance(time.Minute)
 	if _, _, err := s.client.Available(context.Background(), 1, 1); err != nil {
 		t.Fatal(err)
@@ -276,7 +277,7 @@ func TestWrongToken(t *testing.T) {
 	t.Parallel()
 	s := newShop(t, shopifyfake.Options{Token: "shpat_right"}, admin.Options{Token: "shpat_wrong"})
 	_, err := s.client.SetQuantities(context.Background(), request("k", admin.Quantity{InventoryItemID: 1, LocationID: 1, Quantity: 1}))
-	e := wantCode(t, err, admin.Unauthenticated)
+	e := wantCode(t, err, errcode.Unauthenticated)
 	if e.HTTPStatus != http.StatusUnauthorized || admin.IsRetryable(err) ||
 		!strings.Contains(err.Error(), "Invalid API key or access token") || strings.Contains(err.Error(), "shpat_wrong") {
 		t.Fatalf("%v", err)
@@ -293,13 +294,13 @@ func TestAvailableNotFound(t *testing.T) {
 	}
 	for _, c := range [][2]int64{{1, 2}, {2, 1}} {
 		_, cost, err := s.client.Available(ctx, c[0], c[1])
-		wantCode(t, err, admin.NotFound)
+		wantCode(t, err, errcode.NotFound)
 		if cost.Requested != 3 {
 			t.Fatalf("cost %+v", cost)
 		}
 	}
 	_, _, err := s.client.Available(ctx, 0, 1)
-	wantCode(t, err, admin.InvalidArgument)
+	wantCode(t, err, errcode.InvalidArgument)
 }
 
 func TestAPIVersion202601WithoutKey(t *testing.T) {
@@ -339,7 +340,7 @@ func TestNew(t *testing.T) {
 		}
 	}
 	_, err := admin.New(admin.Options{})
-	wantCode(t, err, admin.InvalidArgument)
+	wantCode(t, err, errcode.InvalidArgument)
 	if !strings.Contains(err.Error(), "Shop: required") || !strings.Contains(err.Error(), "Token: required") {
 		t.Fatalf("want every problem: %v", err)
 	}

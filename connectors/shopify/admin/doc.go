@@ -48,7 +48,8 @@
 //
 // # Errors
 //
-// Every error is an *Error with a Code:
+// Every error is an *Error with an errcode.Code (HTTP statuses mapped by
+// errcode.FromHTTPStatus):
 //
 //	ResourceExhausted   HTTP 429, or errors[].extensions.code THROTTLED (HTTP 200)
 //	FailedPrecondition  CHANGE_FROM_QUANTITY_STALE, COMPARE_QUANTITY_STALE,
@@ -58,12 +59,15 @@
 //	                    NON_MUTABLE_INVENTORY_ITEM, IDEMPOTENCY_KEY_PARAMETER_MISMATCH;
 //	                    GraphQL request errors (MAX_COST_EXCEEDED,
 //	                    MAX_INPUT_SIZE_EXCEEDED, undefinedField, …); HTTP 400
+//	                    and other 4xx not listed here
 //	Aborted             IDEMPOTENCY_CONCURRENT_REQUEST (retry the same key later)
 //	Unauthenticated     HTTP 401 or 403, ACCESS_DENIED
-//	Unavailable         HTTP 5xx, INTERNAL_SERVER_ERROR, transport errors and timeouts
+//	Unavailable         HTTP 5xx or 408, INTERNAL_SERVER_ERROR, transport errors and
+//	                    timeouts
 //	NotFound            HTTP 404; Available of a missing item or level
 //	Canceled, DeadlineExceeded   the caller's context
-//	Unknown             anything else (an unexpected userError code or body)
+//	Unknown             anything else (an unexpected userError code or body; HTTP
+//	                    402 and 423, a frozen or locked shop)
 //
 // When one call has several userErrors the most severe class wins, in
 // the order InvalidArgument, Unknown, FailedPrecondition, Aborted: a

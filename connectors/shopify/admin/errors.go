@@ -10,63 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockgate/stockgate/errcode"
 )
-
-// Code classifies an error, in the project's one gcerrors-style
-// vocabulary. Callers branch on the Code, never on message text.
-type Code int
-
-// The codes. gocloud.dev/gcerrors has no Unauthenticated, Unavailable or
-// Aborted, which a marketplace driver needs, so the set is the gRPC one,
-// cut to what this driver returns.
-const (
-	// OK is the code of a nil error.
-	OK Code = iota
-	// Unknown: an answer the driver cannot classify (an unexpected
-	// userError code, a body that is not the documented shape).
-	Unknown
-	// InvalidArgument: the request is wrong and will fail again as is:
-	// client-side validation, INVALID_* and other validation userErrors,
-	// IDEMPOTENCY_KEY_PARAMETER_MISMATCH, GraphQL request errors, HTTP 400.
-	InvalidArgument
-	// NotFound: the inventory item or level does not exist (Available),
-	// or HTTP 404 (wrong shop or API version).
-	NotFound
-	// FailedPrecondition: a stale compare-and-set
-	// (CHANGE_FROM_QUANTITY_STALE, COMPARE_QUANTITY_STALE) or
-	// IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED: re-read, recompute, and send a
-	// new request with a new idempotency key. Not retryable as is.
-	FailedPrecondition
-	// ResourceExhausted: throttled, HTTP 429 or THROTTLED (ref §5.1).
-	// Retryable after RetryAfter.
-	ResourceExhausted
-	// Unauthenticated: HTTP 401 or 403, or ACCESS_DENIED.
-	Unauthenticated
-	// Unavailable: HTTP 5xx, INTERNAL_SERVER_ERROR, a transport failure or
-	// a client timeout. Retryable with the same idempotency key.
-	Unavailable
-	// Aborted: IDEMPOTENCY_CONCURRENT_REQUEST, the same key is in
-	// progress. Retryable with the same key.
-	Aborted
-	// Canceled: the caller's context was canceled.
-	Canceled
-	// DeadlineExceeded: the caller's context deadline passed.
-	DeadlineExceeded
-)
-
-var codeNames = [...]string{
-	OK: "OK", Unknown: "Unknown", InvalidArgument: "InvalidArgument", NotFound: "NotFound",
-	FailedPrecondition: "FailedPrecondition", ResourceExhausted: "ResourceExhausted",
-	Unauthenticated: "Unauthenticated", Unavailable: "Unavailable", Aborted: "Aborted",
-	Canceled: "Canceled", DeadlineExceeded: "DeadlineExceeded",
-}
-
-func (c Code) String() string {
-	if c >= 0 && int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "Code(" + strconv.Itoa(int(c)) + ")"
-}
 
 // ErrTooManyQuantities is wrapped by the error of a SetRequest with more
 // than MaxQuantities quantities; nothing was sent.
@@ -74,8 +20,8 @@ var ErrTooManyQuantities = errors.New("shopify admin: more than 250 quantities i
 
 // Error is every error the Client returns.
 type Error struct {
-	// Code classifies the error.
-	Code Code
+	// Code classifies the error, as the package doc lists.
+	Code errcode.Code
 	// HTTPStatus is the response status; 0 when there was no response
 	// (validation, transport).
 	HTTPStatus int
@@ -115,15 +61,15 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorCode returns the Code of err: OK for nil, Unknown for an error that
 // is not an *Error.
-func ErrorCode(err error) Code {
+func ErrorCode(err error) errcode.Code {
 	if err == nil {
-		return OK
+		return errcode.OK
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return Unknown
+	return errcode.Unknown
 }
 
 // IsRetryable reports whether sending the same request again, with the
@@ -131,11 +77,7 @@ func ErrorCode(err error) Code {
 // Unavailable and Aborted. A stale compare-and-set (FailedPrecondition) is
 // not: it needs a re-read and a new request.
 func IsRetryable(err error) bool {
-	switch ErrorCode(err) {
-	case ResourceExhausted, Unavailable, Aborted:
-		return true
-	}
-	return false
+	return errcode.Retryable(ErrorCode(err))
 }
 
 // RetryAfter is how long err says to wait before a retry, zero when it
@@ -183,67 +125,61 @@ func retryAfterHeader(h http.Header) (time.Duration, bool) {
 	return 0, false
 }
 
-// statusCode classifies a non-2xx HTTP status.
-func statusCode(status int) Code {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return ResourceExhausted
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return Unauthenticated
-	case status == http.StatusNotFound:
-		return NotFound
-	case status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge ||
-		status == http.StatusMethodNotAllowed || status == http.StatusUnsupportedMediaType:
-		return InvalidArgument
-	case status >= 500:
-		return Unavailable
+// statusCode classifies a non-2xx HTTP status: errcode.FromHTTPStatus,
+// except 402 Payment Required (the shop is frozen) and 423 Locked (the
+// shop is locked), which are no fault of the request and may clear on
+// their own, so they stay Unknown rather than InvalidArgument.
+func statusCode(status int) errcode.Code {
+	switch status {
+	case http.StatusPaymentRequired, http.StatusLocked:
+		return errcode.Unknown
 	}
-	return Unknown
+	return errcode.FromHTTPStatus(status)
 }
 
 // topLevelCode classifies errors[].extensions.code. A GraphQL request
 // error is the client's fault unless it says otherwise.
-func topLevelCode(code string) Code {
+func topLevelCode(code string) errcode.Code {
 	switch code {
 	case "THROTTLED":
-		return ResourceExhausted
+		return errcode.ResourceExhausted
 	case "INTERNAL_SERVER_ERROR":
-		return Unavailable
+		return errcode.Unavailable
 	case "ACCESS_DENIED":
-		return Unauthenticated
+		return errcode.Unauthenticated
 	}
-	return InvalidArgument
+	return errcode.InvalidArgument
 }
 
 // userErrorCode classifies an InventorySetQuantitiesUserErrorCode
 // (ref §4.2 table).
-func userErrorCode(code string) Code {
+func userErrorCode(code string) errcode.Code {
 	switch code {
 	case "CHANGE_FROM_QUANTITY_STALE", "COMPARE_QUANTITY_STALE", "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":
-		return FailedPrecondition
+		return errcode.FailedPrecondition
 	case "IDEMPOTENCY_CONCURRENT_REQUEST":
-		return Aborted
+		return errcode.Aborted
 	case "COMPARE_QUANTITY_REQUIRED", "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
 		"NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", "ITEM_NOT_STOCKED_AT_LOCATION", "NON_MUTABLE_INVENTORY_ITEM":
-		return InvalidArgument
+		return errcode.InvalidArgument
 	}
 	if strings.HasPrefix(code, "INVALID_") {
-		return InvalidArgument
+		return errcode.InvalidArgument
 	}
-	return Unknown
+	return errcode.Unknown
 }
 
 // userErrorRank orders codes when one call has several userErrors: the
 // one that makes a retry least useful wins.
-func userErrorRank(c Code) int {
+func userErrorRank(c errcode.Code) int {
 	switch c {
-	case InvalidArgument:
+	case errcode.InvalidArgument:
 		return 4
-	case Unknown:
+	case errcode.Unknown:
 		return 3
-	case FailedPrecondition:
+	case errcode.FailedPrecondition:
 		return 2
-	case Aborted:
+	case errcode.Aborted:
 		return 1
 	}
 	return 0
@@ -251,7 +187,7 @@ func userErrorRank(c Code) int {
 
 // userErrorsError is the error of a call answered with userErrors.
 func userErrorsError(ues []UserError, cost *Cost) *Error {
-	e := &Error{Code: Aborted, HTTPStatus: http.StatusOK, Cost: cost}
+	e := &Error{Code: errcode.Aborted, HTTPStatus: http.StatusOK, Cost: cost}
 	rank := -1
 	msgs := make([]string, 0, min(len(ues), 5))
 	for i, ue := range ues {
@@ -321,7 +257,7 @@ func topLevelError(errs []wireError, cost *Cost) *Error {
 		Code: topLevelCode(first.Extensions.Code), HTTPStatus: http.StatusOK, ShopifyCode: first.Extensions.Code,
 		Cost: cost, Err: errors.New(joinMessages(errs)),
 	}
-	if e.Code == ResourceExhausted {
+	if e.Code == errcode.ResourceExhausted {
 		e.RetryAfter = costWait(cost)
 	}
 	return e
@@ -343,7 +279,7 @@ func statusError(resp *http.Response, errs []wireError, cost *Cost) *Error {
 	e.Err = errors.New(msg)
 	if d, ok := retryAfterHeader(resp.Header); ok {
 		e.RetryAfter = d
-	} else if e.Code == ResourceExhausted {
+	} else if e.Code == errcode.ResourceExhausted {
 		e.RetryAfter = costWait(cost)
 	}
 	return e
@@ -351,12 +287,12 @@ func statusError(resp *http.Response, errs []wireError, cost *Cost) *Error {
 
 // transportError classifies a failure to get a response.
 func transportError(ctx context.Context, err error) *Error {
-	code := Unavailable
+	code := errcode.Unavailable
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		code = Canceled
+		code = errcode.Canceled
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		code = DeadlineExceeded
+		code = errcode.DeadlineExceeded
 	}
 	return &Error{Code: code, Err: err}
 }

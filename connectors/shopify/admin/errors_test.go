@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/connectors/shopify/admin"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 // canned answers every request with status, header and body.
@@ -44,7 +45,7 @@ func TestClassification(t *testing.T) {
 		status      int
 		header      map[string]string
 		body        string
-		code        admin.Code
+		code        errcode.Code
 		shopifyCode string
 		retryable   bool
 		retryAfter  time.Duration
@@ -52,48 +53,51 @@ func TestClassification(t *testing.T) {
 	}{
 		{name: "concurrent request with the same key", status: 200,
 			body: userErrors(`{"code":"IDEMPOTENCY_CONCURRENT_REQUEST","field":null,"message":"in progress, please try again"}`),
-			code: admin.Aborted, shopifyCode: "IDEMPOTENCY_CONCURRENT_REQUEST", retryable: true, hasCost: true},
+			code: errcode.Aborted, shopifyCode: "IDEMPOTENCY_CONCURRENT_REQUEST", retryable: true, hasCost: true},
 		{name: "previous attempt failed", status: 200,
 			body: userErrors(`{"code":"IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED","field":null,"message":"Retry with a new idempotency key"}`),
-			code: admin.FailedPrecondition, shopifyCode: "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", hasCost: true},
+			code: errcode.FailedPrecondition, shopifyCode: "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED", hasCost: true},
 		{name: "legacy stale", status: 200,
 			body: userErrors(`{"code":"COMPARE_QUANTITY_STALE","field":["input","quantities","0","compareQuantity"],"message":"stale"}`),
-			code: admin.FailedPrecondition, shopifyCode: "COMPARE_QUANTITY_STALE", hasCost: true},
+			code: errcode.FailedPrecondition, shopifyCode: "COMPARE_QUANTITY_STALE", hasCost: true},
 		{name: "invalid beats stale", status: 200,
 			body: userErrors(`{"code":"CHANGE_FROM_QUANTITY_STALE","field":["input","quantities","0","changeFromQuantity"],"message":"stale"},` +
 				`{"code":"ITEM_NOT_STOCKED_AT_LOCATION","field":["input","quantities","1","locationId"],"message":"not stocked"}`),
-			code: admin.InvalidArgument, shopifyCode: "ITEM_NOT_STOCKED_AT_LOCATION", hasCost: true},
+			code: errcode.InvalidArgument, shopifyCode: "ITEM_NOT_STOCKED_AT_LOCATION", hasCost: true},
 		{name: "unknown userError code", status: 200,
 			body: userErrors(`{"code":"SOMETHING_NEW","field":null,"message":"?"}`),
-			code: admin.Unknown, shopifyCode: "SOMETHING_NEW", hasCost: true},
+			code: errcode.Unknown, shopifyCode: "SOMETHING_NEW", hasCost: true},
 		{name: "non-mutable item", status: 200,
 			body: userErrors(`{"code":"NON_MUTABLE_INVENTORY_ITEM","field":["input","quantities","0","inventoryItemId"],"message":"bundle"}`),
-			code: admin.InvalidArgument, shopifyCode: "NON_MUTABLE_INVENTORY_ITEM", hasCost: true},
+			code: errcode.InvalidArgument, shopifyCode: "NON_MUTABLE_INVENTORY_ITEM", hasCost: true},
 		{name: "throttled, ref §5.1 example", status: 200,
 			body: `{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED","documentation":"https://shopify.dev/api/usage/rate-limits"}}],` +
 				`"extensions":{"cost":{"requestedQueryCost":752,"actualQueryCost":null,"throttleStatus":{"maximumAvailable":1000.0,"currentlyAvailable":666,"restoreRate":50.0}}}}`,
-			code: admin.ResourceExhausted, shopifyCode: "THROTTLED", retryable: true, retryAfter: 1720 * time.Millisecond, hasCost: true},
+			code: errcode.ResourceExhausted, shopifyCode: "THROTTLED", retryable: true, retryAfter: 1720 * time.Millisecond, hasCost: true},
 		{name: "429 with fractional Retry-After", status: 429, header: map[string]string{"Retry-After": "2.5"},
 			body: `{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}`,
-			code: admin.ResourceExhausted, retryable: true, retryAfter: 2500 * time.Millisecond},
+			code: errcode.ResourceExhausted, retryable: true, retryAfter: 2500 * time.Millisecond},
 		{name: "max cost exceeded", status: 200,
 			body: `{"errors":[{"message":"Query cost is 1002, which exceeds the single query max cost limit (1000).","extensions":{"code":"MAX_COST_EXCEEDED"}}],` + costJSON + `}`,
-			code: admin.InvalidArgument, shopifyCode: "MAX_COST_EXCEEDED", hasCost: true},
+			code: errcode.InvalidArgument, shopifyCode: "MAX_COST_EXCEEDED", hasCost: true},
 		{name: "internal server error in errors", status: 200,
 			body: `{"errors":[{"message":"Internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`,
-			code: admin.Unavailable, shopifyCode: "INTERNAL_SERVER_ERROR", retryable: true},
+			code: errcode.Unavailable, shopifyCode: "INTERNAL_SERVER_ERROR", retryable: true},
 		{name: "access denied", status: 200,
 			body: `{"errors":[{"message":"Access denied for inventorySetQuantities field.","extensions":{"code":"ACCESS_DENIED"}}]}`,
-			code: admin.Unauthenticated, shopifyCode: "ACCESS_DENIED"},
+			code: errcode.Unauthenticated, shopifyCode: "ACCESS_DENIED"},
 		{name: "403", status: 403, body: `{"errors":"[API] This action requires merchant approval for write_inventory scope."}`,
-			code: admin.Unauthenticated},
-		{name: "500 with HTML", status: 500, body: `<html>oops</html>`, code: admin.Unavailable, retryable: true},
-		{name: "502 empty", status: 502, code: admin.Unavailable, retryable: true},
-		{name: "404", status: 404, body: `{"errors":"Not Found"}`, code: admin.NotFound},
-		{name: "400", status: 400, body: `{"errors":{"query":"Required parameter missing or invalid"}}`, code: admin.InvalidArgument},
-		{name: "200 not JSON", status: 200, body: `<html></html>`, code: admin.Unknown},
+			code: errcode.Unauthenticated},
+		{name: "500 with HTML", status: 500, body: `<html>oops</html>`, code: errcode.Unavailable, retryable: true},
+		{name: "502 empty", status: 502, code: errcode.Unavailable, retryable: true},
+		{name: "404", status: 404, body: `{"errors":"Not Found"}`, code: errcode.NotFound},
+		{name: "400", status: 400, body: `{"errors":{"query":"Required parameter missing or invalid"}}`, code: errcode.InvalidArgument},
+		{name: "422", status: 422, body: `{"errors":"Unprocessable Entity"}`, code: errcode.InvalidArgument},
+		{name: "402 shop frozen", status: 402, body: `{"errors":"Unavailable Shop"}`, code: errcode.Unknown},
+		{name: "423 shop locked", status: 423, body: `{"errors":"This shop is unavailable"}`, code: errcode.Unknown},
+		{name: "200 not JSON", status: 200, body: `<html></html>`, code: errcode.Unknown},
 		{name: "200 without payload", status: 200, body: `{"data":{"inventorySetQuantities":null},` + costJSON + `}`,
-			code: admin.Unknown, hasCost: true},
+			code: errcode.Unknown, hasCost: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -149,7 +153,7 @@ func TestTransportFailures(t *testing.T) {
 		t.Parallel()
 		c, _ := admin.New(admin.Options{Shop: closed.URL, Token: "t"})
 		_, err := c.SetQuantities(context.Background(), req)
-		wantCode(t, err, admin.Unavailable)
+		wantCode(t, err, errcode.Unavailable)
 		if !admin.IsRetryable(err) {
 			t.Fatal("not retryable")
 		}
@@ -158,7 +162,7 @@ func TestTransportFailures(t *testing.T) {
 		t.Parallel()
 		c, _ := admin.New(admin.Options{Shop: slow.URL, Token: "t", HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
 		_, err := c.SetQuantities(context.Background(), req)
-		wantCode(t, err, admin.Unavailable)
+		wantCode(t, err, errcode.Unavailable)
 	})
 	t.Run("context deadline", func(t *testing.T) {
 		t.Parallel()
@@ -166,7 +170,7 @@ func TestTransportFailures(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		_, _, err := c.Available(ctx, 1, 1)
-		wantCode(t, err, admin.DeadlineExceeded)
+		wantCode(t, err, errcode.DeadlineExceeded)
 		if admin.IsRetryable(err) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("%v", err)
 		}
@@ -177,25 +181,25 @@ func TestTransportFailures(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := c.SetQuantities(ctx, req)
-		wantCode(t, err, admin.Canceled)
+		wantCode(t, err, errcode.Canceled)
 	})
 }
 
 func TestErrorHelpers(t *testing.T) {
 	t.Parallel()
-	if admin.ErrorCode(nil) != admin.OK || admin.ErrorCode(errors.New("x")) != admin.Unknown ||
+	if admin.ErrorCode(nil) != errcode.OK || admin.ErrorCode(errors.New("x")) != errcode.Unknown ||
 		admin.IsRetryable(errors.New("x")) || admin.RetryAfter(errors.New("x")) != 0 {
 		t.Fatal("helpers on non-*Error")
 	}
-	wrapped := errors.Join(errors.New("context"), &admin.Error{Code: admin.ResourceExhausted, RetryAfter: time.Second})
+	wrapped := errors.Join(errors.New("context"), &admin.Error{Code: errcode.ResourceExhausted, RetryAfter: time.Second})
 	if !admin.IsRetryable(wrapped) || admin.RetryAfter(wrapped) != time.Second {
 		t.Fatal("helpers do not see through wrapping")
 	}
-	e := &admin.Error{Code: admin.FailedPrecondition, HTTPStatus: 200, ShopifyCode: "CHANGE_FROM_QUANTITY_STALE", Err: errors.New("stale")}
+	e := &admin.Error{Code: errcode.FailedPrecondition, HTTPStatus: 200, ShopifyCode: "CHANGE_FROM_QUANTITY_STALE", Err: errors.New("stale")}
 	if got := e.Error(); got != "shopify admin: FailedPrecondition (HTTP 200, CHANGE_FROM_QUANTITY_STALE): stale" {
 		t.Fatal(got)
 	}
-	if admin.Code(99).String() != "Code(99)" {
-		t.Fatal(admin.Code(99).String())
+	if errcode.Code(99).String() != "Code(99)" {
+		t.Fatal(errcode.Code(99).String())
 	}
 }

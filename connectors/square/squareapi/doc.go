@@ -33,14 +33,15 @@
 //
 // # Errors
 //
-// Every error is an *Error with a Code:
+// Every error is an *Error with an errcode.Code (HTTP statuses mapped by
+// errcode.FromHTTPStatus):
 //
 //	ResourceExhausted  HTTP 429 (RATE_LIMITED, RATE_LIMIT_ERROR; ref §4.3)
 //	Unauthenticated    HTTP 401 or 403 (AUTHENTICATION_ERROR)
 //	NotFound           HTTP 404
-//	InvalidArgument    client-side validation, HTTP 400 and other 4xx
+//	InvalidArgument    client-side validation, HTTP 400 and other 4xx but 408
 //	                   (INVALID_REQUEST_ERROR: INVALID_CURSOR, VALUE_TOO_HIGH, …)
-//	Unavailable        HTTP 5xx, transport failures and client timeouts
+//	Unavailable        HTTP 5xx or 408, transport failures and client timeouts
 //	Canceled, DeadlineExceeded   the caller's context
 //	Unknown            a body that is not the documented shape
 //

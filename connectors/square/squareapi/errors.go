@@ -9,53 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockgate/stockgate/errcode"
 )
-
-// Code classifies an error, in the project's one gcerrors-style
-// vocabulary (the names of connectors/shopify/admin). Callers branch on
-// the Code, never on message text.
-type Code int
-
-// The codes this driver returns.
-const (
-	// OK is the code of a nil error.
-	OK Code = iota
-	// Unknown: an answer the driver cannot classify (a body that is not
-	// the documented shape, an unexpected status).
-	Unknown
-	// InvalidArgument: the request is wrong and will fail again as it is:
-	// client-side validation, HTTP 400 and other 4xx not listed below,
-	// category INVALID_REQUEST_ERROR.
-	InvalidArgument
-	// NotFound: HTTP 404 (a wrong base URL or path).
-	NotFound
-	// ResourceExhausted: throttled, HTTP 429 RATE_LIMITED, category
-	// RATE_LIMIT_ERROR (ref §4.3). Retryable after RetryAfter.
-	ResourceExhausted
-	// Unauthenticated: HTTP 401 or 403, category AUTHENTICATION_ERROR
-	// (UNAUTHORIZED, ACCESS_TOKEN_EXPIRED, INSUFFICIENT_SCOPES, …).
-	Unauthenticated
-	// Unavailable: HTTP 5xx, category API_ERROR, a transport failure or a
-	// client timeout. Retryable.
-	Unavailable
-	// Canceled: the caller's context was canceled.
-	Canceled
-	// DeadlineExceeded: the caller's context deadline passed.
-	DeadlineExceeded
-)
-
-var codeNames = [...]string{
-	OK: "OK", Unknown: "Unknown", InvalidArgument: "InvalidArgument", NotFound: "NotFound",
-	ResourceExhausted: "ResourceExhausted", Unauthenticated: "Unauthenticated",
-	Unavailable: "Unavailable", Canceled: "Canceled", DeadlineExceeded: "DeadlineExceeded",
-}
-
-func (c Code) String() string {
-	if c >= 0 && int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "Code(" + strconv.Itoa(int(c)) + ")"
-}
 
 // APIError is one entry of a response's "errors": Square's Error object
 // {category, code, detail, field} (ref §4.1 "Error = {category, code,
@@ -69,8 +25,8 @@ type APIError struct {
 
 // Error is every error the Client returns.
 type Error struct {
-	// Code classifies the error.
-	Code Code
+	// Code classifies the error, as the package doc lists.
+	Code errcode.Code
 	// HTTPStatus is the response status; 0 when there was no response
 	// (validation, transport).
 	HTTPStatus int
@@ -105,26 +61,23 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrorCode returns the Code of err: OK for nil, Unknown for an error that
 // is not an *Error.
-func ErrorCode(err error) Code {
+func ErrorCode(err error) errcode.Code {
 	if err == nil {
-		return OK
+		return errcode.OK
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	return Unknown
+	return errcode.Unknown
 }
 
 // IsRetryable reports whether sending the same request again later may
-// succeed: ResourceExhausted (after RetryAfter, ref §4.3: "use a retry
+// succeed: errcode.Retryable of its code, which for this driver means
+// ResourceExhausted (after RetryAfter, ref §4.3: "use a retry
 // mechanism with an exponential backoff schedule") and Unavailable.
 func IsRetryable(err error) bool {
-	switch ErrorCode(err) {
-	case ResourceExhausted, Unavailable:
-		return true
-	}
-	return false
+	return errcode.Retryable(ErrorCode(err))
 }
 
 // RetryAfter is how long err says to wait before a retry: the
@@ -137,36 +90,19 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
-// statusCode classifies a non-2xx HTTP status.
-func statusCode(status int) Code {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return ResourceExhausted
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return Unauthenticated
-	case status == http.StatusNotFound:
-		return NotFound
-	case status >= 500:
-		return Unavailable
-	case status >= 400:
-		return InvalidArgument
-	}
-	return Unknown
-}
-
 // categoryCode classifies an ErrorCategory, for errors in a 2xx answer.
-func categoryCode(category string) Code {
+func categoryCode(category string) errcode.Code {
 	switch category {
 	case "RATE_LIMIT_ERROR":
-		return ResourceExhausted
+		return errcode.ResourceExhausted
 	case "AUTHENTICATION_ERROR":
-		return Unauthenticated
+		return errcode.Unauthenticated
 	case "INVALID_REQUEST_ERROR":
-		return InvalidArgument
+		return errcode.InvalidArgument
 	case "API_ERROR":
-		return Unavailable
+		return errcode.Unavailable
 	}
-	return Unknown
+	return errcode.Unknown
 }
 
 // retryAfterHeader reads Retry-After: seconds (fractions accepted) or an
@@ -202,12 +138,12 @@ func describe(errs []APIError) string {
 
 // transportError classifies a failure to get a response.
 func transportError(ctx context.Context, err error) *Error {
-	code := Unavailable
+	code := errcode.Unavailable
 	switch {
 	case errors.Is(ctx.Err(), context.Canceled):
-		code = Canceled
+		code = errcode.Canceled
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		code = DeadlineExceeded
+		code = errcode.DeadlineExceeded
 	}
 	return &Error{Code: code, Err: err}
 }

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/stockgate/stockgate/errcode"
 )
 
 // Defaults (ref §5; spec servers and default Square-Version).
@@ -95,7 +97,7 @@ func New(token string, opts *Options) (*Client, error) {
 		problems = append(problems, fmt.Errorf("Options.Version: %q: want YYYY-MM-DD", o.Version))
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Code: InvalidArgument, Err: fmt.Errorf("squareapi.New: %w", errors.Join(problems...))}
+		return nil, &Error{Code: errcode.InvalidArgument, Err: fmt.Errorf("squareapi.New: %w", errors.Join(problems...))}
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -200,7 +202,7 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 // sends nothing if it is invalid.
 func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) (Response, error) {
 	if req.Limit < 0 || req.Limit > MaxLimit {
-		return Response{}, &Error{Code: InvalidArgument,
+		return Response{}, &Error{Code: errcode.InvalidArgument,
 			Err: fmt.Errorf("Request.Limit: %d: want 1 to %d, or 0 for Square's default", req.Limit, MaxLimit)}
 	}
 	w := wireRequest{
@@ -212,11 +214,11 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 	}
 	body, err := json.Marshal(&w)
 	if err != nil {
-		return Response{}, &Error{Code: InvalidArgument, Err: err}
+		return Response{}, &Error{Code: errcode.InvalidArgument, Err: err}
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return Response{}, &Error{Code: InvalidArgument, Err: err}
+		return Response{}, &Error{Code: errcode.InvalidArgument, Err: err}
 	}
 	hreq.Header.Set("Authorization", "Bearer "+c.token)
 	hreq.Header.Set("Square-Version", c.version)
@@ -237,7 +239,7 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 	var wr wireResponse
 	jsonErr := json.Unmarshal(raw, &wr)
 	if hr.StatusCode < 200 || hr.StatusCode > 299 {
-		e := &Error{Code: statusCode(hr.StatusCode), HTTPStatus: hr.StatusCode, RetryAfter: retryAfterHeader(hr.Header, c.now())}
+		e := &Error{Code: errcode.FromHTTPStatus(hr.StatusCode), HTTPStatus: hr.StatusCode, RetryAfter: retryAfterHeader(hr.Header, c.now())}
 		if jsonErr == nil && len(wr.Errors) > 0 {
 			e.Errors = wr.Errors
 			e.Err = errors.New(describe(wr.Errors))
@@ -247,7 +249,7 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 		return Response{}, e
 	}
 	if jsonErr != nil {
-		return Response{}, &Error{Code: Unknown, HTTPStatus: hr.StatusCode,
+		return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode,
 			Err: fmt.Errorf("decoding BatchRetrieveInventoryCountsResponse: %w", jsonErr)}
 	}
 	if len(wr.Errors) > 0 {
@@ -263,7 +265,7 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 		if wc.CalculatedAt != "" {
 			t, err := time.Parse(time.RFC3339Nano, wc.CalculatedAt)
 			if err != nil {
-				return Response{}, &Error{Code: Unknown, HTTPStatus: hr.StatusCode,
+				return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode,
 					Err: fmt.Errorf("counts[%d].calculated_at: %q is not RFC 3339", i, wc.CalculatedAt)}
 			}
 			cnt.CalculatedAt = t
@@ -303,7 +305,7 @@ func AllCounts(ctx context.Context, r CountsReader, req Request) ([]Count, error
 			return all, nil
 		}
 		if seen[resp.Cursor] {
-			return nil, &Error{Code: Unknown, Err: fmt.Errorf("%w (%q)", ErrCursorLoop, resp.Cursor)}
+			return nil, &Error{Code: errcode.Unknown, Err: fmt.Errorf("%w (%q)", ErrCursorLoop, resp.Cursor)}
 		}
 		seen[resp.Cursor] = true
 		req.Cursor = resp.Cursor

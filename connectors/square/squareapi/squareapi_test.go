@@ -17,6 +17,7 @@ import (
 
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
 	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
+	"github.com/stockgate/stockgate/errcode"
 )
 
 var t0 = time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
@@ -207,30 +208,30 @@ func TestErrors(t *testing.T) {
 		setup      func(*squarefake.Server)
 		token      string
 		req        squareapi.Request
-		code       squareapi.Code
+		code       errcode.Code
 		status     int
 		squareCode string
 		retryable  bool
 		retryAfter time.Duration
 	}{
 		{name: "429 with Retry-After", setup: func(f *squarefake.Server) { f.Fail(1, 429, 1500*time.Millisecond) },
-			code: squareapi.ResourceExhausted, status: 429, squareCode: "RATE_LIMITED", retryable: true, retryAfter: 2 * time.Second},
+			code: errcode.ResourceExhausted, status: 429, squareCode: "RATE_LIMITED", retryable: true, retryAfter: 2 * time.Second},
 		{name: "429 without Retry-After", setup: func(f *squarefake.Server) { f.Fail(1, 429, 0) },
-			code: squareapi.ResourceExhausted, status: 429, squareCode: "RATE_LIMITED", retryable: true},
+			code: errcode.ResourceExhausted, status: 429, squareCode: "RATE_LIMITED", retryable: true},
 		{name: "500", setup: func(f *squarefake.Server) { f.Fail(1, 500, 0) },
-			code: squareapi.Unavailable, status: 500, squareCode: "INTERNAL_SERVER_ERROR", retryable: true},
+			code: errcode.Unavailable, status: 500, squareCode: "INTERNAL_SERVER_ERROR", retryable: true},
 		{name: "503", setup: func(f *squarefake.Server) { f.Fail(1, 503, 3*time.Second) },
-			code: squareapi.Unavailable, status: 503, squareCode: "SERVICE_UNAVAILABLE", retryable: true, retryAfter: 3 * time.Second},
+			code: errcode.Unavailable, status: 503, squareCode: "SERVICE_UNAVAILABLE", retryable: true, retryAfter: 3 * time.Second},
 		{name: "wrong token", token: "nope",
-			code: squareapi.Unauthenticated, status: 401, squareCode: "UNAUTHORIZED"},
+			code: errcode.Unauthenticated, status: 401, squareCode: "UNAUTHORIZED"},
 		{name: "403", setup: func(f *squarefake.Server) { f.Fail(1, 403, 0) },
-			code: squareapi.Unauthenticated, status: 403, squareCode: "INSUFFICIENT_SCOPES"},
+			code: errcode.Unauthenticated, status: 403, squareCode: "INSUFFICIENT_SCOPES"},
 		{name: "bad cursor", req: squareapi.Request{Cursor: "not-a-cursor"},
-			code: squareapi.InvalidArgument, status: 400, squareCode: "INVALID_CURSOR"},
+			code: errcode.InvalidArgument, status: 400, squareCode: "INVALID_CURSOR"},
 		{name: "bad state", req: squareapi.Request{States: []string{"ON_FIRE"}},
-			code: squareapi.InvalidArgument, status: 400, squareCode: "INVALID_ENUM_VALUE"},
+			code: errcode.InvalidArgument, status: 400, squareCode: "INVALID_ENUM_VALUE"},
 		{name: "limit checked before sending", req: squareapi.Request{Limit: 1001},
-			code: squareapi.InvalidArgument},
+			code: errcode.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -277,18 +278,18 @@ func TestTransportErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	c, _ := squareapi.New("tok", &squareapi.Options{BaseURL: srv.URL})
 	_, err := c.BatchRetrieveInventoryCounts(context.Background(), squareapi.Request{})
-	if squareapi.ErrorCode(err) != squareapi.NotFound {
+	if squareapi.ErrorCode(err) != errcode.NotFound {
 		t.Errorf("plain 404: %v, want NotFound", err)
 	}
 	srv.Close()
 	_, err = c.BatchRetrieveInventoryCounts(context.Background(), squareapi.Request{})
-	if squareapi.ErrorCode(err) != squareapi.Unavailable || !squareapi.IsRetryable(err) {
+	if squareapi.ErrorCode(err) != errcode.Unavailable || !squareapi.IsRetryable(err) {
 		t.Errorf("closed server: %v, want retryable Unavailable", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = c.BatchRetrieveInventoryCounts(ctx, squareapi.Request{})
-	if squareapi.ErrorCode(err) != squareapi.Canceled || squareapi.IsRetryable(err) {
+	if squareapi.ErrorCode(err) != errcode.Canceled || squareapi.IsRetryable(err) {
 		t.Errorf("canceled: %v, want Canceled", err)
 	}
 }
@@ -299,14 +300,14 @@ func TestOddAnswers(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		body string
-		code squareapi.Code
+		code errcode.Code
 	}{
-		{`{"errors":[{"category":"RATE_LIMIT_ERROR","code":"RATE_LIMITED"}]}`, squareapi.ResourceExhausted},
-		{`{"errors":[{"category":"API_ERROR","code":"TEMPORARY_ERROR"}]}`, squareapi.Unavailable},
-		{`<html>`, squareapi.Unknown},
-		{`{"counts":[{"calculated_at":"yesterday"}]}`, squareapi.Unknown},
-		{`{}`, squareapi.OK},
-		{`{"errors":[],"counts":[]}`, squareapi.OK},
+		{`{"errors":[{"category":"RATE_LIMIT_ERROR","code":"RATE_LIMITED"}]}`, errcode.ResourceExhausted},
+		{`{"errors":[{"category":"API_ERROR","code":"TEMPORARY_ERROR"}]}`, errcode.Unavailable},
+		{`<html>`, errcode.Unknown},
+		{`{"counts":[{"calculated_at":"yesterday"}]}`, errcode.Unknown},
+		{`{}`, errcode.OK},
+		{`{"errors":[],"counts":[]}`, errcode.OK},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte(tc.body))
@@ -329,7 +330,7 @@ type pages struct {
 func (p *pages) BatchRetrieveInventoryCounts(_ context.Context, _ squareapi.Request) (squareapi.Response, error) {
 	p.calls++
 	if p.calls == p.errAt {
-		return squareapi.Response{}, &squareapi.Error{Code: squareapi.Unavailable}
+		return squareapi.Response{}, &squareapi.Error{Code: errcode.Unavailable}
 	}
 	return p.resps[(p.calls-1)%len(p.resps)], nil
 }
@@ -342,7 +343,7 @@ func TestAllCountsFailures(t *testing.T) {
 	}
 	mid := &pages{resps: []squareapi.Response{{Counts: []squareapi.Count{{}}, Cursor: "c1"}}, errAt: 2}
 	counts, err := squareapi.AllCounts(context.Background(), mid, squareapi.Request{})
-	if squareapi.ErrorCode(err) != squareapi.Unavailable || counts != nil {
+	if squareapi.ErrorCode(err) != errcode.Unavailable || counts != nil {
 		t.Errorf("error on page 2: %v, %d counts; want the error and nothing", err, len(counts))
 	}
 }
@@ -350,7 +351,7 @@ func TestAllCountsFailures(t *testing.T) {
 func TestNewReportsEveryProblem(t *testing.T) {
 	t.Parallel()
 	_, err := squareapi.New("", &squareapi.Options{BaseURL: "ftp://x/y", Version: "2025-8-1"})
-	if squareapi.ErrorCode(err) != squareapi.InvalidArgument {
+	if squareapi.ErrorCode(err) != errcode.InvalidArgument {
 		t.Fatalf("err = %v", err)
 	}
 	for _, want := range []string{"token", "BaseURL", "Version"} {
@@ -360,25 +361,5 @@ func TestNewReportsEveryProblem(t *testing.T) {
 	}
 	if c, err := squareapi.New("t", nil); err != nil || c.Version() != squareapi.DefaultVersion {
 		t.Errorf("defaults: %v", err)
-	}
-}
-
-func TestParseQuantity(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   string
-		want int64
-		err  error
-	}{
-		{"79", 79, nil}, {"0", 0, nil}, {"5.00000", 5, nil}, {"-3", -3, nil}, {"007", 7, nil},
-		{"2.5", 0, squareapi.ErrNotWhole}, {"1000000001", 0, squareapi.ErrQuantityRange},
-		{"99999999999", 0, squareapi.ErrQuantityRange}, {"", 0, squareapi.ErrQuantitySyntax},
-		{"1e3", 0, squareapi.ErrQuantitySyntax}, {"1.", 0, squareapi.ErrQuantitySyntax},
-		{strings.Repeat("1", 27), 0, squareapi.ErrQuantitySyntax},
-	} {
-		got, err := squareapi.ParseQuantity(tc.in)
-		if got != tc.want || !errors.Is(err, tc.err) {
-			t.Errorf("ParseQuantity(%q) = %d, %v; want %d, %v", tc.in, got, err, tc.want, tc.err)
-		}
 	}
 }

@@ -1,0 +1,75 @@
+package errcode_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stockgate/stockgate/errcode"
+)
+
+func TestString(t *testing.T) {
+	t.Parallel()
+	want := map[errcode.Code]string{
+		errcode.OK: "OK", errcode.Unknown: "Unknown", errcode.InvalidArgument: "InvalidArgument",
+		errcode.NotFound: "NotFound", errcode.FailedPrecondition: "FailedPrecondition",
+		errcode.ResourceExhausted: "ResourceExhausted", errcode.Unauthenticated: "Unauthenticated",
+		errcode.Unavailable: "Unavailable", errcode.Aborted: "Aborted", errcode.Canceled: "Canceled",
+		errcode.DeadlineExceeded:     "DeadlineExceeded",
+		errcode.DeadlineExceeded + 1: "Code(11)", -1: "Code(-1)",
+	}
+	for c, s := range want {
+		if got := c.String(); got != s {
+			t.Errorf("Code(%d).String() = %q, want %q", int(c), got, s)
+		}
+	}
+	var zero errcode.Code
+	if zero != errcode.OK {
+		t.Errorf("zero Code = %v, want OK", zero)
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	t.Parallel()
+	retryable := map[errcode.Code]bool{errcode.ResourceExhausted: true, errcode.Unavailable: true, errcode.Aborted: true}
+	for c := errcode.OK; c <= errcode.DeadlineExceeded; c++ {
+		if got := errcode.Retryable(c); got != retryable[c] {
+			t.Errorf("Retryable(%v) = %v, want %v", c, got, retryable[c])
+		}
+	}
+}
+
+func TestFromHTTPStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		want   errcode.Code
+	}{
+		{http.StatusOK, errcode.OK},
+		{http.StatusNoContent, errcode.OK},
+		{http.StatusTooManyRequests, errcode.ResourceExhausted},
+		{http.StatusUnauthorized, errcode.Unauthenticated},
+		{http.StatusForbidden, errcode.Unauthenticated},
+		{http.StatusNotFound, errcode.NotFound},
+		{http.StatusRequestTimeout, errcode.Unavailable},
+		{http.StatusInternalServerError, errcode.Unavailable},
+		{http.StatusBadGateway, errcode.Unavailable},
+		{http.StatusServiceUnavailable, errcode.Unavailable},
+		{http.StatusGatewayTimeout, errcode.Unavailable},
+		{599, errcode.Unavailable},
+		{http.StatusBadRequest, errcode.InvalidArgument},
+		{http.StatusMethodNotAllowed, errcode.InvalidArgument},
+		{http.StatusConflict, errcode.InvalidArgument},
+		{http.StatusRequestEntityTooLarge, errcode.InvalidArgument},
+		{http.StatusUnprocessableEntity, errcode.InvalidArgument},
+		{499, errcode.InvalidArgument},
+		{0, errcode.Unknown},
+		{http.StatusContinue, errcode.Unknown},
+		{http.StatusFound, errcode.Unknown},
+		{600, errcode.Unknown},
+	}
+	for _, tt := range tests {
+		if got := errcode.FromHTTPStatus(tt.status); got != tt.want {
+			t.Errorf("FromHTTPStatus(%d) = %v, want %v", tt.status, got, tt.want)
+		}
+	}
+}
