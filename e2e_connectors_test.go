@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -215,5 +216,47 @@ func TestPendingMappingAppliesOnceMapped(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if ids := history(t, base, "PEND-1", "hamburg"); len(ids) != 2 {
 		t.Fatalf("history = %v; want two entries", ids)
+	}
+}
+
+// TestShopifyLearnsSKUsAndKeepsThem: an inventory level for an item no
+// mapping knows waits; inventory_items/update teaches the item's SKU, the
+// waiting level applies, and after a restart the learned SKU still maps.
+func TestShopifyLearnsSKUsAndKeepsThem(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "")
+	level := func(id string, qty int) webhook {
+		body := fmt.Sprintf(`{"inventory_item_id":770000000000000001,"location_id":655441491,"available":%d,"updated_at":"2026-11-20T10:00:0%sZ"}`, qty, id)
+		return webhook{topic: "inventory_levels/update", eventID: "evt-level-" + id, body: []byte(body), secret: testSecret}
+	}
+	base := startGateway(t, "--config", cfg)
+	if code, body := post(t, level("1", 4).request(t, base)); code != http.StatusOK || !strings.Contains(body, `"unmapped":1`) {
+		t.Fatalf("level answered %d %s; want one unmapped part", code, body)
+	}
+	item := webhook{topic: "inventory_items/update", eventID: "evt-item-1",
+		body: []byte(`{"id":770000000000000001,"sku":"LEARNED-SKU","tracked":true,"updated_at":"2026-11-20T10:00:05Z"}`), secret: testSecret}
+	if code, body := post(t, item.request(t, base)); code != http.StatusOK {
+		t.Fatalf("inventory_items/update answered %d %s", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(history(t, base, "LEARNED-SKU", "berlin")) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the waiting level never applied after its SKU was learned")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var ms struct {
+		Mappings []struct{ ExternalID, Internal string } `json:"mappings"`
+	}
+	gql(t, base, testAdminKey, `{ mappings(connector:"shop"){ externalID: externalId internal } }`, nil, &ms)
+	if len(ms.Mappings) != 1 || ms.Mappings[0].ExternalID != "770000000000000001" || ms.Mappings[0].Internal != "LEARNED-SKU" {
+		t.Fatalf("stored mappings = %+v", ms.Mappings)
+	}
+	stopGateway(t, base)
+
+	// Restarted on the same data dir: the learned SKU maps at once.
+	base = startGateway(t, "--config", cfg)
+	if code, body := post(t, level("2", 3).request(t, base)); code != http.StatusOK || strings.Contains(body, "unmapped") {
+		t.Fatalf("after restart the level answered %d %s; want it mapped", code, body)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,18 +74,37 @@ func startGateway(t *testing.T, args ...string) string {
 		cancel()
 		t.Fatal("gateway did not start in 20 s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("gateway exited with %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("gateway exited with %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Error("gateway did not shut down in 20 s")
 			}
-		case <-time.After(20 * time.Second):
-			t.Error("gateway did not shut down in 20 s")
-		}
-	})
-	return "http://" + addr
+		})
+	}
+	t.Cleanup(stop)
+	base := "http://" + addr
+	gateways.Store(base, stop)
+	return base
+}
+
+// gateways holds the stop function of every gateway startGateway started.
+var gateways sync.Map
+
+// stopGateway shuts a gateway down gracefully and waits for it.
+func stopGateway(t *testing.T, base string) {
+	t.Helper()
+	stop, ok := gateways.LoadAndDelete(base)
+	if !ok {
+		t.Fatalf("no gateway at %s", base)
+	}
+	stop.(func())()
 }
 
 var orderSeq atomic.Int64

@@ -182,9 +182,15 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// dispatcher writes to Shopify is recorded in echoes, so that Shopify's
 	// webhook reporting it back reads as a confirmation.
 	echoes := &shopify.MemoryEchoes{}
+	learners := map[string]*mapping.ShopifyLearner{}
 	maps := mapping.New(st, ing, cfg.Connectors, func(c config.Connector) (connectors.Inbound, error) {
-		return openConnector(c, echoes)
+		return openConnector(c, echoes, learners[c.ID])
 	}, nil)
+	for _, c := range cfg.Connectors {
+		if c.Kind == string(connectors.Shopify) {
+			learners[c.ID] = maps.ShopifyLearner(c.ID, log)
+		}
+	}
 	if err := maps.Open(ctx); err != nil {
 		return err
 	}
@@ -342,7 +348,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 }
 
 // openConnector builds the inbound side of a configured connector.
-func openConnector(c config.Connector, echoes shopify.Echoes) (connectors.Inbound, error) {
+func openConnector(c config.Connector, echoes shopify.Echoes, learner shopify.Learner) (connectors.Inbound, error) {
 	kind, err := connectors.ParseKind(c.Kind)
 	if err != nil {
 		return nil, err
@@ -352,7 +358,7 @@ func openConnector(c config.Connector, echoes shopify.Echoes) (connectors.Inboun
 		return shopify.New(shopify.Config{
 			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
 			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
-			Mapper: &shopify.MemoryMapper{}, // learns SKUs from inventory_items/* and products/*
+			Mapper: learner, // learns SKUs from inventory_items/* and products/*, stored
 			Echoes: echoes,
 		})
 	case connectors.Square:
