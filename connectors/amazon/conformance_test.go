@@ -138,7 +138,19 @@ func TestConformance(t *testing.T) {
 		"header-authenticated body is not JSON": ebRequest([]byte(`NotificationType=ORDER_CHANGE`), testAPIKey),
 	}
 
+	// The same FBA item reported twice, the earlier report arriving last
+	// (SQS and SNS retries do not keep order, ref §3.2).
+	fbaAt := func(at string) *connectors.Request {
+		return signed(edit("fba_inventory_availability_changes.json", func(m map[string]any) {
+			m["EventTime"] = at
+			if md, ok := m["NotificationMetadata"].(map[string]any); ok {
+				md["NotificationId"] = "stale-pair-" + at
+			}
+		}))
+	}
+	stale := []connectortest.StalePair{{Name: "FBA count", Newer: fbaAt("2026-11-19T07:00:00.000Z"), Older: fbaAt("2026-11-19T06:00:00.000Z")}}
 	connectortest.Run(t, connectortest.Harness{
+		Stale: stale,
 		New: func(t *testing.T) connectors.Inbound {
 			return newConnector(t, sns, func(c *Config) { c.OrderItems = orders.client(t) })
 		},

@@ -59,6 +59,15 @@ type Harness struct {
 	// SignatureHeaders are the headers carrying the signature; the suite
 	// removes them and expects Verify to fail.
 	SignatureHeaders []string
+	// Stale are pairs of correctly signed requests about the same thing,
+	// the second older than the first, as a late retry delivers them.
+	Stale []StalePair
+}
+
+// StalePair is a newer and an older report of the same thing.
+type StalePair struct {
+	Name         string
+	Newer, Older *connectors.Request
 }
 
 // Clone returns a deep copy of r.
@@ -138,6 +147,38 @@ func Run(t *testing.T, h Harness) {
 			for i := range a.Events {
 				if a.Events[i].ID() != b.Events[i].ID() {
 					t.Errorf("%s: event %d id %s on redelivery, %s first: the ledger would apply it twice", tc.Name, i, b.Events[i].ID(), a.Events[i].ID())
+				}
+			}
+		}
+	})
+	t.Run("Stale", func(t *testing.T) {
+		// Normalized after the newer one, the older report must either be
+		// dropped by the connector, or carry its own, earlier time on every
+		// event so that the ledger records it as stale instead of applying
+		// it over the newer state.
+		for _, p := range h.Stale {
+			c := h.New(t)
+			newer, err := c.Normalize(ctx, Clone(p.Newer))
+			if err != nil {
+				t.Errorf("%s: newer: %v", p.Name, err)
+				continue
+			}
+			older, err := c.Normalize(ctx, Clone(p.Older))
+			if err != nil {
+				t.Errorf("%s: older: %v", p.Name, err)
+				continue
+			}
+			if len(newer.Events) == 0 {
+				t.Errorf("%s: the newer report gave no events; the pair tests nothing", p.Name)
+				continue
+			}
+			for _, o := range older.Events {
+				for _, n := range newer.Events {
+					if o.Type == n.Type && o.Movement.SKU == n.Movement.SKU && o.Movement.Location == n.Movement.Location &&
+						!o.Movement.OccurredAt.Before(n.Movement.OccurredAt) {
+						t.Errorf("%s: the older report's %s for %s@%s is stamped %v, not before the newer's %v: the ledger would apply it over newer state",
+							p.Name, o.Type.Short(), o.Movement.SKU, o.Movement.Location, o.Movement.OccurredAt, n.Movement.OccurredAt)
+					}
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -94,5 +95,10 @@ func TestConformance(t *testing.T) {
 	for name, body := range malformedBodies {
 		h.Malformed[name] = newRequest([]byte(body))
 	}
+	// Two stock takes of one shelf, the later batch sent first.
+	count := func(key, at string, n int) *connectors.Request {
+		return newRequest([]byte(`{"idempotencyKey":"` + key + `","store":"berlin","sentAt":"` + at + `","movements":[{"type":"count","sku":"SHIRT-M","quantity":` + strconv.Itoa(n) + `,"at":"` + at + `"}]}`))
+	}
+	h.Stale = []connectortest.StalePair{{Name: "count", Newer: count("take-2", "2026-11-20T11:00:00Z", 7), Older: count("take-1", "2026-11-20T10:00:00Z", 9)}}
 	connectortest.Run(t, h)
 }
