@@ -362,10 +362,20 @@ func openConnector(c config.Connector, echoes shopify.Echoes, learner shopify.Le
 			Echoes: echoes,
 		})
 	case connectors.Square:
-		return square.New(square.Config{
+		sc := square.Config{
 			ID: c.ID, SignatureKeys: c.SecretValues, NotificationURL: c.NotificationURL,
 			Locations: c.Locations, Items: c.Items,
-		})
+		}
+		if c.API.TokenValue != "" {
+			// Order webhooks carry no lines: fetch the order. Square wants a
+			// 2xx within 10 s, so the fetch gets 5.
+			cl, err := squareapi.New(c.API.TokenValue, &squareapi.Options{BaseURL: c.API.BaseURL, HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+			if err != nil {
+				return nil, err
+			}
+			sc.Orders = cl
+		}
+		return square.New(sc)
 	case connectors.Amazon:
 		return amazon.New(amazon.Config{
 			ID: c.ID, SellerID: c.Amazon.SellerID,

@@ -39,6 +39,21 @@ var testdataWant = map[string]struct {
 	"webhooks_test_notification.json": {},
 }
 
+// ordersWant replaces testdataWant's entries for the order webhooks when
+// the connector fetches orders (Config.Orders) from a fake holding their
+// order COMPLETED with two lines: each line is committed and released,
+// whichever webhook names it; the sale reaches on hand through the
+// IN_STOCK count (see the package doc).
+var ordersWant = func() map[string][]connectortest.Want {
+	finished := []connectortest.Want{
+		{Type: event.OrderCommitted, SKU: "SOCK-TRL-M-MOSS", Location: "berlin-store", Quantity: 2, OrderID: testOrder},
+		{Type: event.OrderCancelled, SKU: "SOCK-TRL-M-MOSS", Location: "berlin-store", Quantity: 2, OrderID: testOrder},
+		{Type: event.OrderCommitted, SKU: "BNE-RDG-CHAR", Location: "berlin-store", Quantity: 1, OrderID: testOrder},
+		{Type: event.OrderCancelled, SKU: "BNE-RDG-CHAR", Location: "berlin-store", Quantity: 1, OrderID: testOrder},
+	}
+	return map[string][]connectortest.Want{"order_created.json": finished, "order_updated_completed.json": finished}
+}()
+
 // malformedBodies are signed bodies Normalize must refuse.
 var malformedBodies = map[string]string{
 	"not JSON":           `{"merchant_id":`,
@@ -93,6 +108,23 @@ func TestConformance(t *testing.T) {
 			r.URL += "/" // a trailing slash the subscription does not have
 			return r
 		}))
+	})
+	t.Run("Orders", func(t *testing.T) {
+		t.Parallel()
+		fake, fetching := orderFake(t)
+		setOrder(fake, "COMPLETED", 4)
+		sign := func(body []byte) *connectors.Request { return newRequest(body) }
+		h := harness(t, names, sign, nil, func(r *connectors.Request) *connectors.Request {
+			r.Body = append(r.Body[:len(r.Body):len(r.Body)], '\n')
+			return r
+		})
+		h.New = func(*testing.T) connectors.Inbound { return fetching }
+		for i, tc := range h.Cases {
+			if w, ok := ordersWant[tc.Name]; ok {
+				h.Cases[i].Want, h.Cases[i].Unmapped = w, 0
+			}
+		}
+		connectortest.Run(t, h)
 	})
 }
 

@@ -34,9 +34,29 @@
 //	  … (every other known
 //	  InventoryState)
 //	  unknown state           dead letter
-//	order.created,            dead letter "order <id>: line items not in the
-//	order.updated             webhook; fetch from the Orders API"; DRAFT
-//	                          orders nothing
+//	order.created,            webhook state DRAFT: nothing, not fetched.
+//	order.updated             Config.Orders nil: dead letter "order <id>: line
+//	                          items not in the webhook; fetch from the Orders
+//	                          API". Otherwise the order is fetched (GET
+//	                          /v2/orders/{order_id}) and its current state
+//	                          mapped, per line (SKU via Items, location via
+//	                          Locations, order id in orderId):
+//	  OPEN                    order.committed (reason "order_open")
+//	  COMPLETED               order.committed, then order.cancelled (reason
+//	                          "order_completed"): the reservation is
+//	                          released; never order.fulfilled, because the
+//	                          IN_STOCK count carries the sale (ref §3)
+//	  CANCELED                order.committed, then order.cancelled (reason
+//	                          "order_canceled")
+//	  DRAFT                   nothing
+//	  unknown state           dead letter
+//	  line not in Items, no   dead letter per line
+//	  catalog_object_id, a
+//	  fraction or 0, an
+//	  unmapped location
+//	  fetch: 404 (NotFound)   dead letter
+//	  fetch: any other error  Normalize returns it (not ErrMalformed): the
+//	                          ingest answers 500 and Square redelivers
 //	catalog.version.updated   nothing; Result.Topic tells the operator to
 //	                          refresh Items
 //	anything else             nothing (webhooks.test_notification, …)
@@ -63,17 +83,34 @@
 //
 // The order webhooks carry an order id, location, state and version but no
 // line items (ref §3; spec OrderCreated and OrderUpdated), and
-// order.updated fires many times per order (ref §2.4 "Noise"). No SKU or
-// quantity can come from them, so each becomes a dead letter that names the
-// order, its state and version, for a fetcher to resolve through the Orders
-// API. Whoever resolves them should know that a completed in-store sale
-// already changed the IN_STOCK count (inventory.count.updated is triggered
-// by POS sales and order completion, ref §3): fulfilling its lines again
-// would count the sale twice. Only open orders, whose units are not yet
-// sold, add information (a commitment).
+// order.updated fires many times per order (ref §2.4 "Noise"). With
+// Config.Orders set, the order is fetched and its current state, not the
+// webhook's, is mapped, so a late or out-of-order webhook sees the newest
+// version (ref §3 "apply only newer version").
 //
-// Every event id is derived from the connector, the delivery's event_id
-// and the count's index, so a redelivered webhook normalizes to the same
+// The rule for states follows from ref §3: inventory.count.updated "is
+// triggered by POS sales, Orders API order completion, …", so when an
+// order completes Square itself moves its units out of IN_STOCK and
+// reports the new count, which this package applies as on hand. Emitting
+// order.fulfilled as well would deduct the sale twice. An OPEN order has
+// not yet changed IN_STOCK, so its lines are reserved (committed); when it
+// completes or is cancelled the reservation is released with
+// order.cancelled, and on hand is left to the count. The events of a line
+// have ids from business keys only: "order/<order id>/<line uid>/commit"
+// and ".../release" as SourceEventID, hashed with the connector, type,
+// SKU and location. A finished order emits the commit again before the
+// release: if the OPEN state was seen, the ledger drops the commit as a
+// duplicate id; if not (a POS sale is usually created COMPLETED), the
+// commit and release cancel out. Either way committed returns to where it
+// was and every order.updated of a state normalizes to the same ids.
+// Limits of a stateless mapping: a line whose quantity changes while the
+// order is OPEN keeps its first commit and is released at its final
+// quantity, and a line removed from an OPEN order keeps its reservation;
+// committed then stays off by those units (Square exposes no per-line
+// history that would let a stateless mapping pair them).
+//
+// Every count's event id is derived from the connector, the delivery's
+// event_id and the count's index, so a redelivered webhook normalizes to the same
 // ids. A count that names a location or catalog object the configuration
 // does not map becomes a dead letter in Result.Unmapped; nothing is dropped
 // silently. Result.DedupKey is "square:<merchant_id>:<event_id>", Square's
@@ -88,6 +125,8 @@
 // quantity, a quantity that is not a decimal string, a time that is not
 // RFC 3339. A well-formed event that stockgate cannot apply is a dead
 // letter instead, never a 400: Square would retry it for a day, and a
-// subscription that gets no 2xx for three weeks is disabled (ref §2.4). New
+// subscription that gets no 2xx for three weeks is disabled (ref §2.4).
+// A failure to fetch an order other than NotFound is returned wrapped but
+// not as ErrMalformed, so the delivery fails and Square retries it. New
 // reports every configuration problem at once.
 package square

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
+	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/store"
 )
@@ -24,6 +25,13 @@ const (
 	// reasonChannelReport: an estimated count, recorded as an available
 	// observation (as the Shopify connector does for what a channel shows).
 	reasonChannelReport = "channel_report"
+	// reasonOrderOpen: an OPEN order reserves its lines (committed).
+	reasonOrderOpen = "order_open"
+	// reasonOrderCompleted: a COMPLETED order releases its reservation;
+	// the sale itself reaches on hand through the IN_STOCK count.
+	reasonOrderCompleted = "order_completed"
+	// reasonOrderCanceled: a CANCELED order releases its reservation.
+	reasonOrderCanceled = "order_canceled"
 )
 
 // Bounds on envelope ids, so that "<event id>/<index>" stays within the
@@ -41,7 +49,7 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := &normalizer{c: c, r: r}
+	n := &normalizer{ctx: ctx, c: c, r: r}
 	var env envelope
 	if err := n.decode(r.Body, &env, ""); err != nil {
 		return nil, err
@@ -91,6 +99,7 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 
 // normalizer holds one Normalize call.
 type normalizer struct {
+	ctx     context.Context
 	c       *Connector
 	r       *connectors.Request
 	topic   string
@@ -213,11 +222,11 @@ func (n *normalizer) count(i int, ic *inventoryCount) error {
 
 // order handles order.created and order.updated. Their payload carries the
 // order id, location, state and version but no line items (ref §3: "payload
-// has no line items → fetch the order"; spec OrderCreated, OrderUpdated),
-// so no event can name a SKU or quantity. Rather than drop the message, it
-// becomes a dead letter saying the order must be fetched from the Orders
-// API; a DRAFT order, which cannot be paid or fulfilled, moves no stock and
-// normalizes to nothing.
+// has no line items → fetch the order"; spec OrderCreated, OrderUpdated).
+// A DRAFT order, which cannot be paid or fulfilled, moves no stock and
+// normalizes to nothing. Without Config.Orders the message becomes a dead
+// letter saying the order must be fetched; with it, the order is fetched
+// and mapped by fetchedOrder.
 func (n *normalizer) order(raw json.RawMessage, key string) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return n.malformed("field data.object is missing")
@@ -246,16 +255,128 @@ func (n *normalizer) order(raw json.RawMessage, key string) error {
 	if _, err := n.parseTime(field+".created_at", o.CreatedAt); err != nil {
 		return err
 	}
-	if _, err := n.parseTime(field+".updated_at", o.UpdatedAt); err != nil {
+	updated, err := n.parseTime(field+".updated_at", o.UpdatedAt)
+	if err != nil {
 		return err
 	}
 	if o.State == orderDraft {
 		return nil
 	}
-	n.unmapped(n.eventID+"/"+o.OrderID, fmt.Sprintf(
-		"order %s: line items not in the webhook; fetch from the Orders API (state %s, version %d, location %s)",
-		o.OrderID, o.State, o.Version, o.LocationID))
-	return nil
+	if n.c.orders == nil {
+		n.unmapped(n.eventID+"/"+o.OrderID, fmt.Sprintf(
+			"order %s: line items not in the webhook; fetch from the Orders API (state %s, version %d, location %s)",
+			o.OrderID, o.State, o.Version, o.LocationID))
+		return nil
+	}
+	order, err := n.c.orders.RetrieveOrder(n.ctx, o.OrderID)
+	switch {
+	case err == nil:
+	case squareapi.ErrorCode(err) == errcode.NotFound:
+		// Retrying cannot make the order appear (a token for another
+		// merchant or location, or a deleted order): keep the message.
+		n.unmapped(n.eventID+"/"+o.OrderID, fmt.Sprintf(
+			"order %s: not found in the Orders API (state %s, version %d, location %s): %v",
+			o.OrderID, o.State, o.Version, o.LocationID, err))
+		return nil
+	default:
+		// Not the request's fault and not malformed: the ingest answers
+		// 500 and Square redelivers (ref §2.4 "Retries").
+		return fmt.Errorf("square: order %s: fetching from the Orders API: %w", o.OrderID, err)
+	}
+	if order.LocationID == "" {
+		order.LocationID = o.LocationID
+	}
+	if order.UpdatedAt.IsZero() {
+		order.UpdatedAt = updated
+	}
+	n.fetchedOrder(&order)
+	return n.err
+}
+
+// fetchedOrder maps an order fetched from the Orders API by its current
+// state (the package doc's table). Each line yields a commit, and a
+// COMPLETED or CANCELED order also a release; ids come from the order id,
+// the line's uid and "commit" or "release", never from the webhook, so
+// that every order.updated of an order names the same two events per line
+// and the ledger applies each once. A finished order repeats the commit
+// so that, whether or not the OPEN state was seen, the release always
+// follows a commit of the same line and committed returns to where it was.
+func (n *normalizer) fetchedOrder(o *squareapi.Order) {
+	var reason string
+	switch o.State {
+	case orderDraft:
+		return
+	case orderOpen:
+	case orderCompleted:
+		reason = reasonOrderCompleted
+	case orderCanceled:
+		reason = reasonOrderCanceled
+	default:
+		n.unmapped(n.eventID+"/"+o.ID, fmt.Sprintf("order %s: unknown state %q (version %d)", o.ID, o.State, o.Version))
+		return
+	}
+	loc, locOK := n.c.locations[o.LocationID]
+	committed := firstTime(o.CreatedAt, o.UpdatedAt, n.created, n.received())
+	released := firstTime(o.UpdatedAt, o.CreatedAt, n.created, n.received())
+	for i := range o.LineItems {
+		li := &o.LineItems[i]
+		uid := li.UID
+		if uid == "" {
+			uid = "#" + strconv.Itoa(i)
+		}
+		what := fmt.Sprintf("order %s (%s, version %d) line %s (%s)", o.ID, o.State, o.Version, uid, typeName(li.CatalogObjectID))
+		var why []string
+		sku, ok := n.c.items[li.CatalogObjectID]
+		switch {
+		case li.CatalogObjectID == "":
+			why = append(why, "no catalog_object_id (an ad hoc line moves no tracked stock)")
+		case !ok:
+			why = append(why, "Square catalog object "+li.CatalogObjectID+" is not in Items")
+		}
+		if !locOK {
+			why = append(why, "Square location "+o.LocationID+" is not in Locations")
+		}
+		q, qerr := squareapi.ParseQuantity(li.Quantity)
+		switch {
+		case qerr != nil:
+			why = append(why, fmt.Sprintf("quantity %q %s; stockgate counts whole units", li.Quantity, quantityProblem(qerr)))
+		case q <= 0:
+			why = append(why, fmt.Sprintf("quantity %q is not positive", li.Quantity))
+		}
+		key := "order/" + o.ID + "/" + uid + "/"
+		if len(why) > 0 {
+			n.unmapped(n.eventID+"/"+o.ID+"/"+uid, what+": "+strings.Join(why, "; "))
+			continue
+		}
+		m := event.Movement{
+			SourceEventID: key + "commit",
+			OccurredAt:    committed.UTC(),
+			SKU:           sku,
+			Location:      loc,
+			Quantity:      q,
+			Reason:        reasonOrderOpen,
+			OrderID:       o.ID,
+			CorrelationID: "square:order:" + o.ID,
+		}
+		n.emit(event.OrderCommitted, what, m)
+		if reason != "" {
+			m.SourceEventID, m.OccurredAt, m.Reason = key+"release", released.UTC(), reason
+			n.emit(event.OrderCancelled, what, m)
+		}
+		if n.err != nil {
+			return
+		}
+	}
+}
+
+// firstTime returns the first non-zero time.
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // emit builds an event. One the event schema rejects becomes a dead

@@ -94,4 +94,11 @@ const (
 	// orderDraft: "Draft orders can be updated, but cannot be paid or
 	// fulfilled" (same page), so they move no stock.
 	orderDraft = "DRAFT"
+	// orderOpen: placed, not yet completed; its units are still IN_STOCK.
+	orderOpen = "OPEN"
+	// orderCompleted: paid and fulfilled; Square moved its units out of
+	// IN_STOCK and reports the new count (ref §3).
+	orderCompleted = "COMPLETED"
+	// orderCanceled: Square's spelling (one L).
+	orderCanceled = "CANCELED"
 )

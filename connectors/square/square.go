@@ -1,6 +1,7 @@
 package square
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/connectors/square/squareapi"
 )
 
 // Webhook header names, as net/http canonicalises them; Square sends them
@@ -67,11 +69,27 @@ type Config struct {
 	// inventory counts name no SKU (ref §3). A count of an object not in
 	// the map becomes a dead letter. Nil: no item is mapped.
 	Items map[string]string
+	// Orders fetches an order named by order.created or order.updated,
+	// whose payload has no line items (ref §3: "fetch the order"). Nil:
+	// each such webhook becomes a dead letter saying the order must be
+	// fetched. server.go passes the connector's squareapi.Client when the
+	// connector has an API token. See the package doc for the mapping.
+	Orders OrderFetcher
 	// Now returns the current time; nil means time.Now. It stamps dead
 	// letters of requests without ReceivedAt, and events of counts that
 	// carry neither calculated_at nor created_at.
 	Now func() time.Time
 }
+
+// OrderFetcher fetches one order through the Orders API (GET
+// /v2/orders/{order_id}). *squareapi.Client implements it. An unknown
+// order must be an error whose squareapi.ErrorCode is errcode.NotFound;
+// any other error fails the delivery, so that Square retries it (ref §2.4).
+type OrderFetcher interface {
+	RetrieveOrder(ctx context.Context, orderID string) (squareapi.Order, error)
+}
+
+var _ OrderFetcher = (*squareapi.Client)(nil)
 
 // Limits from the canonical event schemas (event/schemas/*.json).
 const (
@@ -89,6 +107,7 @@ type Connector struct {
 	url       []byte // NotificationURL; nil: Request.URL
 	locations map[string]string
 	items     map[string]string
+	orders    OrderFetcher
 	now       func() time.Time
 }
 
@@ -107,7 +126,7 @@ func New(cfg Config) (*Connector, error) {
 	case len(cfg.ID) > maxConnectorLen:
 		bad("ID", "longer than %d bytes", maxConnectorLen)
 	}
-	c := &Connector{id: cfg.ID, now: cfg.Now}
+	c := &Connector{id: cfg.ID, now: cfg.Now, orders: cfg.Orders}
 	if len(cfg.SignatureKeys) == 0 {
 		bad("SignatureKeys", "at least one signature key is required")
 	}

@@ -2,7 +2,9 @@
 // the Inventory API operation BatchRetrieveInventoryCounts, which the
 // reconciler uses to catch up on inventory.count.updated webhooks that
 // never arrived (ref §4.2, §6 pitfall 5: "reconcile with
-// BatchRetrieveInventoryCounts + updated_after"). It sends one request per
+// BatchRetrieveInventoryCounts + updated_after"), and for the Orders API
+// operation RetrieveOrder (GET /v2/orders/{order_id}), which the webhook
+// connector uses to read the line items that order webhooks lack (ref §3). It sends one request per
 // call, classifies every failure and never retries: backoff belongs to the
 // caller, which branches on ErrorCode, IsRetryable and RetryAfter.
 //
@@ -27,6 +29,11 @@
 // counts newest calculated_at first, cursor empty on the last page.
 // AllCounts follows cursors through a CountsReader, so a caller can pace
 // or retry page by page.
+//
+// RetrieveOrder sends GET {base}/v2/orders/{order_id} with the same
+// headers and returns the order's id, location, state, version, times and
+// line items {uid, catalog_object_id, quantity, name} (spec
+// RetrieveOrderResponse); an unknown order is NotFound (HTTP 404).
 //
 // Quantities are decimal strings; ParseQuantity turns one into whole units
 // digit by digit, as the webhook connector does.

@@ -52,10 +52,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Client reads inventory counts through the Square Inventory API. It is a
+// Client reads inventory counts (Inventory API) and orders (Orders API). It is a
 // driver: it classifies errors and never retries. It is safe for
 // concurrent use.
 type Client struct {
+	base      string // scheme://host
 	endpoint  string
 	token     string
 	version   string
@@ -109,7 +110,7 @@ func New(token string, opts *Options) (*Client, error) {
 		o.Now = time.Now
 	}
 	return &Client{
-		endpoint: u.Scheme + "://" + u.Host + Path, token: token, version: o.Version,
+		base: u.Scheme + "://" + u.Host, endpoint: u.Scheme + "://" + u.Host + Path, token: token, version: o.Version,
 		userAgent: o.UserAgent, http: o.HTTPClient, now: o.Now,
 	}, nil
 }
@@ -216,45 +217,10 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 	if err != nil {
 		return Response{}, &Error{Code: errcode.InvalidArgument, Err: err}
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return Response{}, &Error{Code: errcode.InvalidArgument, Err: err}
-	}
-	hreq.Header.Set("Authorization", "Bearer "+c.token)
-	hreq.Header.Set("Square-Version", c.version)
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json")
-	hreq.Header.Set("User-Agent", c.userAgent)
-	hr, err := c.http.Do(hreq)
-	if err != nil {
-		return Response{}, transportError(ctx, err)
-	}
-	defer hr.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(hr.Body, maxResponse))
-	if err != nil {
-		e := transportError(ctx, fmt.Errorf("reading response: %w", err))
-		e.HTTPStatus = hr.StatusCode
-		return Response{}, e
-	}
 	var wr wireResponse
-	jsonErr := json.Unmarshal(raw, &wr)
-	if hr.StatusCode < 200 || hr.StatusCode > 299 {
-		e := &Error{Code: errcode.FromHTTPStatus(hr.StatusCode), HTTPStatus: hr.StatusCode, RetryAfter: retryAfterHeader(hr.Header, c.now())}
-		if jsonErr == nil && len(wr.Errors) > 0 {
-			e.Errors = wr.Errors
-			e.Err = errors.New(describe(wr.Errors))
-		} else {
-			e.Err = fmt.Errorf("%s: %.200s", http.StatusText(hr.StatusCode), bytes.TrimSpace(raw))
-		}
-		return Response{}, e
-	}
-	if jsonErr != nil {
-		return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode,
-			Err: fmt.Errorf("decoding BatchRetrieveInventoryCountsResponse: %w", jsonErr)}
-	}
-	if len(wr.Errors) > 0 {
-		return Response{}, &Error{Code: categoryCode(wr.Errors[0].Category), HTTPStatus: hr.StatusCode,
-			Errors: wr.Errors, Err: errors.New(describe(wr.Errors))}
+	status, err := c.send(ctx, http.MethodPost, c.endpoint, body, &wr, &wr.Errors, "BatchRetrieveInventoryCountsResponse")
+	if err != nil {
+		return Response{}, err
 	}
 	resp := Response{Cursor: wr.Cursor, Counts: make([]Count, 0, len(wr.Counts))}
 	for i, wc := range wr.Counts {
@@ -265,7 +231,7 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 		if wc.CalculatedAt != "" {
 			t, err := time.Parse(time.RFC3339Nano, wc.CalculatedAt)
 			if err != nil {
-				return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode,
+				return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: status,
 					Err: fmt.Errorf("counts[%d].calculated_at: %q is not RFC 3339", i, wc.CalculatedAt)}
 			}
 			cnt.CalculatedAt = t
@@ -273,6 +239,61 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 		resp.Counts = append(resp.Counts, cnt)
 	}
 	return resp, nil
+}
+
+// send makes one request with body (nil: none) and decodes a 2xx answer
+// into out, whose "errors" field decodes into *errs. It returns the HTTP
+// status. Every failure is an *Error classified as the package doc says:
+// a non-2xx answer by its status, a 2xx answer with errors by the first
+// error's category, a body that is not JSON as Unknown. what names the
+// response type in errors.
+func (c *Client) send(ctx context.Context, method, endpoint string, body []byte, out any, errs *[]APIError, what string) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, endpoint, rd)
+	if err != nil {
+		return 0, &Error{Code: errcode.InvalidArgument, Err: err}
+	}
+	hreq.Header.Set("Authorization", "Bearer "+c.token)
+	hreq.Header.Set("Square-Version", c.version)
+	if body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.userAgent)
+	hr, err := c.http.Do(hreq)
+	if err != nil {
+		return 0, transportError(ctx, err)
+	}
+	defer hr.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(hr.Body, maxResponse))
+	if err != nil {
+		e := transportError(ctx, fmt.Errorf("reading response: %w", err))
+		e.HTTPStatus = hr.StatusCode
+		return hr.StatusCode, e
+	}
+	jsonErr := json.Unmarshal(raw, out)
+	if hr.StatusCode < 200 || hr.StatusCode > 299 {
+		e := &Error{Code: errcode.FromHTTPStatus(hr.StatusCode), HTTPStatus: hr.StatusCode, RetryAfter: retryAfterHeader(hr.Header, c.now())}
+		if jsonErr == nil && len(*errs) > 0 {
+			e.Errors = *errs
+			e.Err = errors.New(describe(*errs))
+		} else {
+			e.Err = fmt.Errorf("%s: %.200s", http.StatusText(hr.StatusCode), bytes.TrimSpace(raw))
+		}
+		return hr.StatusCode, e
+	}
+	if jsonErr != nil {
+		return hr.StatusCode, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode,
+			Err: fmt.Errorf("decoding %s: %w", what, jsonErr)}
+	}
+	if len(*errs) > 0 {
+		return hr.StatusCode, &Error{Code: categoryCode((*errs)[0].Category), HTTPStatus: hr.StatusCode,
+			Errors: *errs, Err: errors.New(describe(*errs))}
+	}
+	return hr.StatusCode, nil
 }
 
 // CountsReader fetches one page of counts. *Client implements it; a

@@ -1,6 +1,6 @@
 // Package squarefake is an in-process fake of the Square Inventory API's
-// BatchRetrieveInventoryCounts, for tests of squareapi and the
-// reconciler. A Server is an http.Handler: mount it in an
+// BatchRetrieveInventoryCounts and the Orders API's RetrieveOrder, for
+// tests of squareapi, the reconciler and the webhook connector. A Server is an http.Handler: mount it in an
 // httptest.Server and give the client its URL as Options.BaseURL. It
 // serves counts from an in-memory table that tests fill with SetCount.
 //
@@ -22,6 +22,16 @@
 // "code":"UNAUTHORIZED",…}]} (ref §5; the detail text is [U]). A
 // Square-Version header, when present, must be YYYY-MM-DD, else 400
 // INVALID_SQUARE_VERSION_FORMAT; it is recorded, not interpreted.
+//
+// GET /v2/orders/{order_id} (Square API reference, Orders API
+// RetrieveOrder, https://developer.squareup.com/reference/square/orders-api/retrieve-order)
+// answers {"order":{id, location_id, state, version, created_at,
+// updated_at, line_items:[{uid, catalog_object_id, name, quantity}]}} for
+// an order stored with SetOrder (other Order fields of the spec are left
+// out), and 404 {"errors":[{"category":"INVALID_REQUEST_ERROR",
+// "code":"NOT_FOUND",…}]} for any other id (the detail text is [U]). Other
+// methods on it are 405; authentication and Square-Version are checked as
+// for counts, and Fail applies to it too.
 //
 // # Filtering and paging
 //

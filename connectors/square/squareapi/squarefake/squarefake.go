@@ -21,8 +21,11 @@ import (
 // empty.
 const DefaultToken = "EAAAstockgatefake"
 
-// Path is the one endpoint the fake serves.
+// Path is the endpoint of BatchRetrieveInventoryCounts.
 const Path = "/v2/inventory/counts/batch-retrieve"
+
+// OrdersPath prefixes RetrieveOrder's endpoint, GET /v2/orders/{order_id}.
+const OrdersPath = "/v2/orders/"
 
 // Options configure a Server; nil means the defaults.
 type Options struct {
@@ -62,6 +65,7 @@ type Stats struct {
 	Failed       int // answered by Fail
 	Unauthorized int // answered 401
 	Pages        int // pages of counts served
+	Orders       int // orders served (RetrieveOrder answered 200)
 }
 
 // Server is the fake API; see the package doc. It is safe for concurrent
@@ -73,6 +77,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	counts   map[key]Count
+	orders   map[string]Order
 	fails    int
 	failCode int
 	failWait time.Duration
@@ -97,7 +102,7 @@ func New(opts *Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{token: o.Token, pageSize: o.PageSize, now: o.Now, counts: map[key]Count{}}
+	return &Server{token: o.Token, pageSize: o.PageSize, now: o.Now, counts: map[key]Count{}, orders: map[string]Order{}}
 }
 
 // SetCount adds or replaces the count of (CatalogObjectID, LocationID,
@@ -164,6 +169,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// notFound is the 404 body [U: detail text].
+func notFound(detail string) apiError {
+	return apiError{Category: "INVALID_REQUEST_ERROR", Code: "NOT_FOUND", Detail: detail}
 }
 
 func invalid(code, field, detail string) apiError {
@@ -246,12 +256,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, status, failBody(status))
 		return
 	}
-	if r.URL.Path != Path {
-		writeErrors(w, http.StatusNotFound, apiError{Category: "INVALID_REQUEST_ERROR", Code: "NOT_FOUND", Detail: "Resource not found."})
+	method := http.MethodPost
+	orderID, isOrder := strings.CutPrefix(r.URL.Path, OrdersPath)
+	switch {
+	case isOrder && orderID != "" && !strings.Contains(orderID, "/"):
+		method = http.MethodGet
+	case r.URL.Path != Path:
+		writeErrors(w, http.StatusNotFound, notFound("Resource not found."))
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+	if r.Method != method {
+		w.Header().Set("Allow", method)
 		writeErrors(w, http.StatusMethodNotAllowed, invalid("METHOD_NOT_ALLOWED", "", "Method not allowed."))
 		return
 	}
@@ -264,6 +279,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := r.Header.Get("Square-Version"); v != "" && !versionRE.MatchString(v) {
 		writeErrors(w, http.StatusBadRequest, invalid("INVALID_SQUARE_VERSION_FORMAT", "", "Invalid Square-Version format: "+v))
+		return
+	}
+	if isOrder {
+		s.serveOrder(w, orderID)
 		return
 	}
 	var req request
