@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stockgate/stockgate/connectors/square"
 	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
 )
 
@@ -80,5 +84,72 @@ func TestReconcileOnDemand(t *testing.T) {
 	}
 	if errs := gql(t, base, testStoreKey, m, nil, nil); len(errs) != 1 || errs[0].Extensions["code"] != "FORBIDDEN" {
 		t.Fatalf("storefront key ran a reconciliation: %+v", errs)
+	}
+}
+
+// TestSquareOrderFetchedAndApplied: Square's order webhooks carry no lines;
+// with an API token the gateway fetches the order and commits its lines,
+// and releases them when the order completes (the count webhook carries
+// the deduction).
+func TestSquareOrderFetchedAndApplied(t *testing.T) {
+	fake := squarefake.New(nil)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	const (
+		key = "square-signature-key-0123"
+		url = "https://stockgate.example.com/webhooks/square"
+	)
+	t.Setenv("E2E_SQUARE_KEY", key)
+	t.Setenv("E2E_SQUARE_TOKEN", squarefake.DefaultToken)
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: square
+    kind: square
+    secrets: [env:E2E_SQUARE_KEY]
+    notificationURL: `+url+`
+    locations: {L8YQ2W4K7ZB3D: berlin}
+    items: {VAR-ORDER-1: ORDER-SKU}
+    api:
+      baseURL: `+srv.URL+`
+      token: env:E2E_SQUARE_TOKEN
+      reconcile: 1h
+`))
+	order := squarefake.Order{ID: "Qm8Xz3Rt6YpL2wKv9NcB4hFgJ7s", LocationID: "L8YQ2W4K7ZB3D", State: "OPEN", Version: 1,
+		LineItems: []squarefake.LineItem{{UID: "line-1", CatalogObjectID: "VAR-ORDER-1", Quantity: "2"}}}
+	fake.SetOrder(order)
+	send := func(eventID, state string, version int) {
+		t.Helper()
+		body := fmt.Sprintf(`{"merchant_id":"MLN7Q2C5X9ZKB","type":"order.updated","event_id":%q,"created_at":"2026-11-20T10:13:58Z","data":{"type":"order_updated","id":"Qm8Xz3Rt6YpL2wKv9NcB4hFgJ7s","object":{"order_updated":{"created_at":"2026-11-20T10:13:58Z","updated_at":"2026-11-20T10:14:58Z","location_id":"L8YQ2W4K7ZB3D","order_id":"Qm8Xz3Rt6YpL2wKv9NcB4hFgJ7s","state":%q,"version":%d}}}}`, eventID, state, version)
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/square", strings.NewReader(body))
+		req.Header.Set(square.HeaderSignature, square.Sign(key, url, []byte(body)))
+		if code, resp := post(t, req); code != http.StatusOK {
+			t.Fatalf("order webhook answered %d %s", code, resp)
+		}
+	}
+	committed := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var q struct {
+				Availability level `json:"availability"`
+			}
+			gql(t, base, testStoreKey, `{ availability(sku:"ORDER-SKU", location:"berlin"){ committed } }`, nil, &q)
+			if q.Availability.Committed == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("committed %d, want %d", q.Availability.Committed, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	send("evt-order-1", "OPEN", 1)
+	committed(2)
+	send("evt-order-2", "OPEN", 2) // another update, same state: applied once
+	order.State, order.Version = "COMPLETED", 3
+	fake.SetOrder(order)
+	send("evt-order-3", "COMPLETED", 3)
+	committed(0)
+	if ids := history(t, base, "ORDER-SKU", "berlin"); len(ids) != 2 {
+		t.Fatalf("history = %v; want one commit and one release", ids)
 	}
 }
