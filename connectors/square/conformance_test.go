@@ -157,5 +157,18 @@ func harness(t *testing.T, names []string, sign func([]byte) *connectors.Request
 	for name, body := range malformedBodies {
 		h.Malformed[name] = sign([]byte(body))
 	}
+	// Two counts of one variation, the earlier arriving last (Square does
+	// not promise order, ref §2.4): the older must carry its own time.
+	body, err := os.ReadFile(filepath.Join("testdata", "inventory_count_updated_sale.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(eventID, calculated string) *connectors.Request {
+		b := strings.ReplaceAll(string(body), "2026-11-20T10:14:02.90412Z", calculated)
+		b = strings.Replace(b, "0b7f6c2e-5a41-4d8e-9f13-6e2a8c4d1b07", eventID, 1)
+		return sign([]byte(b))
+	}
+	h.Stale = []connectortest.StalePair{{Name: "count",
+		Newer: at("stale-newer", "2026-11-20T11:00:00Z"), Older: at("stale-older", "2026-11-20T10:00:00Z")}}
 	return h
 }
