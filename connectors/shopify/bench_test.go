@@ -2,10 +2,11 @@ package shopify
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/goccy/go-json"
 
 	"github.com/stockgate/stockgate/event"
 )

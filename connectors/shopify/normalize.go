@@ -2,13 +2,14 @@ package shopify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/goccy/go-json"
 
 	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/event"
@@ -691,6 +692,12 @@ func (n *normalizer) malformed(format string, args ...any) error {
 
 // decode unmarshals the body into v, turning JSON errors into
 // ErrMalformed naming the field.
+//
+// It uses github.com/goccy/go-json, a drop-in for encoding/json (same
+// struct tags, case-insensitive keys, exact int64, null leaves a field
+// zero, unknown fields ignored, the same error types), about ten times
+// faster on an order (BenchmarkDecodeOrder). Strings are copied out of
+// the body, as with encoding/json.
 func (n *normalizer) decode(v any) error {
 	err := json.Unmarshal(n.r.Body, v)
 	if err == nil {
@@ -700,7 +707,7 @@ func (n *normalizer) decode(v any) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return n.malformed("field %s: got JSON %s, want %s", te.Field, te.Value, kindName(te.Type))
+		return n.malformed("field %s: got JSON %s, want %s", fieldPath(te.Field), te.Value, kindName(te.Type))
 	case errors.As(err, &te):
 		return n.malformed("body is a JSON %s, want an object", te.Value)
 	case errors.As(err, &se):
@@ -708,6 +715,24 @@ func (n *normalizer) decode(v any) error {
 	default:
 		return n.malformed("body is not JSON: %v", err)
 	}
+}
+
+// fieldPath is the dotted path of a type error without the array
+// indices go-json puts in it ("line_items.0.quantity" is
+// "line_items.quantity"), as encoding/json reports it. No decoded field
+// name is all digits, so every such segment is an index.
+func fieldPath(field string) string {
+	if !strings.ContainsAny(field, "0123456789") {
+		return field
+	}
+	segs := strings.Split(field, ".")
+	out := segs[:0]
+	for _, s := range segs {
+		if strings.Trim(s, "0123456789") != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // kindName names the JSON a Go type decodes from.

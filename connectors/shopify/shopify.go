@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stockgate/stockgate/connectors"
@@ -138,7 +140,7 @@ const (
 // safe for concurrent use, and so is the Connector.
 type Connector struct {
 	id              string
-	secrets         [][]byte
+	secrets         []*signer
 	shop            string
 	locations       map[int64]string
 	defaultLocation string
@@ -181,7 +183,7 @@ func New(cfg Config) (*Connector, error) {
 			bad(fmt.Sprintf("Secrets[%d]", i), "empty")
 			continue
 		}
-		c.secrets = append(c.secrets, []byte(s))
+		c.secrets = append(c.secrets, newSigner([]byte(s)))
 	}
 	if strings.ContainsAny(cfg.Shop, "/: \t") {
 		bad("Shop", "%q is not a shop domain (want such as example.myshopify.com)", cfg.Shop)
@@ -271,12 +273,9 @@ func (c *Connector) Verify(r *connectors.Request) error {
 		return fmt.Errorf("%w: shopify: %s is not standard base64", connectors.ErrUnauthorized, HeaderHMAC)
 	}
 	ok := false
-	var sum [sha256.Size]byte
-	for _, secret := range c.secrets {
-		m := hmac.New(sha256.New, secret)
-		m.Write(r.Body)
+	for _, s := range c.secrets {
 		// Constant-time compare (ref §2.2, hmac-validator.ts).
-		if hmac.Equal(m.Sum(sum[:0]), want[:sha256.Size]) {
+		if s.verify(r.Body, want[:sha256.Size]) {
 			ok = true
 			break
 		}
@@ -296,19 +295,52 @@ func (c *Connector) Verify(r *connectors.Request) error {
 	return nil
 }
 
+// signer computes HMAC-SHA256 under one secret. A keyed hmac.New costs
+// several allocations per request; Reset returns a used one to its keyed
+// state, so they are pooled, each with the buffer its sum goes to.
+type signer struct{ pool sync.Pool }
+
+type pooledMAC struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+func newSigner(secret []byte) *signer {
+	s := &signer{}
+	s.pool.New = func() any { return &pooledMAC{h: hmac.New(sha256.New, secret)} }
+	return s
+}
+
+// verify reports, in constant time, whether mac is the HMAC of body.
+func (s *signer) verify(body, mac []byte) bool {
+	m := s.pool.Get().(*pooledMAC)
+	defer s.pool.Put(m)
+	m.h.Reset()
+	m.h.Write(body)
+	return hmac.Equal(m.h.Sum(m.sum[:0]), mac)
+}
+
 // header returns the first value of the webhook header named name or, for
-// the "events" family, bare. http.Header.Get canonicalises the key; the
-// fallback scan finds keys stored without canonicalisation (a map built by
-// hand rather than by net/http).
+// the "events" family, bare. name is canonical, so http.Header.Get finds it
+// without allocating; bare is not, and Get would allocate its canonical
+// form on every call, so it is found by a case-insensitive scan, which
+// also finds keys stored without canonicalisation (a map built by hand
+// rather than by net/http).
 func header(h http.Header, name, bare string) string {
 	if v := h.Get(name); v != "" {
 		return v
 	}
-	if v := h.Get(bare); v != "" {
+	if v := scanHeader(h, bare); v != "" {
 		return v
 	}
+	return scanHeader(h, name)
+}
+
+// scanHeader returns the first value of the header whose key equals name
+// case-insensitively.
+func scanHeader(h http.Header, name string) string {
 	for k, vs := range h {
-		if len(vs) > 0 && vs[0] != "" && (strings.EqualFold(k, name) || strings.EqualFold(k, bare)) {
+		if len(vs) > 0 && vs[0] != "" && strings.EqualFold(k, name) {
 			return vs[0]
 		}
 	}
