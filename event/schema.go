@@ -20,6 +20,10 @@ var (
 	schemasOnce sync.Once
 	schemas     map[Type]*jsonschema.Schema
 	schemasErr  error
+	// fast holds the fast-path rules of each type whose schema
+	// deriveRules understands; a type without an entry always runs the
+	// validator.
+	fast map[Type]*fastRules
 )
 
 // SchemaFile returns the file name of t's JSON Schema under schemas/.
@@ -47,6 +51,7 @@ func compileSchemas() {
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	schemas = make(map[Type]*jsonschema.Schema, len(Types))
+	fast = make(map[Type]*fastRules, len(Types))
 	for _, t := range Types {
 		raw, err := schemaFS.ReadFile(SchemaFile(t))
 		if err != nil {
@@ -69,7 +74,22 @@ func compileSchemas() {
 			return
 		}
 		schemas[t] = s
+		// The schema compiled, so it is well formed; read the fast-path
+		// rules from the same document.
+		if r, err := deriveRules(doc); err == nil {
+			fast[t] = r
+		}
 	}
+}
+
+// fastFor returns t's fast-path rules, or nil when t has none (or the
+// schemas did not compile, which validateDoc reports).
+func fastFor(t Type) *fastRules {
+	schemasOnce.Do(compileSchemas)
+	if schemasErr != nil {
+		return nil
+	}
+	return fast[t]
 }
 
 // schemaFor returns t's compiled schema.
@@ -94,6 +114,9 @@ func ValidateData(t Type, data []byte) error {
 	doc, err := decodeDoc(t, data)
 	if err != nil {
 		return err
+	}
+	if r := fastFor(t); r != nil && r.docOK(t, doc) {
+		return nil
 	}
 	return validateDoc(t, doc)
 }
