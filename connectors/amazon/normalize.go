@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	json "github.com/goccy/go-json"
 	"reflect"
 	"strings"
 	"time"
@@ -658,7 +658,7 @@ func (n *normalizer) decodeJSON(b []byte, v any, name, prefix string) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return n.malformed("field %s%s: got JSON %s, want %s", prefix, te.Field, te.Value, kindName(te.Type))
+		return n.malformed("field %s%s: got JSON %s, want %s", prefix, fieldPath(te.Field), te.Value, kindName(te.Type))
 	case errors.As(err, &te):
 		return n.malformed("%s is a JSON %s, want an object", name, te.Value)
 	case errors.As(err, &se):
@@ -666,6 +666,23 @@ func (n *normalizer) decodeJSON(b []byte, v any, name, prefix string) error {
 	default:
 		return n.malformed("%s is not JSON: %v", name, err)
 	}
+}
+
+// fieldPath drops the array indices goccy/go-json puts in a type error's
+// field path ("Items.0.Quantity" → "Items.Quantity"), as encoding/json
+// reports it.
+func fieldPath(field string) string {
+	if !strings.ContainsAny(field, "0123456789") {
+		return field
+	}
+	segs := strings.Split(field, ".")
+	out := segs[:0]
+	for _, s := range segs {
+		if strings.Trim(s, "0123456789") != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // kindName names the JSON a Go type decodes from.
