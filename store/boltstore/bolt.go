@@ -92,6 +92,9 @@ func Open(path string, opts *Options) (store.Driver, error) {
 		Timeout:      o.LockTimeout,
 		NoSync:       o.NoSync,
 		FreelistType: bolt.FreelistMapType,
+		// The freelist is rebuilt by scanning at open instead of being
+		// written by every commit (as etcd runs bbolt).
+		NoFreelistSync: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
