@@ -377,12 +377,21 @@ func openConnector(c config.Connector, echoes shopify.Echoes, learner shopify.Le
 		}
 		return square.New(sc)
 	case connectors.Amazon:
-		return amazon.New(amazon.Config{
+		ac := amazon.Config{
 			ID: c.ID, SellerID: c.Amazon.SellerID,
 			SNS:         amazon.SNSConfig{AllowedTopicARNs: c.Amazon.SNSTopics, AllowedCertHosts: c.Amazon.SNSCertHosts},
 			EventBridge: amazon.EventBridgeConfig{AuthHeader: c.Amazon.AuthHeader, Secrets: c.SecretValues},
 			Locations:   c.Locations, DefaultLocation: c.DefaultLocation, SKUs: c.Items,
-		})
+		}
+		if token := c.API.TokenValue; token != "" {
+			// ORDER_CHANGE without items: fetch them (getOrderItems).
+			oc, err := amazon.NewOrdersClient(c.API.BaseURL, func(context.Context) (string, error) { return token, nil }, nil)
+			if err != nil {
+				return nil, err
+			}
+			ac.OrderItems = oc
+		}
+		return amazon.New(ac)
 	case connectors.POS:
 		return pos.New(pos.Config{ID: c.ID, Secrets: c.SecretValues, Tolerance: c.Tolerance, Stores: c.Stores})
 	}
