@@ -162,3 +162,21 @@ func channelQuantity(sku string, q channel.Quantity) *model.ChannelQuantity {
 	}
 	return out
 }
+
+// page checks a first argument, reads up to that many items and converts
+// them for the schema.
+func page[T, M any](first *int64, max int, read func(n int) ([]T, error), conv func(T) *M) ([]*M, error) {
+	n, err := pageSize(first, max)
+	if err != nil {
+		return nil, err
+	}
+	items, err := read(n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*M, len(items))
+	for i, it := range items {
+		out[i] = conv(it)
+	}
+	return out, nil
+}

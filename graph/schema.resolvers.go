@@ -197,53 +197,17 @@ func (r *queryResolver) History(ctx context.Context, sku string, location string
 
 // DeadLetters is the resolver for the deadLetters field.
 func (r *queryResolver) DeadLetters(ctx context.Context, first *int64, after *string) ([]*model.DeadLetter, error) {
-	n, err := pageSize(first, 500)
-	if err != nil {
-		return nil, err
-	}
-	ds, err := r.Store.DeadLetters(ctx, deref(after), n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.DeadLetter, len(ds))
-	for i, d := range ds {
-		out[i] = deadLetter(d)
-	}
-	return out, nil
+	return page(first, 500, func(n int) ([]store.DeadLetter, error) { return r.Store.DeadLetters(ctx, deref(after), n) }, deadLetter)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *queryResolver) Alerts(ctx context.Context, first *int64, after *string) ([]*model.Alert, error) {
-	n, err := pageSize(first, 500)
-	if err != nil {
-		return nil, err
-	}
-	as, err := r.Store.Alerts(ctx, deref(after), n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.Alert, len(as))
-	for i, a := range as {
-		out[i] = alert(a)
-	}
-	return out, nil
+	return page(first, 500, func(n int) ([]store.Alert, error) { return r.Store.Alerts(ctx, deref(after), n) }, alert)
 }
 
 // PendingMappings is the resolver for the pendingMappings field.
 func (r *queryResolver) PendingMappings(ctx context.Context, connector *string, first *int64) ([]*model.DeadLetter, error) {
-	n, err := pageSize(first, 1000)
-	if err != nil {
-		return nil, err
-	}
-	ds, err := r.Mapping.Pending(ctx, deref(connector), n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.DeadLetter, len(ds))
-	for i, d := range ds {
-		out[i] = deadLetter(d)
-	}
-	return out, nil
+	return page(first, 1000, func(n int) ([]store.DeadLetter, error) { return r.Mapping.Pending(ctx, deref(connector), n) }, deadLetter)
 }
 
 // Mappings is the resolver for the mappings field.
