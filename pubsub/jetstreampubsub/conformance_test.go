@@ -112,6 +112,16 @@ func startEmbedded(tb testing.TB, opts *server.Options) *server.Server {
 		s.Shutdown()
 		tb.Fatal("embedded nats-server did not start")
 	}
+	// Ready for connections is not ready for streams: on a loaded machine
+	// JetStream may still be starting, and a stream created then fails
+	// with "error creating store for stream" (err_code 10049).
+	for deadline := time.Now().Add(10 * time.Second); !s.JetStreamEnabled(); {
+		if time.Now().After(deadline) {
+			s.Shutdown()
+			tb.Fatal("embedded nats-server: JetStream did not start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return s
 }
 
@@ -159,7 +169,7 @@ func newStream(tb testing.TB, js jetstream.JetStream) (stream, subject string) {
 	stream, subject = name, "sgtest."+name
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+	if err := createStream(ctx, js, jetstream.StreamConfig{
 		Name:     stream,
 		Subjects: []string{subject},
 		Storage:  jetstream.FileStorage,
@@ -199,7 +209,7 @@ func newHarnessMaker(url string) drivertest.HarnessMaker {
 
 func (h *harness) CreateTopic(ctx context.Context, _ string) (driver.Topic, func(), error) {
 	name := uniqueName()
-	if _, err := h.js.CreateStream(ctx, jetstream.StreamConfig{
+	if err := createStream(ctx, h.js, jetstream.StreamConfig{
 		Name:     name,
 		Subjects: []string{"sgtest." + name},
 		Storage:  jetstream.FileStorage,
@@ -358,4 +368,23 @@ func BenchmarkConformance(b *testing.B) {
 			drivertest.RunBenchmarks(b, topic, sub)
 		})
 	}
+}
+
+// createStream creates a test stream, trying again a few times when the
+// server answers "error creating store for stream" (err_code 10049): seen
+// on the embedded server under a fully loaded machine, and a fault of the
+// test's server, not of the driver.
+func createStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err = js.CreateStream(ctx, cfg); err == nil {
+			return nil
+		}
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10049 {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+	}
+	return err
 }
