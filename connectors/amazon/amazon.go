@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stockgate/stockgate/connectors"
@@ -65,6 +66,12 @@ type Config struct {
 	// carries none (see OrdersClient). Nil: such a notification becomes a
 	// dead letter.
 	OrderItems OrderItemsFetcher
+	// Echoes reports what stockgate last wrote as a SellerSKU's
+	// merchant-fulfilled quantity, so that the
+	// LISTINGS_ITEM_MFN_QUANTITY_CHANGE reporting that value back is
+	// recorded as a confirmation (reason echo_confirmation), not a drift.
+	// Nil: no echo detection (nothing writes to Amazon).
+	Echoes Echoes
 	// Now returns the current time; nil means time.Now. It decides whether
 	// an SNS signing certificate is within its validity period, and stamps
 	// dead letters of requests without ReceivedAt.
@@ -148,6 +155,7 @@ type Connector struct {
 	skus            map[string]string
 	orderItems      OrderItemsFetcher
 	now             func() time.Time
+	echoes          Echoes
 }
 
 var _ connectors.Inbound = (*Connector)(nil)
@@ -180,6 +188,7 @@ func New(cfg Config) (*Connector, error) {
 		defaultLocation: cfg.DefaultLocation,
 		orderItems:      cfg.OrderItems,
 		now:             cfg.Now,
+		echoes:          cfg.Echoes,
 	}
 	for i, arn := range cfg.SNS.AllowedTopicARNs {
 		switch {
@@ -375,4 +384,54 @@ func (c *Connector) sku(sellerSKU string) string {
 		return s
 	}
 	return sellerSKU
+}
+
+// Echoes is what an Amazon writer remembers of its own writes.
+type Echoes interface {
+	// Pushed returns the MFN quantity last written for a SellerSKU and
+	// when.
+	Pushed(sellerSKU string) (qty int64, at time.Time, ok bool)
+}
+
+// MemoryEchoes is an in-memory Echoes, safe for concurrent use; the zero
+// value is ready.
+type MemoryEchoes struct {
+	mu sync.Mutex
+	m  map[string]pushed
+}
+
+type pushed struct {
+	qty int64
+	at  time.Time
+}
+
+// Record remembers a write.
+func (e *MemoryEchoes) Record(sellerSKU string, qty int64, at time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = map[string]pushed{}
+	}
+	e.m[sellerSKU] = pushed{qty, at}
+}
+
+// Pushed implements Echoes.
+func (e *MemoryEchoes) Pushed(sellerSKU string) (int64, time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.m[sellerSKU]
+	return p.qty, p.at, ok
+}
+
+// echoWindow is how far before our write Amazon's EventTime may be and
+// still be the echo of it (clocks differ).
+const echoWindow = time.Minute
+
+// isEcho reports whether an MFN quantity report is the echo of a write.
+func (c *Connector) isEcho(sellerSKU string, qty int64, at time.Time) bool {
+	if c.echoes == nil {
+		return false
+	}
+	q, when, ok := c.echoes.Pushed(sellerSKU)
+	return ok && q == qty && !at.Before(when.Add(-echoWindow))
 }

@@ -550,6 +550,10 @@ func (n *normalizer) mfnQuantity(nt *notification) error {
 		n.unmapped(n.key, what+": "+strings.Join(why, "; "))
 		return nil
 	}
+	reason := reasonChannelReport
+	if n.c.isEcho(p.SKU, q, at) {
+		reason = event.ReasonEchoConfirmation // the quantity stockgate itself wrote
+	}
 	n.emit(event.StockCounted, what, event.Movement{
 		SourceEventID: n.key,
 		OccurredAt:    at,
@@ -557,7 +561,7 @@ func (n *normalizer) mfnQuantity(nt *notification) error {
 		Location:      loc,
 		Quantity:      q,
 		State:         event.StateAvailable,
-		Reason:        reasonChannelReport,
+		Reason:        reason,
 		CorrelationID: "amazon:notification:" + n.key,
 	})
 	return n.err
