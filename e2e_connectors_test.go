@@ -260,3 +260,37 @@ func TestShopifyLearnsSKUsAndKeepsThem(t *testing.T) {
 		t.Fatalf("after restart the level answered %d %s; want it mapped", code, body)
 	}
 }
+
+// TestAmazonListingStatusIsRecorded: a listing that stops being buyable
+// moves no stock but is recorded on the channel as an alert, once, even
+// when Amazon delivers it twice.
+func TestAmazonListingStatusIsRecorded(t *testing.T) {
+	const ebSecret = "eventbridge-secret-0123456789"
+	t.Setenv("E2E_EB_SECRET", ebSecret)
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: amazon
+    kind: amazon
+    secrets: [env:E2E_EB_SECRET]
+    defaultLocation: web
+`))
+	body, err := os.ReadFile("connectors/amazon/testdata/listings_item_status_change.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/amazon", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ebSecret)
+		if code, resp := post(t, req); code != http.StatusOK {
+			t.Fatalf("listing status answered %d %s", code, resp)
+		}
+	}
+	var a struct {
+		Alerts []struct{ Kind, Sku, Message string } `json:"alerts"`
+	}
+	if errs := gql(t, base, testAdminKey, `{ alerts{ kind sku message } }`, nil, &a); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(a.Alerts) != 1 || a.Alerts[0].Kind != "listing_status" || !strings.Contains(a.Alerts[0].Message, "not buyable") || a.Alerts[0].Sku != "BNE-RDG-CHAR" {
+		t.Fatalf("alerts = %+v; want one listing_status alert", a.Alerts)
+	}
+}

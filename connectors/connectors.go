@@ -83,6 +83,9 @@ type Result struct {
 	// Unmapped are parts of the message that name a SKU or location the
 	// connector cannot map; they are kept as dead letters, never dropped.
 	Unmapped []store.DeadLetter
+	// Alerts record what a channel reports that moves no stock but needs
+	// an operator (a listing no longer buyable); kept with the delivery.
+	Alerts []store.Alert
 }
 
 // Inbound is the receiving side of a connector.

@@ -206,6 +206,15 @@ func (h *Handler) Accept(ctx context.Context, res *connectors.Result, receivedAt
 	case err != nil:
 		return false, err
 	}
+	if len(res.Alerts) > 0 {
+		// Alerts ride on a commit of their own, keyed by the delivery, so a
+		// crash between the two and the marketplace's retry records them
+		// once. (The retry is a duplicate for the outbox but not for this.)
+		err := h.st.Commit(ctx, store.Commit{EventID: "alerts:" + res.DedupKey, Alerts: res.Alerts})
+		if err != nil && !errors.Is(err, store.ErrAlreadyApplied) {
+			return false, err
+		}
+	}
 	if len(a.Messages) > 0 && h.opts.Accepted != nil {
 		h.opts.Accepted()
 	}

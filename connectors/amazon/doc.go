@@ -57,7 +57,7 @@
 //	                                     quantity Fulfillable, at Locations[MarketplaceId]
 //	LISTINGS_ITEM_MFN_QUANTITY_CHANGE    one stock.counted, state available (an observation
 //	                                     the ledger compares, never applies), at DefaultLocation
-//	LISTINGS_ITEM_STATUS_CHANGE          no events; Result.Topic names it, ParseListingStatus reads it
+//	LISTINGS_ITEM_STATUS_CHANGE          no stock events; a listing_status alert records it on the channel (ParseListingStatus reads it too)
 //	anything else                        no events
 //
 // Order items are located at Locations[SupplySourceId] when they have a

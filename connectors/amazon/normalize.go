@@ -221,10 +221,12 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 	case TypeMFNQuantityChange:
 		err = n.mfnQuantity(nt)
 	case TypeListingStatusChange:
-		// No stock moves; the gateway reads the status with
-		// ParseListingStatus. Checked here so that a malformed one is
-		// refused like any other.
-		_, err = parseListingStatus(n, nt)
+		// No stock moves, but the channel changed: a listing that stops
+		// (or starts) being buyable is recorded as an alert.
+		var ls ListingStatus
+		if ls, err = parseListingStatus(n, nt); err == nil {
+			n.listingAlert(ls)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -707,4 +709,25 @@ func kindName(t reflect.Type) string {
 		return "an object"
 	}
 	return t.String()
+}
+
+// AlertListingStatus is the alert kind of a listing status change.
+const AlertListingStatus = "listing_status"
+
+// listingAlert records a listing's status on the channel as an alert.
+func (n *normalizer) listingAlert(ls ListingStatus) {
+	state := "not buyable"
+	if ls.Buyable {
+		state = "buyable"
+	}
+	if ls.Deleted {
+		state = "deleted"
+	}
+	n.res.Alerts = append(n.res.Alerts, store.Alert{
+		Kind:      AlertListingStatus,
+		Key:       store.Key{SKU: n.c.sku(ls.SellerSKU), Location: "amazon:" + ls.MarketplaceID},
+		EventID:   ls.NotificationID,
+		Message:   fmt.Sprintf("%s: Amazon listing of SellerSKU %q (ASIN %s) on marketplace %s is %s (statuses %v)", n.c.id, ls.SellerSKU, ls.ASIN, ls.MarketplaceID, state, ls.Statuses),
+		CreatedAt: ls.EventTime,
+	})
 }
