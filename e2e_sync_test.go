@@ -104,7 +104,29 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 	if code, body := post(t, echo.request(t, base)); code != http.StatusOK {
 		t.Fatalf("echo webhook answered %d %s", code, body)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Wait until the ledger has recorded the report, so the alert check
+	// below cannot pass merely because it ran first.
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		var h struct {
+			History struct {
+				Edges []struct {
+					Node struct{ Outcome, Reason string } `json:"node"`
+				} `json:"edges"`
+			} `json:"history"`
+		}
+		gql(t, base, testAdminKey, `{ history(sku:"SYNC-SKU", location:"berlin", first:50){ edges{ node{ outcome reason } } } }`, nil, &h)
+		if n := len(h.History.Edges); n > 0 && h.History.Edges[n-1].Node.Outcome == "observed" {
+			if r := h.History.Edges[n-1].Node.Reason; r != "echo_confirmation" {
+				t.Fatalf("Shopify's report of our own write was recorded with reason %q, want echo_confirmation", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the echoed inventory level never reached the ledger")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	var alerts struct {
 		Alerts []struct{ Kind, Message string } `json:"alerts"`
 	}
