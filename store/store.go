@@ -216,6 +216,7 @@ type Alert struct {
 // Driver is what a backend implements. Drivers return their own errors and
 // the sentinels above; the portable Store wraps them.
 type Driver interface {
+	RecordDriver
 	// Accept stores each acceptance atomically; it returns one error per
 	// item (nil or ErrDuplicate) or a call error when nothing was stored.
 	Accept(ctx context.Context, items []Acceptance) ([]error, error)

@@ -20,9 +20,11 @@ var (
 	bAlertIDs    = []byte("alertids")
 	bMeta        = []byte("meta")
 	bMappings    = []byte("mappings")
+	bRecords     = []byte("records")
+	bSKUs        = []byte("skus")
 
 	allBuckets = [][]byte{bOutbox, bDedup, bDedupExp, bApplied, bEntries, bProjections,
-		bDeadLetters, bDeadIDs, bAlerts, bAlertIDs, bMeta, bMappings}
+		bDeadLetters, bDeadIDs, bAlerts, bAlertIDs, bMeta, bMappings, bRecords, bSKUs}
 )
 
 // schemaVersion is stored in meta under "version"; Open refuses a file

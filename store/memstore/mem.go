@@ -60,6 +60,7 @@ type driver struct {
 	alerts      []store.Alert
 	alertIndex  map[string]int
 	mappings    map[[3]string]store.Mapping
+	records     map[string]map[string]store.Record // kind → id → record
 }
 
 var _ store.Driver = (*driver)(nil)

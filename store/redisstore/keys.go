@@ -28,6 +28,7 @@ type keys struct {
 	applied       string // HASH event id → when applied (Unix ns)
 	resolved      string // HASH dead letter id → resolution JSON
 	mappings      string // HASH length-prefixed connector, kind, external → mapping JSON
+	skus          string // ZSET score 0, member SKU: every SKU with entries
 }
 
 func newKeys(prefix string) keys {
@@ -42,6 +43,7 @@ func newKeys(prefix string) keys {
 		applied:       prefix + "applied",
 		resolved:      prefix + "deadletters:resolved",
 		mappings:      prefix + "mappings",
+		skus:          prefix + "skus",
 	}
 }
 
@@ -79,3 +81,8 @@ func hasHashTag(prefix string) bool {
 	j := strings.IndexByte(prefix[i+1:], '}')
 	return j > 0
 }
+
+// records is one record kind's HASH id → record JSON; recordIDs is its
+// ZSET (score 0, member id) that lists the ids in order.
+func (k keys) records(kind string) string   { return k.prefix + "rec:" + kind }
+func (k keys) recordIDs(kind string) string { return k.prefix + "recids:" + kind }

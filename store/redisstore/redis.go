@@ -305,7 +305,7 @@ func (d *driver) commitCall(c *store.Commit, now string) (call, error) {
 	if c.Entry != nil {
 		n++
 	}
-	ks := make([]string, 0, 7+2*n)
+	ks := make([]string, 0, 8+2*n)
 	ks = append(ks, d.k.applied, d.k.seqs, d.k.outbox, d.k.alerts, d.k.alertIDs, d.k.deadLetters, d.k.deadLetterIDs)
 	args := make([]any, 0, 3+5*n+2+len(c.Outbox)+2*len(c.Alerts)+2)
 	args = append(args, c.EventID, now, n)
@@ -327,6 +327,7 @@ func (d *driver) commitCall(c *store.Commit, now string) (call, error) {
 		ks = append(ks, d.k.projections(e.SKU), d.k.entries(e.Key))
 		args = append(args, e.Location, strconv.FormatUint(exp, 10), strconv.FormatUint(exp+1, 10), ev, pv)
 	}
+	ks = append(ks, d.k.skus)
 	args = append(args, len(c.Outbox))
 	for j := range c.Outbox {
 		m := c.Outbox[j]

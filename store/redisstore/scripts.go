@@ -74,7 +74,7 @@ return 0
 //
 //	KEYS: applied, seqs, outbox, alerts, alerts:ids, deadletters,
 //	      deadletters:ids, then per keyed step: the SKU's projections,
-//	      the key's entries
+//	      the key's entries; last, the skus index
 //	ARGV: event id, now, step count, then per step: location, expected
 //	      seq, new seq, entry JSON, projection JSON; then message count,
 //	      messages…, alert count, id and JSON per alert, and optionally the
@@ -103,10 +103,16 @@ for i = 0, steps - 1 do
   if cur ~= ARGV[a + 1] then return 2 end
   byloc[loc] = ARGV[a + 2]
 end
+local skus = KEYS[8 + 2 * steps]
 for i = 0, steps - 1 do
   local a = 4 + 5 * i
   redis.call('RPUSH', KEYS[9 + 2 * i], ARGV[a + 3])
   redis.call('HSET', KEYS[8 + 2 * i], ARGV[a], ARGV[a + 2] .. ':' .. ARGV[a + 4])
+  if ARGV[a + 2] == '1' then
+    -- A key's first entry: index its SKU. The projections key is
+    -- prefix .. 'proj:' .. sku and the index prefix .. 'skus'.
+    redis.call('ZADD', skus, 0, string.sub(KEYS[8 + 2 * i], #skus + 2))
+  end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local a = 4 + 5 * steps

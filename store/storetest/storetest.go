@@ -139,6 +139,8 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"AlertsPagination", testAlertsPagination},
 		{"ResolveDeadLetter", testResolveDeadLetter},
 		{"Mappings", testMappings},
+		{"Records", testRecords},
+		{"SKUs", testSKUs},
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentCommitSameKey", testConcurrentCommitSameKey},
 		{"ClosedDriver", testClosedDriver},
