@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		if err != nil {
 			return err
 		}
-		if err := keys.Add(k.Value, auth.Principal{Name: k.Name, Role: role}); err != nil {
+		if err := keys.Add(k.Value, auth.Principal{Name: k.Name, Role: role, Channels: k.Channels}); err != nil {
 			return err
 		}
 	}
@@ -148,6 +148,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		return err
 	}
 	defer st.Close()
+	keys.SetStore(st) // keys made by admin mutations
 	bus, err := pubsub.OpenBus(ctx, &pubsub.BusOptions{
 		InboundTopicURL:             cfg.Bus.Inbound,
 		InboundSubscriptionURL:      cfg.Bus.InboundSubscription,
@@ -217,8 +218,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		return err
 	}
 	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
-	gql := graph.NewHandler(&graph.Resolver{Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon, Dispatcher: disp}, &graph.HandlerOptions{
-		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit,
+	gql := graph.NewHandler(&graph.Resolver{
+		Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon, Dispatcher: disp,
+		Keys: keys, CatalogSKUs: cfg.SKUList(),
+	}, &graph.HandlerOptions{
+		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit, Audit: &graph.Auditor{Store: st, Log: log},
 		Introspection: *cfg.GraphQL.Introspection, AllowedOrigins: cfg.GraphQL.AllowedOrigins,
 	})
 
@@ -239,6 +243,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	start("relay", rel.Run)
 	start("ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
+	start("keys", func(ctx context.Context) error { return keys.Run(ctx, 2*time.Second) })
 	for _, src := range sqsSources {
 		start("amazon sqs", src.Run)
 	}

@@ -71,23 +71,82 @@ type Submitted struct {
 
 // Adjust submits a stock adjustment.
 func (s *Service) Adjust(ctx context.Context, a Adjust) (Submitted, error) {
-	if a.IdempotencyKey == "" {
+	return s.movement(ctx, "adjust", event.StockAdjusted, a.IdempotencyKey, a.Actor, event.Movement{
+		SKU: a.SKU, Location: a.Location, Quantity: a.Delta, Reason: a.Reason,
+	})
+}
+
+// Count is a stock-count command: on hand (or available) is Quantity as
+// of At.
+type Count struct {
+	SKU, Location string
+	Quantity      int64
+	// State is event.StateOnHand (the default) or event.StateAvailable.
+	State string
+	// At is when the count was taken; zero means now. A count older than
+	// the last one applied for the key is recorded as stale.
+	At     time.Time
+	Reason string
+	// IdempotencyKey makes a retry apply once; required.
+	IdempotencyKey string
+	Actor          string
+}
+
+// Count submits a stock count.
+func (s *Service) Count(ctx context.Context, c Count) (Submitted, error) {
+	if c.State == "" {
+		c.State = event.StateOnHand
+	}
+	if c.Reason == "" {
+		c.Reason = "count"
+	}
+	return s.movement(ctx, "count", event.StockCounted, c.IdempotencyKey, c.Actor, event.Movement{
+		SKU: c.SKU, Location: c.Location, Quantity: c.Quantity, State: c.State, Reason: c.Reason, OccurredAt: c.At,
+	})
+}
+
+// Transfer is a stock-transfer command: Quantity units of on hand move
+// from Location to ToLocation.
+type Transfer struct {
+	SKU, Location, ToLocation string
+	Quantity                  int64
+	Reason                    string
+	// IdempotencyKey makes a retry apply once; required.
+	IdempotencyKey string
+	Actor          string
+}
+
+// Transfer submits a stock transfer.
+func (s *Service) Transfer(ctx context.Context, t Transfer) (Submitted, error) {
+	if t.Reason == "" {
+		t.Reason = "transfer"
+	}
+	return s.movement(ctx, "transfer", event.StockTransferred, t.IdempotencyKey, t.Actor, event.Movement{
+		SKU: t.SKU, Location: t.Location, ToLocation: t.ToLocation, Quantity: t.Quantity, Reason: t.Reason,
+	})
+}
+
+// movement builds an admin event of type t from m and submits it.
+func (s *Service) movement(ctx context.Context, kind string, t event.Type, key, actor string, m event.Movement) (Submitted, error) {
+	if key == "" {
 		return Submitted{}, errors.New("admin: idempotency key is required")
 	}
-	ev, err := event.NewMovement(event.StockAdjusted, "", event.Movement{
-		Connector:     ConnectorID,
-		SourceEventID: a.IdempotencyKey,
-		OccurredAt:    s.opts.Now().UTC(),
-		SKU:           a.SKU,
-		Location:      a.Location,
-		Quantity:      a.Delta,
-		Reason:        a.Reason,
-		CorrelationID: "admin:" + a.Actor + ":" + a.IdempotencyKey,
-	})
+	m.Connector = ConnectorID
+	m.SourceEventID = kind + ":" + key
+	if kind == "adjust" {
+		m.SourceEventID = key // as before counts and transfers existed
+	}
+	if m.OccurredAt.IsZero() {
+		m.OccurredAt = s.opts.Now()
+	}
+	m.OccurredAt = m.OccurredAt.UTC()
+	m.CorrelationID = "admin:" + actor + ":" + key
+	ev, err := event.NewMovement(t, "", m)
 	if err != nil {
 		return Submitted{}, err
 	}
-	return s.submit(ctx, "admin:adjust:"+a.IdempotencyKey, ev)
+	dedup := "admin:" + kind + ":" + key
+	return s.submit(ctx, dedup, ev)
 }
 
 func (s *Service) submit(ctx context.Context, dedup string, ev *event.Event) (Submitted, error) {

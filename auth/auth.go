@@ -18,7 +18,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Role is what a key may do.
@@ -41,40 +44,102 @@ func ParseRole(s string) (Role, error) {
 
 // Principal is the caller a key identifies.
 type Principal struct {
+	// ID identifies the key: "config:<name>" for keys from the
+	// configuration, the record id for keys made by admins.
+	ID string
 	// Name is the key's name, for logs and the audit trail.
 	Name string
 	Role Role
+	// Channels limits a storefront key to these channels; empty: no limit.
+	Channels []string
 }
 
 // Can reports whether p may act with role r: admins may do everything.
 func (p Principal) Can(r Role) bool { return p.Role == Admin || p.Role == r }
 
-// Keys is a set of API keys. The zero value holds none.
+// Limited reports whether p is limited to some channels.
+func (p Principal) Limited() bool { return p.Role != Admin && len(p.Channels) > 0 }
+
+// CanSeeChannel reports whether p may read channel ch.
+func (p Principal) CanSeeChannel(ch string) bool {
+	return !p.Limited() || slices.Contains(p.Channels, ch)
+}
+
+// Keys is the set of API keys: those of the configuration (Add) and, when
+// it has a store (SetStore), those admins made, which it reads through on
+// a miss and reloads on Refresh. NewKeys makes one.
 type Keys struct {
-	byHash map[[32]byte]Principal
+	mu      sync.RWMutex
+	byHash  map[[32]byte]Principal // configuration keys
+	managed map[[32]byte]Principal // admin-made keys, live ones only
+	unknown map[[32]byte]time.Time // recent misses, so bad keys cost no store read
+	st      RecordStore
+	now     func() time.Time
+	watches map[string]map[*watch]struct{} // key id → open connections
 }
 
 // NewKeys returns an empty key set.
-func NewKeys() *Keys { return &Keys{byHash: map[[32]byte]Principal{}} }
+func NewKeys() *Keys {
+	return &Keys{
+		byHash: map[[32]byte]Principal{}, managed: map[[32]byte]Principal{},
+		unknown: map[[32]byte]time.Time{}, now: time.Now,
+		watches: map[string]map[*watch]struct{}{},
+	}
+}
 
-// Add adds a key.
+// Add adds a configuration key. Its ID is "config:" + p.Name unless set.
 func (k *Keys) Add(secret string, p Principal) error {
 	if len(secret) < 16 {
 		return errors.New("auth: a key must be at least 16 characters")
 	}
+	if p.ID == "" {
+		p.ID = "config:" + p.Name
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	k.byHash[sha256.Sum256([]byte(secret))] = p
 	return nil
 }
 
-// Len returns the number of keys.
-func (k *Keys) Len() int { return len(k.byHash) }
+// Len returns the number of configuration keys.
+func (k *Keys) Len() int {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return len(k.byHash)
+}
 
 // Lookup returns the principal of a key.
 func (k *Keys) Lookup(secret string) (Principal, bool) {
+	return k.LookupContext(context.Background(), secret)
+}
+
+// LookupContext returns the principal of a key, reading the store when
+// the key is not known yet (made on another replica).
+func (k *Keys) LookupContext(ctx context.Context, secret string) (Principal, bool) {
 	if k == nil || secret == "" {
 		return Principal{}, false
 	}
-	p, ok := k.byHash[sha256.Sum256([]byte(secret))]
+	h := sha256.Sum256([]byte(secret))
+	k.mu.RLock()
+	p, ok := k.byHash[h]
+	if !ok {
+		p, ok = k.managed[h]
+	}
+	missed, recent := k.unknown[h]
+	st := k.st
+	k.mu.RUnlock()
+	if ok || st == nil || (recent && k.now().Sub(missed) < missTTL) {
+		return p, ok
+	}
+	p, ok = k.load(ctx, h)
+	if !ok {
+		k.mu.Lock()
+		if len(k.unknown) >= maxMisses {
+			clear(k.unknown)
+		}
+		k.unknown[h] = k.now()
+		k.mu.Unlock()
+	}
 	return p, ok
 }
 
@@ -115,12 +180,16 @@ func (k *Keys) Middleware(next http.Handler) http.Handler {
 			unauthorized(w, "missing Authorization: Bearer <key>")
 			return
 		}
-		p, ok := k.Lookup(tok)
+		p, ok := k.LookupContext(r.Context(), tok)
 		if !ok {
 			unauthorized(w, "unknown or revoked key")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		// A revocation ends the request: that closes a websocket or an
+		// SSE stream opened with this key.
+		ctx, stop := k.Watch(WithPrincipal(r.Context(), p), p.ID)
+		defer stop()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,6 +103,10 @@ type Key struct {
 	Role string `yaml:"role"`
 	// Secret is a reference to the key's value: env:NAME or file:/path.
 	Secret string `yaml:"secret"`
+	// Channels limits a storefront key to these channels (connector ids
+	// with a sync rule): it may read their channel quantities and nothing
+	// per location. Empty: no limit.
+	Channels []string `yaml:"channels"`
 	// Value is the resolved secret, set by Validate. Never logged.
 	Value string `yaml:"-"`
 }
@@ -472,3 +477,13 @@ func (c *Catalog) Known(sku, location string) error {
 
 // SafetyStock returns the SKU's safety stock.
 func (c *Catalog) SafetyStock(sku, _ string) int64 { return c.safety[sku] }
+
+// SKUList returns the declared SKUs, sorted.
+func (c *Config) SKUList() []string {
+	out := make([]string, 0, len(c.SKUs))
+	for _, s := range c.SKUs {
+		out = append(out, s.SKU)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
+
+	"github.com/stockgate/stockgate/auth"
 	"github.com/stockgate/stockgate/channel"
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/graph/model"
@@ -179,4 +182,30 @@ func page[T, M any](first *int64, max int, read func(n int) ([]T, error), conv f
 		out[i] = conv(it)
 	}
 	return out, nil
+}
+
+func apiKey(k auth.ManagedKey) *model.APIKey {
+	out := &model.APIKey{
+		ID: k.ID, Name: k.Name, Role: model.RoleStorefront, Channels: k.Channels,
+		CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, RevokedAt: k.RevokedAt,
+	}
+	if out.Channels == nil {
+		out.Channels = []string{}
+	}
+	if k.Role == auth.Admin {
+		out.Role = model.RoleAdmin
+	}
+	if k.RevokedBy != "" {
+		by := k.RevokedBy
+		out.RevokedBy = &by
+	}
+	return out
+}
+
+// idempotencyKey returns the caller's key, or a new one.
+func idempotencyKey(k *string) string {
+	if k != nil && *k != "" {
+		return *k
+	}
+	return uuid.NewString()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -70,4 +71,21 @@ func HasRole(ctx context.Context, _ any, next graphql.Resolver, role model.Role)
 		return nil, &codedError{CodeForbidden, "this key may not do that (needs the " + string(want) + " role)"}
 	}
 	return next(ctx)
+}
+
+// perLocation refuses a key limited to channels: it may read channel
+// quantities only, not stock per location.
+func perLocation(ctx context.Context) error {
+	if p, _ := auth.FromContext(ctx); p.Limited() {
+		return &codedError{CodeForbidden, "this key is limited to channels " + strings.Join(p.Channels, ", ") + ": use channelAvailability"}
+	}
+	return nil
+}
+
+// seeChannel refuses a key limited to other channels.
+func seeChannel(ctx context.Context, ch string) error {
+	if p, _ := auth.FromContext(ctx); !p.CanSeeChannel(ch) {
+		return &codedError{CodeForbidden, "this key may not read channel " + ch}
+	}
+	return nil
 }

@@ -32,6 +32,10 @@ type HandlerOptions struct {
 	AllowedOrigins []string
 	// KeepAlive is the websocket keep-alive ping interval; zero means 10 s.
 	KeepAlive time.Duration
+	// MaxDepth caps how deeply a query nests selections; zero means 15.
+	MaxDepth int
+	// Audit, when set, records every mutation call in the audit log.
+	Audit *Auditor
 }
 
 // NewHandler returns the GraphQL endpoint: POST, GET, websocket (both the
@@ -48,6 +52,9 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	if o.KeepAlive == 0 {
 		o.KeepAlive = 10 * time.Second
 	}
+	if o.MaxDepth == 0 {
+		o.MaxDepth = 15
+	}
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  r,
 		Directives: DirectiveRoot{HasRole: HasRole},
@@ -55,6 +62,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: o.KeepAlive,
 		InitFunc:              wsInit(o.Keys),
+		CloseFunc:             wsClose,
 		Implementation: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: o.AllowedOrigins},
 		},
@@ -66,6 +74,10 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
+	srv.Use(depthLimit(o.MaxDepth))
+	if o.Audit != nil {
+		srv.Use(*o.Audit)
+	}
 	if o.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -94,13 +106,26 @@ func wsInit(keys *auth.Keys) transport.WebsocketInitFunc {
 		if tok == "" {
 			tok = p.GetString("apiKey")
 		}
-		pr, ok := keys.Lookup(tok)
+		pr, ok := keys.LookupContext(ctx, tok)
 		if !ok {
 			// 4403 Forbidden, as graphql-transport-ws asks: with a 1000 close,
 			// graphql-ws clients reconnect in a tight loop.
 			return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("unauthenticated: connection_init needs a valid Authorization key")
 		}
-		return auth.WithPrincipal(ctx, pr), &p, nil
+		// A revocation of the key closes the connection; wsClose stops
+		// watching when it closes otherwise.
+		ctx, stop := keys.Watch(auth.WithPrincipal(ctx, pr), pr.ID)
+		return context.WithValue(ctx, stopWatchKey{}, stop), &p, nil
+	}
+}
+
+type stopWatchKey struct{}
+
+// wsClose stops watching the key of a connection authenticated in
+// connection_init.
+func wsClose(ctx context.Context, _ int) {
+	if stop, ok := ctx.Value(stopWatchKey{}).(func()); ok {
+		stop()
 	}
 }
 

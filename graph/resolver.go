@@ -12,7 +12,10 @@
 package graph
 
 import (
+	"time"
+
 	"github.com/stockgate/stockgate/admin"
+	"github.com/stockgate/stockgate/auth"
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
@@ -31,4 +34,12 @@ type Resolver struct {
 	Reconciler *reconcile.Scheduler
 	// Dispatcher pushes availability to channels; nil when none syncs.
 	Dispatcher *dispatch.Dispatcher
+	// Keys are the API keys; admin mutations make and revoke them.
+	Keys *auth.Keys
+	// CatalogSKUs are the SKUs the configuration declares, sorted; items
+	// lists them with those the ledger has.
+	CatalogSKUs []string
+	// Watch paces the subscriptions that follow state kept elsewhere
+	// (alerts in the store, connector status); zero means 1s.
+	Watch time.Duration
 }

@@ -11,11 +11,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stockgate/stockgate/admin"
 	"github.com/stockgate/stockgate/auth"
 	"github.com/stockgate/stockgate/dispatch"
-	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
@@ -25,29 +23,12 @@ import (
 
 // AdjustStock is the resolver for the adjustStock field.
 func (r *mutationResolver) AdjustStock(ctx context.Context, input model.AdjustStockInput) (*model.AdjustStockPayload, error) {
-	key := uuid.NewString()
-	if input.IdempotencyKey != nil && *input.IdempotencyKey != "" {
-		key = *input.IdempotencyKey
-	}
 	p, _ := auth.FromContext(ctx)
 	sub, err := r.Admin.Adjust(ctx, admin.Adjust{
 		SKU: input.Sku, Location: input.Location, Delta: input.Delta, Reason: input.Reason,
-		IdempotencyKey: key, Actor: p.Name,
+		IdempotencyKey: idempotencyKey(input.IdempotencyKey), Actor: p.Name,
 	})
-	if errors.Is(err, event.ErrInvalid) {
-		return nil, badInput(err.Error())
-	}
-	if err != nil {
-		return nil, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	out := &model.AdjustStockPayload{EventID: sub.EventID, Accepted: !sub.Duplicate, Applied: r.Admin.WaitApplied(wctx, sub.EventID)}
-	if lvl, err := r.Store.Projection(ctx, store.Key{SKU: input.Sku, Location: input.Location}); err == nil {
-		lvl.Key = store.Key{SKU: input.Sku, Location: input.Location}
-		out.Level = stockLevel(lvl)
-	}
-	return out, nil
+	return r.submitted(ctx, sub, err, store.Key{SKU: input.Sku, Location: input.Location})
 }
 
 // Map is the resolver for the map field.
@@ -145,6 +126,9 @@ func (r *mutationResolver) ResumeConnector(ctx context.Context, connector string
 
 // Availability is the resolver for the availability field.
 func (r *queryResolver) Availability(ctx context.Context, sku string, location string) (*model.StockLevel, error) {
+	if err := perLocation(ctx); err != nil {
+		return nil, err
+	}
 	k := store.Key{SKU: sku, Location: location}
 	p, err := r.Store.Projection(ctx, k)
 	if err != nil {
@@ -156,6 +140,9 @@ func (r *queryResolver) Availability(ctx context.Context, sku string, location s
 
 // StockLevels is the resolver for the stockLevels field.
 func (r *queryResolver) StockLevels(ctx context.Context, sku string) ([]*model.StockLevel, error) {
+	if err := perLocation(ctx); err != nil {
+		return nil, err
+	}
 	ps, err := r.Store.Projections(ctx, sku)
 	if err != nil {
 		return nil, err
@@ -169,6 +156,9 @@ func (r *queryResolver) StockLevels(ctx context.Context, sku string) ([]*model.S
 
 // History is the resolver for the history field.
 func (r *queryResolver) History(ctx context.Context, sku string, location string, first *int64, after *string) (*model.LedgerConnection, error) {
+	if err := perLocation(ctx); err != nil {
+		return nil, err
+	}
 	n, err := pageSize(first, 500)
 	if err != nil {
 		return nil, err
@@ -250,6 +240,9 @@ func (r *queryResolver) Connectors(ctx context.Context) ([]*model.ConnectorStatu
 
 // ChannelAvailability is the resolver for the channelAvailability field.
 func (r *queryResolver) ChannelAvailability(ctx context.Context, connector string, sku string) (*model.ChannelQuantity, error) {
+	if err := seeChannel(ctx, connector); err != nil {
+		return nil, err
+	}
 	if r.Dispatcher == nil {
 		return nil, &codedError{CodeNotFound, "no connector pushes availability"}
 	}
@@ -264,30 +257,24 @@ func (r *queryResolver) ChannelAvailability(ctx context.Context, connector strin
 }
 
 // AvailabilityChanged is the resolver for the availabilityChanged field.
-func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, skus []string, location *string) (<-chan *model.AvailabilityChange, error) {
+func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, skus []string, location *string, after *string) (<-chan *model.AvailabilityChange, error) {
+	if err := perLocation(ctx); err != nil {
+		return nil, err
+	}
 	if len(skus) > 1000 {
 		return nil, badInput("at most 1000 skus per subscription (got " + strconv.Itoa(len(skus)) + ")")
 	}
-	sub := r.Hub.Subscribe(live.Filter{SKUs: skus, Location: deref(location)})
-	ch := make(chan *model.AvailabilityChange)
-	go func() {
-		defer close(ch)
-		defer sub.Close()
-		for {
-			changes, err := sub.Next(ctx)
-			if err != nil {
-				return
-			}
-			for _, c := range changes {
-				select {
-				case ch <- availabilityChange(c):
-				case <-ctx.Done():
-					return
-				}
-			}
+	pos := &position{Start: time.Now().UnixNano(), Seqs: map[string]uint64{}}
+	resume := after != nil && *after != ""
+	if resume {
+		p, err := parsePosition(*after)
+		if err != nil {
+			return nil, err
 		}
-	}()
-	return ch, nil
+		pos = p
+	}
+	sub := r.Hub.Subscribe(live.Filter{SKUs: skus, Location: deref(location)})
+	return r.availabilityStream(ctx, sub, pos, resume, skus, deref(location))
 }
 
 // Mutation returns MutationResolver implementation.

@@ -41,6 +41,45 @@ type Alert struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// An API key made by an admin. Its secret is stored only as a hash and shown once, when made.
+type APIKey struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+	// The channels a storefront key is limited to; empty: no limit.
+	Channels  []string  `json:"channels"`
+	CreatedAt time.Time `json:"createdAt"`
+	// The key that made it.
+	CreatedBy string     `json:"createdBy"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	RevokedBy *string    `json:"revokedBy,omitempty"`
+}
+
+type AuditConnection struct {
+	Edges    []*AuditEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type AuditEdge struct {
+	Cursor string      `json:"cursor"`
+	Node   *AuditEntry `json:"node"`
+}
+
+// One admin write, as the audit log keeps it.
+type AuditEntry struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// The key that made the call: its id and name.
+	KeyID   string `json:"keyId"`
+	KeyName string `json:"keyName"`
+	// The mutation.
+	Action string `json:"action"`
+	// The mutation's arguments as JSON, secrets redacted.
+	Arguments string  `json:"arguments"`
+	Ok        bool    `json:"ok"`
+	Error     *string `json:"error,omitempty"`
+}
+
 // An availability change, as the ledger produced it.
 type AvailabilityChange struct {
 	Sku          string    `json:"sku"`
@@ -56,6 +95,10 @@ type AvailabilityChange struct {
 	RecordedAt   time.Time `json:"recordedAt"`
 	// True when earlier values of this key were skipped because the subscriber read slowly.
 	Coalesced bool `json:"coalesced"`
+	// Where the subscriber is: pass the cursor of the last change received as
+	// availabilityChanged(after:) to resume, first receiving from the ledger
+	// every change missed, then live ones, with no gap and no duplicate.
+	Cursor string `json:"cursor"`
 }
 
 // One location's part in a channel quantity.
@@ -116,6 +159,25 @@ type Correction struct {
 	EventID        string `json:"eventId"`
 }
 
+type CountStockInput struct {
+	Sku      string `json:"sku"`
+	Location string `json:"location"`
+	// The absolute quantity counted, zero or more.
+	Quantity int64 `json:"quantity"`
+	// What was counted; ON_HAND by default.
+	State *CountState `json:"state,omitempty"`
+	// When it was counted; now when absent. An older count than the last applied is recorded as stale.
+	CountedAt      *time.Time `json:"countedAt,omitempty"`
+	Reason         *string    `json:"reason,omitempty"`
+	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
+}
+
+type CreateAPIKeyPayload struct {
+	Key *APIKey `json:"key"`
+	// The secret, shown now and never again.
+	Secret string `json:"secret"`
+}
+
 // Something received that could not be applied; kept, never dropped.
 type DeadLetter struct {
 	ID        string `json:"id"`
@@ -131,6 +193,35 @@ type DeadLetter struct {
 	// replayed or discarded; null while pending.
 	Resolution *string    `json:"resolution,omitempty"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+}
+
+// A SKU with its stock at every location that has entries.
+type Item struct {
+	Sku    string        `json:"sku"`
+	Levels []*StockLevel `json:"levels"`
+	// Sums over levels (over the filter's location when given).
+	OnHand    int64 `json:"onHand"`
+	Committed int64 `json:"committed"`
+	Available int64 `json:"available"`
+}
+
+type ItemConnection struct {
+	Edges    []*ItemEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type ItemEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Item  `json:"node"`
+}
+
+type ItemFilter struct {
+	// Only SKUs that start with this.
+	SkuPrefix *string `json:"skuPrefix,omitempty"`
+	// Only this location's stock (SKUs with no entries there are left out).
+	Location *string `json:"location,omitempty"`
+	// Only SKUs whose available (summed) is at most this: low stock.
+	AvailableAtMost *int64 `json:"availableAtMost,omitempty"`
 }
 
 type LedgerConnection struct {
@@ -237,6 +328,71 @@ type StockLevel struct {
 }
 
 type Subscription struct {
+}
+
+type TransferStockInput struct {
+	Sku  string `json:"sku"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Units of on hand to move, more than zero.
+	Quantity       int64   `json:"quantity"`
+	Reason         *string `json:"reason,omitempty"`
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type CountState string
+
+const (
+	CountStateOnHand    CountState = "ON_HAND"
+	CountStateAvailable CountState = "AVAILABLE"
+)
+
+var AllCountState = []CountState{
+	CountStateOnHand,
+	CountStateAvailable,
+}
+
+func (e CountState) IsValid() bool {
+	switch e {
+	case CountStateOnHand, CountStateAvailable:
+		return true
+	}
+	return false
+}
+
+func (e CountState) String() string {
+	return string(e)
+}
+
+func (e *CountState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CountState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CountState", str)
+	}
+	return nil
+}
+
+func (e CountState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CountState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CountState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type MappingKind string
