@@ -45,8 +45,8 @@ type RecordDriver interface {
 	Records(ctx context.Context, kind, after string, limit int) ([]Record, error)
 	// DeleteRecord removes a record; ErrNotFound when there is none.
 	DeleteRecord(ctx context.Context, kind, id string) error
-	// SKUs returns up to limit SKUs that have ledger entries at some
-	// location, with SKU > after, in byte order.
+	// SKUs returns up to limit non-empty SKUs that have ledger entries at
+	// some location, with SKU > after, in byte order.
 	SKUs(ctx context.Context, after string, limit int) ([]string, error)
 }
 

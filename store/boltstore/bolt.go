@@ -379,7 +379,7 @@ func commitOne(tx *bolt.Tx, c *store.Commit, now []byte) (outcome, err error) {
 		if err := projections.Put(keys[i], append(u64(p.Seq), v...)); err != nil {
 			return nil, err
 		}
-		if p.Seq == 1 {
+		if p.Seq == 1 && p.Key.SKU != "" { // bbolt keys cannot be empty
 			if err := tx.Bucket(bSKUs).Put([]byte(p.Key.SKU), nil); err != nil {
 				return nil, err
 			}

@@ -86,7 +86,7 @@ func (d *driver) SKUs(ctx context.Context, after string, limit int) ([]string, e
 	seen := map[string]bool{}
 	var out []string
 	for k := range d.projections {
-		if k.SKU > after && !seen[k.SKU] {
+		if k.SKU != "" && k.SKU > after && !seen[k.SKU] {
 			seen[k.SKU] = true
 			out = append(out, k.SKU)
 		}

@@ -108,7 +108,7 @@ for i = 0, steps - 1 do
   local a = 4 + 5 * i
   redis.call('RPUSH', KEYS[9 + 2 * i], ARGV[a + 3])
   redis.call('HSET', KEYS[8 + 2 * i], ARGV[a], ARGV[a + 2] .. ':' .. ARGV[a + 4])
-  if ARGV[a + 2] == '1' then
+  if ARGV[a + 2] == '1' and #KEYS[8 + 2 * i] > #skus + 1 then
     -- A key's first entry: index its SKU. The projections key is
     -- prefix .. 'proj:' .. sku and the index prefix .. 'skus'.
     redis.call('ZADD', skus, 0, string.sub(KEYS[8 + 2 * i], #skus + 2))
