@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -11,14 +12,13 @@ import (
 
 func TestBreakerCountsOnlyMarketplaceFailures(t *testing.T) {
 	t.Parallel()
-	b := newBreaker("acct", BreakerSettings{Failures: 3, Timeout: time.Hour})
+	b := newBreaker("acct", BreakerSettings{Failures: 3, Timeout: time.Hour}, &MemoryBreakerStore{})
 	report := func(c errcode.Code) {
 		t.Helper()
-		done, err := b.allow()
-		if err != nil {
-			t.Fatalf("allow: %v (state %v)", err, b.state())
+		ran, err := b.execute(func() errcode.Code { return c })
+		if !ran || err != nil {
+			t.Fatalf("execute: ran %v, %v (state %v)", ran, err, b.state())
 		}
-		done(c)
 	}
 	// Throttles, cancellations and pauses never open it, however many.
 	for range 10 {
@@ -40,13 +40,60 @@ func TestBreakerCountsOnlyMarketplaceFailures(t *testing.T) {
 	if s := b.state(); s != gobreaker.StateOpen {
 		t.Fatalf("state %v after 3 failures in a row", s)
 	}
-	if _, err := b.allow(); !errors.Is(err, gobreaker.ErrOpenState) {
-		t.Fatalf("open breaker allowed a write: %v", err)
+	if ran, err := b.execute(func() errcode.Code { t.Error("an open breaker ran a write"); return 0 }); ran || !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("open breaker: ran %v, %v", ran, err)
 	}
 	if d := b.openFor(); d < 59*time.Minute || d > time.Hour+time.Second {
 		t.Errorf("openFor %v", d)
 	}
 	if b.takeClosed() {
 		t.Error("closed reported while open")
+	}
+}
+
+// TestBreakerIsShared: two breakers of one account over one store (two
+// replicas) are one breaker: what one opens the other sees open, through
+// the state gobreaker keeps under the key view reads.
+func TestBreakerIsShared(t *testing.T) {
+	t.Parallel()
+	st := &MemoryBreakerStore{}
+	one := newBreaker("acct", BreakerSettings{Failures: 2, Timeout: time.Hour}, st)
+	two := newBreaker("acct", BreakerSettings{Failures: 2, Timeout: time.Hour}, st)
+	other := newBreaker("other", BreakerSettings{Failures: 2, Timeout: time.Hour}, st)
+	for range 2 {
+		if ran, err := one.execute(func() errcode.Code { return errcode.Unavailable }); !ran || err != nil {
+			t.Fatalf("execute: %v %v", ran, err)
+		}
+	}
+	data, _ := st.GetData(sharedStateKey("acct"))
+	var s gobreaker.SharedState
+	if err := json.Unmarshal(data, &s); err != nil || s.State != gobreaker.StateOpen {
+		t.Fatalf("shared state under %q = %s (%v): gobreaker keeps it elsewhere now", sharedStateKey("acct"), data, err)
+	}
+	if s := two.state(); s != gobreaker.StateOpen || two.openFor() < 59*time.Minute {
+		t.Fatalf("the other replica sees %v, open for %v", s, two.openFor())
+	}
+	if ran, err := two.execute(func() errcode.Code { return errcode.OK }); ran || !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Fatalf("the other replica wrote through an open breaker: ran %v, %v", ran, err)
+	}
+	if s := other.state(); s != gobreaker.StateClosed {
+		t.Fatalf("another account's breaker is %v", s)
+	}
+}
+
+// TestBreakerRemakesLostState: a shared state that vanished (a Redis
+// restart without persistence) is made again, closed.
+func TestBreakerRemakesLostState(t *testing.T) {
+	t.Parallel()
+	st := &MemoryBreakerStore{}
+	b := newBreaker("acct", BreakerSettings{}, st)
+	if ran, err := b.execute(func() errcode.Code { return errcode.OK }); !ran || err != nil {
+		t.Fatalf("execute: %v %v", ran, err)
+	}
+	st.mu.Lock()
+	clear(st.data)
+	st.mu.Unlock()
+	if ran, err := b.execute(func() errcode.Code { return errcode.OK }); !ran || err != nil {
+		t.Fatalf("execute after the state vanished: %v %v", ran, err)
 	}
 }

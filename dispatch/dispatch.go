@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
+
 	"github.com/stockgate/stockgate/channel"
 	"github.com/stockgate/stockgate/errcode"
-	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/ratelimit"
 	"github.com/stockgate/stockgate/store"
 )
@@ -26,9 +28,11 @@ type Account struct {
 	Rule channel.Rule
 	// Limiter is the account's rate budget. Accounts that share a
 	// marketplace budget (two Shopify locations of one shop) must share
-	// one Limiter; so must replicas (ratelimit/redislimit). Nil: a
-	// ratelimit.Local started at the Writer's InitialBudget (the Writer
-	// must then implement InitialBudgeter).
+	// one Limiter; so should replicas (ratelimit/redislimit): only the
+	// lease holder writes, but the lease moves, and the next holder then
+	// starts from the marketplace's real budget. Nil: a ratelimit.Local
+	// started at the Writer's InitialBudget (the Writer must then
+	// implement InitialBudgeter).
 	Limiter ratelimit.Limiter
 }
 
@@ -41,10 +45,11 @@ type Options struct {
 	// MaxDelay caps how long a SKU that keeps changing is held. Zero: 1s.
 	// Raised to Window when smaller.
 	MaxDelay time.Duration
-	// ReconcileInterval is how often every synced SKU of every account is
-	// written again from the ledger (see the package doc, Durability).
-	// Zero: 5 minutes. Negative: only at start, on Resume and when a
-	// breaker closes.
+	// ReconcileInterval is how often every synced SKU of every account
+	// this Dispatcher writes is written again from the ledger, to repair
+	// what changed at the marketplace by hand or what a lost notification
+	// missed (see the package doc, Durability). Zero: 5 minutes.
+	// Negative: only on Resume and when a breaker closes.
 	ReconcileInterval time.Duration
 	// Concurrency is how many accounts write at once; each account has at
 	// most one write in flight, and accounts take turns round-robin.
@@ -64,6 +69,27 @@ type Options struct {
 	Backoff Backoff
 	// Breaker configures each account's circuit breaker.
 	Breaker BreakerSettings
+	// BreakerStore keeps each account's breaker state where every replica
+	// reads it (gobreaker's SharedDataStore; dispatch/redisbreaker with
+	// Redis). Nil: a MemoryBreakerStore of this Dispatcher's own.
+	BreakerStore gobreaker.SharedDataStore
+	// Leases decide which replica writes each account (see the package
+	// doc, Replicas). Nil: this Dispatcher is the only one: it holds every
+	// lease (a MemoryLeases of its own) and never polls the store's
+	// queues.
+	Leases Leases
+	// LeaseTTL is how long a lease lasts unless renewed; the holder renews
+	// it every LeaseTTL/3, and stops writing the moment it runs out
+	// unrenewed. A replica that dies holding a lease is replaced LeaseTTL
+	// after its last renewal at the latest. Zero: 10s.
+	LeaseTTL time.Duration
+	// PollInterval is how often the holder of a lease reads what other
+	// replicas queued in the store for its account. Zero: Window.
+	// Negative: never. Only with Leases.
+	PollInterval time.Duration
+	// Holder names this Dispatcher in the leases; unique among replicas.
+	// Zero: random.
+	Holder string
 	// Clock is the Dispatcher's time. Nil: the system clock.
 	Clock Clock
 	// Logger receives failures and state changes. Nil: discarded.
@@ -77,6 +103,7 @@ type Dispatcher struct {
 	opts     Options
 	clock    Clock
 	log      *slog.Logger
+	leases   Leases
 	accounts []*account
 	byKey    map[string]*account
 	byLoc    map[string][]*account
@@ -96,13 +123,19 @@ type account struct {
 	// Owned by the scheduler goroutine.
 	inFlight, queued bool
 	notBefore        time.Time
+	restored         uint64    // lease epoch whose queue is in q; 0: none
+	restoreAt        time.Time // retry a failed restore then
+	cursor           uint64    // highest store token read into q
 
-	// Owned by the account's turn (one at a time).
+	// Owned by the account's turn (one at a time), and by the scheduler
+	// between turns.
 	failures int               // consecutive failed writes, for backoff
 	attempts map[string]int    // SKU → failed attempts in a row
 	dead     map[string]uint64 // SKU → version dead-lettered
+	written  map[string]uint64 // SKU → version last written
 
 	mu          sync.Mutex
+	lease       lease
 	paused      bool
 	lastErr     string
 	lastCode    errcode.Code
@@ -146,8 +179,25 @@ func New(st *store.Store, accounts []Account, opts *Options) (*Dispatcher, error
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.BreakerStore == nil {
+		o.BreakerStore = &MemoryBreakerStore{}
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 10 * time.Second
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = o.Window
+	}
+	if o.Holder == "" {
+		o.Holder = rand.Text()
+	}
+	leases := o.Leases
+	if leases == nil {
+		leases = &MemoryLeases{Now: o.Clock.Now}
+		o.PollInterval = -1 // nobody else queues
+	}
 	d := &Dispatcher{
-		st: st, opts: o, clock: o.Clock, log: o.Logger,
+		st: st, opts: o, clock: o.Clock, log: o.Logger, leases: leases,
 		byKey: make(map[string]*account), byLoc: make(map[string][]*account),
 		wake: make(chan struct{}, 1),
 	}
@@ -190,9 +240,10 @@ func New(st *store.Store, accounts []Account, opts *Options) (*Dispatcher, error
 		}
 		a := &account{
 			key: key, w: ac.Writer, rule: ac.Rule, lim: lim,
-			br:       newBreaker(key, o.Breaker),
+			br:       newBreaker(key, o.Breaker, o.BreakerStore),
 			q:        newQueue(o.Window, o.MaxDelay),
 			attempts: make(map[string]int), dead: make(map[string]uint64),
+			written: make(map[string]uint64),
 		}
 		d.accounts = append(d.accounts, a)
 		d.byKey[key] = a
@@ -206,25 +257,6 @@ func New(st *store.Store, accounts []Account, opts *Options) (*Dispatcher, error
 	return d, nil
 }
 
-// Notify tells the Dispatcher that SKUs changed: each account whose rule
-// includes the change's location and that syncs the SKU queues it. It
-// never blocks on the marketplaces; Run may or may not be running.
-func (d *Dispatcher) Notify(changes ...event.Availability) {
-	now := d.clock.Now()
-	wake := false
-	for i := range changes {
-		c := &changes[i]
-		for _, a := range d.byLoc[c.Location] {
-			if a.w.Syncs(c.SKU) && a.q.add(c.SKU, now) {
-				wake = true
-			}
-		}
-	}
-	if wake {
-		d.poke()
-	}
-}
-
 func (d *Dispatcher) poke() {
 	select {
 	case d.wake <- struct{}{}:
@@ -233,7 +265,10 @@ func (d *Dispatcher) poke() {
 }
 
 // Reconcile queues every synced SKU of the account (all accounts when
-// account is empty) to be written again from the ledger.
+// account is empty) to be written again from the ledger, even those the
+// ledger did not move since their last write. It is a repair made in
+// memory, by the replica that writes the account: it does nothing for an
+// account whose lease another replica holds.
 func (d *Dispatcher) Reconcile(account string) error {
 	now := d.clock.Now()
 	if account == "" {
@@ -253,8 +288,11 @@ func (d *Dispatcher) Reconcile(account string) error {
 }
 
 func (a *account) reconcile(now time.Time) {
+	if !a.tracking() {
+		return
+	}
 	for _, sku := range a.w.SKUs() {
-		a.q.addDue(sku, now, now)
+		a.q.addDue(sku, now, now, true)
 	}
 }
 
@@ -289,41 +327,55 @@ func (d *Dispatcher) Explain(ctx context.Context, account, sku string) (channel.
 	return a.rule.Compute(ps), nil
 }
 
-// Run writes until ctx is done, then waits for the writes in flight and
-// returns nil. It reconciles every account first, then feeds src's
-// changes to Notify; src may be nil (changes then come only through
-// Notify). It returns src's error if src fails (other than io.EOF), and
-// ErrRunning if the Dispatcher is already running.
+// Run writes until ctx is done, then waits for the writes in flight,
+// releases its leases and returns nil. It takes the lease of every
+// account no other replica holds and restores each one's queue from the
+// store (the first run ever queues every synced SKU), then feeds src's
+// changes to Enqueue, one store write per batch; src may be nil (changes
+// then come only through Enqueue and Notify). It returns src's error if
+// src fails (other than io.EOF), and ErrRunning if the Dispatcher is
+// already running.
 func (d *Dispatcher) Run(ctx context.Context, src Source) error {
 	if !d.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	defer d.running.Store(false)
-	_ = d.Reconcile("")
+
+	leaseCtx, stopLeases := context.WithCancel(ctx)
+	for _, a := range d.accounts {
+		d.renew(leaseCtx, a)
+	}
+	var keeper sync.WaitGroup
+	keeper.Go(func() { d.keepLeases(leaseCtx) })
 
 	srcCtx, stopSrc := context.WithCancel(ctx)
 	defer stopSrc()
 	srcErr := make(chan error, 1)
 	var reader sync.WaitGroup
 	if src != nil {
-		reader.Add(1)
-		go func() {
-			defer reader.Done()
-			srcErr <- d.read(srcCtx, src)
-		}()
+		reader.Go(func() { srcErr <- d.read(srcCtx, src) })
 	}
 	err := d.schedule(ctx, srcErr)
 	stopSrc()
 	reader.Wait()
+	stopLeases()
+	keeper.Wait()
+	d.releaseAll()
+	for _, a := range d.accounts {
+		d.forget(a)
+	}
 	return err
 }
 
-// read feeds src to Notify until it ends.
+// read feeds src to Enqueue until it ends. It reads the next batch only
+// once the last one is durable.
 func (d *Dispatcher) read(ctx context.Context, src Source) error {
 	for {
 		cs, err := src.Next(ctx)
 		if len(cs) > 0 {
-			d.Notify(cs...)
+			if d.enqueueBatch(ctx, cs) != nil {
+				return nil // ctx is done
+			}
 		}
 		switch {
 		case err == nil:
@@ -348,9 +400,12 @@ func (d *Dispatcher) schedule(ctx context.Context, srcErr <-chan error) error {
 	done := make(chan turnDone, len(d.accounts))
 	active := 0
 	var runq []*account
-	var reconcileTick <-chan time.Time
+	var reconcileTick, pollTick <-chan time.Time
 	if d.opts.ReconcileInterval > 0 {
 		reconcileTick = d.clock.After(d.opts.ReconcileInterval)
+	}
+	if d.opts.PollInterval > 0 {
+		pollTick = d.clock.After(d.opts.PollInterval)
 	}
 	for {
 		now := d.clock.Now()
@@ -361,6 +416,12 @@ func (d *Dispatcher) schedule(ctx context.Context, srcErr <-chan error) error {
 				a.reconcile(now)
 			}
 			if a.inFlight || a.queued {
+				continue
+			}
+			if ok, retry := d.prepare(ctx, a, now); !ok {
+				if !retry.IsZero() && (wakeAt.IsZero() || retry.Before(wakeAt)) {
+					wakeAt = retry
+				}
 				continue
 			}
 			t, ok := d.readyAt(ctx, a, now)
@@ -398,6 +459,13 @@ func (d *Dispatcher) schedule(ctx context.Context, srcErr <-chan error) error {
 		case <-reconcileTick:
 			_ = d.Reconcile("")
 			reconcileTick = d.clock.After(d.opts.ReconcileInterval)
+		case <-pollTick:
+			for _, a := range d.accounts {
+				if _, epoch, held := a.holds(d.clock.Now()); held && a.restored == epoch {
+					d.poll(ctx, a)
+				}
+			}
+			pollTick = d.clock.After(d.opts.PollInterval)
 		case err := <-srcErr:
 			if err != nil {
 				for ; active > 0; active-- {
@@ -408,6 +476,49 @@ func (d *Dispatcher) schedule(ctx context.Context, srcErr <-chan error) error {
 			srcErr = nil
 		}
 	}
+}
+
+// prepare readies a for a turn, between turns: it restores a's queue from
+// the store when a's lease was taken, and forgets it when the lease was
+// lost. It reports whether a is this Dispatcher's to write, and when to
+// try again a restore that failed.
+func (d *Dispatcher) prepare(ctx context.Context, a *account, now time.Time) (ok bool, retry time.Time) {
+	_, epoch, held := a.holds(now)
+	if !held {
+		if a.restored != 0 {
+			d.forget(a)
+		}
+		return false, time.Time{}
+	}
+	if a.restored == epoch {
+		return true, time.Time{}
+	}
+	if a.restored != 0 { // lost and taken again: what q holds is stale
+		d.forget(a)
+	}
+	if now.Before(a.restoreAt) {
+		return false, a.restoreAt
+	}
+	if err := d.restore(ctx, a, now); err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("dispatch: restoring the queue failed", "account", a.key, "err", err)
+		}
+		a.restoreAt = now.Add(time.Second)
+		return false, a.restoreAt
+	}
+	a.restored = epoch
+	return true, time.Time{}
+}
+
+// forget drops what a holds in memory for writing, once another replica
+// writes it (or this Dispatcher stops): the store's queue keeps every SKU
+// still to write. Callers own a's turn state (no turn in flight).
+func (d *Dispatcher) forget(a *account) {
+	a.q.reset()
+	a.restored, a.cursor = 0, 0
+	clear(a.written)
+	clear(a.attempts)
+	a.failures = 0
 }
 
 // readyAt is the earliest time a turn of a could start: something is due,

@@ -7,14 +7,19 @@
 // [Writer], a small driver that knows one marketplace's write call and
 // classifies its failures (dispatch/shopifywriter for Shopify). Everything
 // else is written once, here, one concern per file: the pending queue with
-// coalescing (queue.go), fair scheduling across accounts (dispatch.go),
-// the rate budget lent to the driver (pacer.go), jittered backoff
-// (backoff.go), the circuit breaker (breaker.go), dead letters and alerts
-// (deadletter.go), and the operator's view (status.go).
+// coalescing (queue.go), its durable twin in the store (durable.go), fair
+// scheduling across accounts (dispatch.go), the write leases that make one
+// replica the writer of an account (lease.go), the rate budget lent to the
+// driver (pacer.go), jittered backoff (backoff.go), the circuit breaker
+// (breaker.go), dead letters and alerts (deadletter.go), and the
+// operator's view (status.go).
 //
 // # Flow
 //
-//	ledger ──availability change──▶ Source ─▶ Notify ─▶ per-account queue (SKU set)
+//	ledger ──availability change──▶ Source ─▶ Enqueue ─▶ store: per-account queue (one write per batch)
+//	                                                       │ and, on the lease holder, in memory
+//	                                                       ▼
+//	                                              per-account queue (SKU set)
 //	                                                       │ due: quiet for Window, or MaxDelay
 //	                                                       ▼
 //	        scheduler: round-robin over due accounts, one batch in flight each,
@@ -25,6 +30,9 @@
 //	        at the rule's locations NOW; Rule.Compute → Update{SKU, Quantity, Version}
 //	                                                       │
 //	        breaker ─▶ Writer.Write(ctx, Pacer, updates) ─▶ outcomes
+//	                                                       │ written or dead-lettered
+//	                                                       ▼
+//	                                  store: dequeue, if not queued again meanwhile
 //
 // A change only marks its SKU pending for the accounts whose rule includes
 // the change's location and that sync the SKU; the quantity is read from
@@ -87,44 +95,81 @@
 //
 // # Durability
 //
-// The Dispatcher keeps no queue in the store, and this replaces one: the
-// state it must reach is derived, at any time, from the durable ledger.
-// The desired quantity of every (account, SKU) is Rule.Compute of the
-// SKU's projections, which the store keeps durably; the pending queue only
-// says which SKUs to look at first. So:
+// Each account has a durable queue in the store (store.QueueDriver): a set
+// of SKUs to write, each with the time it was first queued and a token
+// that changes whenever it is queued again. The quantity is not in it:
+// what the channel should show is always computed from the durable
+// ledger when the write is made. So:
 //
-//   - Run starts with a reconcile: every SKU each account syncs is queued
-//     and written from the ledger. After a kill -9 nothing of the lost
-//     queue is needed: each SKU gets the ledger's current quantity, which
-//     includes every change the lost queue held and every change committed
-//     while nothing ran.
+//   - Run reads a Source batch, queues the SKUs it concerns for every
+//     account that syncs them in one store write, and only then reads the
+//     next batch (which is when a Source acknowledges the last one). Enqueue
+//     does the same for one call; Notify too, falling back to memory when
+//     the store fails.
+//   - A SKU leaves the store's queue when its write succeeded or was
+//     dead-lettered, and only if its token is still the one taken with the
+//     batch: a change that arrived during the write queued it again, so it
+//     stays, and is written again with the newer value. A failed write, a
+//     throttle, an open breaker or a pause leave it queued; while an
+//     account is down the queue keeps every SKU (once each, so it is
+//     bounded by the catalogue) and drains when the account returns.
+//   - When Run starts, or takes an account's lease over from another
+//     replica, it restores the account's queue from the store and writes
+//     what is queued: after a kill -9 nothing queued is lost, and nothing
+//     that was written is written again (but the batch in flight at the
+//     kill: its SKUs were not dequeued, and are written again with the
+//     ledger's value, a no-op or the newer value). The very first Run over
+//     a store queues every SKU an account syncs (store.SeedQueue), so that
+//     a new channel starts in step with the ledger.
 //   - Every ReconcileInterval (5 minutes), and whenever an account's
-//     breaker closes or it is resumed, the same pass runs again. A
-//     notification lost while running (a bus hiccup, a Source that drops
-//     values) is therefore repaired within one interval, and a value that
-//     somebody changed by hand at the marketplace is put back (the
-//     compare-and-set finds it).
-//   - A failed write is put back in the queue; while an account is down
-//     or paused its queue keeps every SKU (at most one entry per SKU, so it
-//     is bounded by the catalogue) and drains when the account returns.
-//   - A write the marketplace applied just before a crash is written again
-//     with the ledger's value after the restart: a no-op, or the newer
-//     value.
-//   - The Source is only a trigger. A Dispatcher that consumes its own bus
-//     subscription may acknowledge each message as soon as Notify returns:
-//     the effect that must be durable (the ledger entry) already is.
+//     breaker closes or it is resumed, the replica that writes the account
+//     queues every synced SKU again (in memory) and writes each one even
+//     if the ledger did not move: a value somebody changed by hand at the
+//     marketplace is put back (the compare-and-set finds it), and a change
+//     whose trigger was lost (below) is written within one interval.
+//   - Dead letters are durable (store), and their dedup keys make a write
+//     refused again after a restart record once.
 //
-// Dead letters are durable (store), and their dedup keys make the pass
-// after a restart record a refused SKU once. What is not durable, by
-// design: the pause (a restarted gateway tries the account once more and
-// pauses it again, with a new alert) and the drivers' knowledge of what
-// the channel shows (the Shopify driver's first write of a SKU after a
-// restart is an unconditional set; see dispatch/shopifywriter).
+// What is not durable, by design: the pause (a restarted gateway tries
+// the account once more and pauses it again, with a new alert), the
+// drivers' knowledge of what the channel shows (the Shopify driver's
+// first write of a SKU after a restart is an unconditional set; see
+// dispatch/shopifywriter), and the trigger between the ledger and Run:
+// the gateway's Source is the live hub, which acknowledges the bus message
+// once it has handed the change over, so a kill -9 in the instant before
+// the Dispatcher queues it loses the trigger (not the quantity, which the
+// next reconcile writes).
 //
-// The argument needs one Dispatcher per account: two replicas writing one
-// account would each be in order, but not with each other. Run the
-// Dispatcher on one replica (sharing a Limiter across replicas is then
-// unnecessary, but harmless).
+// # Replicas
+//
+// Several gateways may run a Dispatcher each over one store (Redis). Every
+// one of them queues what it hears durably, but each account is written
+// by one replica at a time: the holder of its lease (Options.Leases,
+// dispatch/redislease). A replica renews the leases it holds every
+// LeaseTTL/3 and stops writing an account the moment its lease is lost or
+// runs out unrenewed, cancelling the write in flight; another replica
+// takes a lease over when it runs out (LeaseTTL after the holder died) or
+// at once when a stopping holder releases it, and restores the account's
+// queue from the store. The holder learns what the other replicas queued
+// by reading the store's queue every PollInterval (the Window by
+// default): one cheap read of what was queued since the last (by token),
+// instead of a message bus of its own. A change heard by several replicas
+// is written once: the holder skips a SKU whose ledger version it already
+// wrote, unless a reconcile asks for it. So each (SKU, version) reaches
+// the marketplace once, from one writer, in ledger order, except around a
+// holder's death as above.
+//
+// Replicas share each account's breaker (Options.BreakerStore,
+// dispatch/redisbreaker: gobreaker v2's DistributedCircuitBreaker) and
+// should share its rate budget (Account.Limiter, ratelimit/redislimit): a
+// new holder then starts from the marketplace's real state, an open
+// breaker and a drained bucket included, instead of hammering it afresh.
+// gobreaker's distributed breaker has no two-step form and locks its
+// state for a whole write; only the holder writes, and the other replicas
+// read the state without the lock (Status). A Dispatcher without
+// Options.Leases is alone: it holds every lease in memory and never polls.
+// Pause and Resume, the counters and errors of Status, and Reconcile are
+// per replica.
 //
 // # Delivery semantics
 //
@@ -141,6 +186,9 @@
 // The Dispatcher reads and sleeps on Options.Clock (the system clock by
 // default); the queue and the backoff take explicit times. gobreaker reads
 // the wall clock itself, so BreakerSettings.Timeout is wall-clock time.
+// Leases are renewed and run out on Options.Clock too (a Redis lease's
+// expiry is Redis's, which the holder's clock only has to keep up with).
 // The package's tests run in testing/synctest bubbles, where all of these
-// are one fake clock.
+// are one fake clock, but for the one against the real Redis, which runs
+// on real time.
 package dispatch

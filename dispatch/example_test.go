@@ -58,7 +58,7 @@ func ExampleDispatcher() {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
-	go func() { done <- d.Run(ctx, nil) }() // starts with a reconcile
+	go func() { done <- d.Run(ctx, nil) }() // the first run ever writes every synced SKU
 	for d.Status()[0].Written == 0 {
 		time.Sleep(time.Millisecond)
 	}

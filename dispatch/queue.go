@@ -6,9 +6,13 @@ import (
 	"time"
 )
 
-// queue is one account's pending SKUs: a set, so a SKU that changes many
-// times is written once with its latest quantity (the quantity is read
-// from the ledger when the batch is taken, not stored here).
+// queue is one account's pending SKUs in memory: a set, so a SKU that
+// changes many times is written once with its latest quantity (the
+// quantity is read from the ledger when the batch is taken, not stored
+// here). It mirrors the account's durable queue in the store (see
+// durable.go): each item carries the store's token of its latest Enqueue,
+// which the write's Dequeue compares, and the highest token seen per SKU,
+// so that reading the store's queue again adds only what is new.
 //
 // A SKU is due at min(last change + window, first change + maxDelay): a
 // burst of changes is coalesced until it has been quiet for the window,
@@ -25,53 +29,113 @@ type queue struct {
 	items    map[string]*pendingItem
 	due      dueHeap              // entries may be stale: see pendingItem.gen
 	inflight map[string]time.Time // taken, not yet done: SKU → first change
+	tokens   map[string]uint64    // SKU → highest store token seen
 	gen      uint64
 }
 
 type pendingItem struct {
 	first, last, ready time.Time
 	gen                uint64 // of the heap entry that is current
+	token              uint64 // store token of the latest Enqueue; 0: none
+	force              bool   // a reconcile: written even if unchanged
 }
 
 func newQueue(window, maxDelay time.Duration) *queue {
 	return &queue{
 		window: window, maxDelay: maxDelay,
 		items: make(map[string]*pendingItem), inflight: make(map[string]time.Time),
+		tokens: make(map[string]uint64),
 	}
 }
 
-// add notes a change of sku at now. It reports whether the queue's
-// earliest due time may have moved earlier, that is whether a scheduler
-// waiting for it must look again.
-func (q *queue) add(sku string, now time.Time) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
+// item returns sku's pending item, made with first change first when
+// there is none, and notes token. Callers hold q.mu.
+func (q *queue) item(sku string, first time.Time, token uint64) *pendingItem {
 	it := q.items[sku]
 	if it == nil {
-		it = &pendingItem{first: now}
+		it = &pendingItem{first: first, last: first}
 		q.items[sku] = it
 	}
+	it.first = earlier(it.first, first)
+	if token > it.token {
+		it.token = token
+	}
+	if token > q.tokens[sku] {
+		q.tokens[sku] = token
+	}
+	return it
+}
+
+// add notes a change of sku at now, queued in the store under token (0:
+// not in the store). It reports whether the queue's earliest due time may
+// have moved earlier, that is whether a scheduler waiting for it must look
+// again.
+func (q *queue) add(sku string, now time.Time, token uint64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it := q.item(sku, now, token)
 	it.last = now
 	return q.schedule(sku, it, earlier(now.Add(q.window), it.first.Add(q.maxDelay)))
 }
 
-// addDue makes sku due at now, keeping an earlier first change: for a
-// reconcile pass, and for SKUs put back after a failed write (first is
-// then the first change of the write that failed).
-func (q *queue) addDue(sku string, first, now time.Time) bool {
+// addDue makes sku due at now, keeping an earlier first change, for a
+// reconcile pass (force: written even when the ledger did not move).
+func (q *queue) addDue(sku string, first, now time.Time, force bool) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	it := q.items[sku]
-	if it == nil {
-		it = &pendingItem{first: first, last: now}
-		q.items[sku] = it
-	}
-	it.first = earlier(it.first, first)
+	it := q.item(sku, first, 0)
+	it.force = it.force || force
+	return q.makeDue(sku, it, now)
+}
+
+// putBack makes a SKU taken by a write that did not finish due at now
+// again, with its first change, token and force.
+func (q *queue) putBack(t taken, now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it := q.item(t.sku, t.first, t.token)
+	it.force = it.force || t.force
+	return q.makeDue(t.sku, it, now)
+}
+
+// makeDue schedules it at now unless it is due earlier. Callers hold
+// q.mu.
+func (q *queue) makeDue(sku string, it *pendingItem, now time.Time) bool {
 	ready := now
 	if it.gen != 0 && it.ready.Before(now) {
 		ready = it.ready
 	}
 	return q.schedule(sku, it, ready)
+}
+
+// restore notes an item read from the store's queue: queued at since
+// under token. An item whose token is not above the highest seen for its
+// SKU is known already (pending, in flight or written) and changes
+// nothing. A new one is due a window after since, at once for an old one;
+// one already pending keeps its due time.
+func (q *queue) restore(sku string, since time.Time, token uint64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if token <= q.tokens[sku] {
+		return false
+	}
+	_, pending := q.items[sku]
+	it := q.item(sku, since, token)
+	if pending {
+		return false
+	}
+	return q.schedule(sku, it, since.Add(q.window))
+}
+
+// reset forgets every pending SKU and token, for an account whose lease
+// was lost: the next holder writes them. SKUs in flight stay so until
+// done.
+func (q *queue) reset() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	clear(q.items)
+	clear(q.tokens)
+	q.due = nil
 }
 
 // schedule sets it's due time and pushes a heap entry for it when it
@@ -130,10 +194,13 @@ func (q *queue) dueCount(now time.Time, limit int) int {
 }
 
 // taken is a SKU handed to a write, with its first change (for lag and
-// for putting it back).
+// for putting it back), the store token to dequeue it with and whether it
+// must be written even if unchanged.
 type taken struct {
 	sku   string
 	first time.Time
+	token uint64
+	force bool
 }
 
 // take removes up to n SKUs due at now, earliest due first, and holds them
@@ -154,20 +221,29 @@ func (q *queue) take(now time.Time, n int) []taken {
 		heap.Pop(&q.due)
 		it := q.items[e.sku]
 		delete(q.items, e.sku)
-		out = append(out, taken{sku: e.sku, first: it.first})
+		out = append(out, taken{sku: e.sku, first: it.first, token: it.token, force: it.force})
 		q.inflight[e.sku] = it.first
 	}
 	return out
 }
 
-// done ends the flight of taken SKUs (written, dead-lettered or put back
-// with addDue).
+// done ends the flight of taken SKUs (written, dead-lettered or put
+// back).
 func (q *queue) done(ts []taken) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, t := range ts {
 		delete(q.inflight, t.sku)
 	}
+}
+
+// has reports whether sku is pending or in flight.
+func (q *queue) has(sku string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	_, pending := q.items[sku]
+	_, flying := q.inflight[sku]
+	return pending || flying
 }
 
 // stats reports the pending SKUs (in flight included), how many are due

@@ -12,6 +12,11 @@ import (
 type Status struct {
 	// Account is the Writer's Key.
 	Account string
+	// Leased is set while this Dispatcher holds the account's lease and
+	// so is the replica that writes it. The queue figures below are this
+	// Dispatcher's then; otherwise they include what the store's durable
+	// queue holds.
+	Leased bool
 	// QueueDepth is how many SKUs wait to be written, in flight included.
 	QueueDepth int
 	// Due is how many of them are past their coalescing window: they wait
@@ -22,7 +27,8 @@ type Status struct {
 	Lag time.Duration
 	// Budget is the account's rate budget now.
 	Budget ratelimit.Budget
-	// BreakerState is "closed", "half-open" or "open".
+	// BreakerState is "closed", "half-open" or "open", as every replica
+	// sees it.
 	BreakerState string
 	// Paused is set after the marketplace refused the credentials (or the
 	// endpoint); nothing is written until Resume. An alert was raised.
@@ -49,18 +55,25 @@ type counters struct {
 }
 
 // Status reports every account, in the order they were given to New.
+// For an account another replica writes (or before Run), the queue
+// figures include the store's queue; the counters and errors are always
+// this Dispatcher's own.
 func (d *Dispatcher) Status() []Status {
 	now := d.clock.Now()
 	out := make([]Status, 0, len(d.accounts))
 	for _, a := range d.accounts {
-		out = append(out, a.status(now))
+		out = append(out, d.status(a, now))
 	}
 	return out
 }
 
-func (a *account) status(now time.Time) Status {
+func (d *Dispatcher) status(a *account, now time.Time) Status {
+	_, _, leased := a.holds(now)
 	depth, due, oldest := a.q.stats(now)
-	s := Status{Account: a.key, QueueDepth: depth, Due: due, BreakerState: a.br.state().String()}
+	if !leased {
+		_ = d.queueStatus(a, now, &depth, &due, &oldest) // what it could read
+	}
+	s := Status{Account: a.key, Leased: leased, QueueDepth: depth, Due: due, BreakerState: a.br.state().String()}
 	if !oldest.IsZero() {
 		s.Lag = max(0, now.Sub(oldest))
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
+
 	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/store"
 )
@@ -16,65 +18,108 @@ import (
 // as soon as something is due).
 func (d *Dispatcher) turn(ctx context.Context, a *account) time.Time {
 	now := d.clock.Now()
+	lctx, _, held := a.holds(now)
+	if !held {
+		return time.Time{}
+	}
 	batch := a.q.take(now, a.w.MaxBatch())
 	if len(batch) == 0 {
 		return time.Time{}
 	}
 	defer a.q.done(batch)
-	putBack := func(ts []taken) {
-		at := d.clock.Now()
-		for _, t := range ts {
-			a.q.addDue(t.sku, t.first, at)
-		}
-	}
+	var fin finished
+	defer func() { d.dequeue(ctx, a, fin.items) }() // before done: a SKU in flight is not polled back
 
-	done, err := a.br.allow()
-	if err != nil { // open, or a half-open probe in flight
-		putBack(batch)
-		return now.Add(max(a.br.openFor(), 10*time.Millisecond))
+	if open := a.br.openFor(); open > 0 {
+		d.putBack(a, batch)
+		return now.Add(open)
 	}
 
 	// Read the latest quantities: whatever changed while the SKU waited is
 	// in the ledger now, so the write carries the latest value.
 	ups := make([]Update, 0, len(batch))
-	firsts := make([]time.Time, 0, len(batch))
+	ts := make([]taken, 0, len(batch))
 	for _, t := range batch {
 		ps, err := d.projections(ctx, a, t.sku)
 		if err != nil {
-			done(errcode.Canceled) // not the marketplace's doing
-			putBack(batch)
+			d.putBack(a, batch)
 			return d.fail(a, classifyStore(ctx), fmt.Errorf("reading the ledger: %w", err), now)
 		}
 		q := a.rule.Compute(ps)
 		v := q.Explanation.Version()
 		if dv, ok := a.dead[t.sku]; ok && dv == v {
-			continue // dead-lettered as it is; written again when the ledger moves
+			fin.add(a, t) // dead-lettered as it is; written again when the ledger moves
+			continue
+		}
+		if wv, ok := a.written[t.sku]; ok && wv == v && !t.force {
+			fin.add(a, t) // written as it is (a change heard twice, or from two replicas)
+			continue
 		}
 		ups = append(ups, Update{SKU: t.sku, Quantity: q.Value, Version: v})
-		firsts = append(firsts, t.first)
+		ts = append(ts, t)
 	}
 	if len(ups) == 0 {
-		done(errcode.Canceled)
 		return time.Time{}
 	}
 
-	wctx, cancel := context.WithTimeout(ctx, d.opts.WriteTimeout)
-	outs, werr := a.w.Write(wctx, &pacer{a: a, clock: d.clock}, ups)
-	cancel()
-	if werr == nil && len(outs) != len(ups) {
-		werr = fmt.Errorf("driver returned %d outcomes for %d updates", len(outs), len(ups))
-		done(errcode.Unknown)
-		return d.callFailed(ctx, a, ups, firsts, errcode.Unknown, werr)
+	var outs []Outcome
+	var werr error
+	code := errcode.OK
+	ran, berr := a.br.execute(func() errcode.Code {
+		// The lease may have run out while the ledger was read or the
+		// breaker's lock awaited: only the holder writes.
+		if _, _, held := a.holds(d.clock.Now()); !held {
+			werr, code = errLeaseLost, errcode.Canceled
+			return code
+		}
+		wctx, cancel := context.WithTimeout(lctx, d.opts.WriteTimeout)
+		outs, werr = a.w.Write(wctx, &pacer{a: a, clock: d.clock}, ups)
+		cancel()
+		if werr == nil && len(outs) != len(ups) {
+			werr = fmt.Errorf("driver returned %d outcomes for %d updates", len(outs), len(ups))
+			code = errcode.Unknown
+			return code
+		}
+		// The lease's context ends with Run's or when the lease is lost:
+		// this Dispatcher's doing, not the marketplace's.
+		code = classify(lctx, a.w, werr)
+		if lctx.Err() == nil && (code == errcode.Canceled || code == errcode.DeadlineExceeded) {
+			code = errcode.Unavailable // WriteTimeout: the marketplace did not answer in time
+		}
+		return code
+	})
+	if !ran {
+		d.putBack(a, ts)
+		if errors.Is(berr, gobreaker.ErrOpenState) || errors.Is(berr, gobreaker.ErrTooManyRequests) {
+			return now.Add(max(a.br.openFor(), 10*time.Millisecond))
+		}
+		return d.fail(a, errcode.Unavailable, berr, now) // the breaker's shared state is out of reach
 	}
-	code := classify(ctx, a.w, werr)
-	if ctx.Err() == nil && (code == errcode.Canceled || code == errcode.DeadlineExceeded) {
-		code = errcode.Unavailable // WriteTimeout: the marketplace did not answer in time
-	}
-	done(code)
 	if werr != nil {
-		return d.callFailed(ctx, a, ups, firsts, code, werr)
+		return d.callFailed(ctx, a, ups, ts, code, werr, &fin)
 	}
-	return d.sortOutcomes(ctx, a, ups, firsts, outs)
+	return d.sortOutcomes(ctx, a, ups, ts, outs, &fin)
+}
+
+// errLeaseLost is the error of a write not made because the lease ran out.
+var errLeaseLost = errors.New("dispatch: lease lost before the write")
+
+// finished collects the SKUs of a turn that are done with (written or
+// dead-lettered), to remove from the store's queue.
+type finished struct{ items []store.QueueItem }
+
+func (f *finished) add(a *account, t taken) {
+	if t.token != 0 {
+		f.items = append(f.items, store.QueueItem{Account: a.key, SKU: t.sku, Token: t.token})
+	}
+}
+
+// putBack makes taken SKUs due again at once.
+func (d *Dispatcher) putBack(a *account, ts []taken) {
+	now := d.clock.Now()
+	for _, t := range ts {
+		a.q.putBack(t, now)
+	}
 }
 
 // classifyStore is the code of a failed ledger read.
@@ -86,34 +131,30 @@ func classifyStore(ctx context.Context) errcode.Code {
 }
 
 // callFailed handles a Write that failed as a whole.
-func (d *Dispatcher) callFailed(ctx context.Context, a *account, ups []Update, firsts []time.Time, code errcode.Code, err error) time.Time {
+func (d *Dispatcher) callFailed(ctx context.Context, a *account, ups []Update, ts []taken, code errcode.Code, err error, fin *finished) time.Time {
 	now := d.clock.Now()
-	requeue := func() {
-		for i, u := range ups {
-			a.q.addDue(u.SKU, firsts[i], now)
-		}
-	}
 	switch code {
 	case errcode.InvalidArgument:
 		// The request as a whole was refused: every update in it is.
-		for _, u := range ups {
+		for i, u := range ups {
 			d.deadLetter(ctx, a, u, code, err)
+			fin.add(a, ts[i])
 		}
 		d.record(a, code, err, now)
 		return time.Time{}
 	case errcode.Unauthenticated, errcode.NotFound:
-		requeue()
+		d.putBack(a, ts)
 		d.pause(ctx, a, code, err)
 		return time.Time{}
 	case errcode.Canceled, errcode.DeadlineExceeded:
-		requeue()
+		d.putBack(a, ts)
 		return time.Time{}
 	case errcode.ResourceExhausted:
-		requeue()
+		d.putBack(a, ts)
 		d.record(a, code, err, now)
 		return now.Add(max(a.w.RetryAfter(err), time.Millisecond))
 	}
-	requeue()
+	d.putBack(a, ts)
 	return d.fail(a, code, err, now)
 }
 
@@ -130,7 +171,7 @@ func (d *Dispatcher) fail(a *account, code errcode.Code, err error, now time.Tim
 }
 
 // sortOutcomes handles the per-update outcomes of a Write that answered.
-func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update, firsts []time.Time, outs []Outcome) time.Time {
+func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update, ts []taken, outs []Outcome, fin *finished) time.Time {
 	now := d.clock.Now()
 	var written uint64
 	var retry error
@@ -142,14 +183,17 @@ func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update,
 			written++
 			delete(a.attempts, u.SKU)
 			delete(a.dead, u.SKU)
+			a.written[u.SKU] = u.Version
+			fin.add(a, ts[i])
 			continue
 		case errcode.InvalidArgument:
 			delete(a.attempts, u.SKU)
 			d.deadLetter(ctx, a, u, o.Code, o.Err)
+			fin.add(a, ts[i])
 			continue
 		case errcode.Aborted:
 			// Not applied for another update's sake: not this SKU's fault.
-			a.q.addDue(u.SKU, firsts[i], now)
+			a.q.putBack(ts[i], now)
 			continue
 		}
 		err := o.Err
@@ -159,9 +203,10 @@ func (d *Dispatcher) sortOutcomes(ctx context.Context, a *account, ups []Update,
 		if a.attempts[u.SKU]++; a.attempts[u.SKU] >= d.opts.MaxItemAttempts {
 			delete(a.attempts, u.SKU)
 			d.deadLetter(ctx, a, u, o.Code, fmt.Errorf("gave up after %d attempts: %w", d.opts.MaxItemAttempts, err))
+			fin.add(a, ts[i])
 			continue
 		}
-		a.q.addDue(u.SKU, firsts[i], now)
+		a.q.putBack(ts[i], now)
 		if o.Code != errcode.FailedPrecondition { // a stale write goes again at once
 			retry, retryCode = err, o.Code
 		}

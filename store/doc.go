@@ -1,7 +1,8 @@
 // Package store is stockgate's durable state: the event-sourced stock
 // ledger (an immutable entry log per SKU and location plus the current
 // projection), the webhook dedup memory, the transactional outbox that feeds
-// the bus, dead letters and alerts.
+// the bus, dead letters and alerts, and the outbound dispatcher's durable
+// queue of SKUs to write per connector account ([QueueDriver]).
 //
 // [Store] is the portable type that every part of the gateway uses; backends
 // implement the small [Driver] interface and prove themselves with the

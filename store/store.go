@@ -217,6 +217,7 @@ type Alert struct {
 // the sentinels above; the portable Store wraps them.
 type Driver interface {
 	RecordDriver
+	QueueDriver
 	// Accept stores each acceptance atomically; it returns one error per
 	// item (nil or ErrDuplicate) or a call error when nothing was stored.
 	Accept(ctx context.Context, items []Acceptance) ([]error, error)

@@ -19,7 +19,8 @@
 //
 // # Durability
 //
-// Accept, Commit and DeleteOutbox return only after their transaction is
+// Accept, Commit, DeleteOutbox and the queue's writes (Enqueue, Dequeue,
+// SeedQueue) return only after their transaction is
 // fsynced, unless Options.NoSync is set, so the gateway acknowledges a
 // webhook only once it is on disk. Concurrent write calls share one
 // transaction and one fsync (group commit): a call made while no commit is
@@ -37,7 +38,9 @@
 // dedupexp (expiry, key → nothing; the sweep's index), applied (event id →
 // time applied), entries (sku, location, seq → entry), projections (sku,
 // location → seq, projection), deadletters and alerts (seq → value, with
-// deadletterids and alertids mapping id → seq) and meta (schema version).
+// deadletterids and alertids mapping id → seq) and meta (schema version);
+// the dispatcher's queues are in a bucket of their own, made by their
+// first write (see queue.go).
 // Strings in keys are length-prefixed (uvarint), so SKU "A" never reads as
 // a prefix of SKU "AB", whatever characters the names contain. Sequence
 // numbers are bucket sequences and are never reused.

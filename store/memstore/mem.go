@@ -61,6 +61,7 @@ type driver struct {
 	alertIndex  map[string]int
 	mappings    map[[3]string]store.Mapping
 	records     map[string]map[string]store.Record // kind → id → record
+	queues      queues                             // the dispatcher's queues (queue.go)
 }
 
 var _ store.Driver = (*driver)(nil)

@@ -52,6 +52,9 @@
 // ErrAlreadyApplied. A batch holds Redis for its whole run, some 10-20 µs
 // per item on a small machine: callers bound their batch sizes.
 //
+// The dispatcher's queue operations (Enqueue, Pending, Dequeue,
+// SeedQueue) are one script call each, whatever the number of items.
+//
 // Values are JSON encoded by the driver; the scripts only compare sequence
 // numbers, as decimal strings, and times, as 20-digit Unix nanoseconds.
 //
@@ -91,11 +94,15 @@
 //	P proj:<sku>           HASH   location → "<seq>:<projection JSON>"
 //	P entries:<n>:<sku><location>  LIST  entry JSON, seq n at index n−1;
 //	                              <n> is the SKU's length in bytes
+//	P queue:tokens:<account>  ZSET  the dispatcher's queue: score token, member SKU
+//	P queue:since:<account>   HASH  SKU → when queued (20-digit Unix ns)
+//	P queue:seeded            HASH  account → when its queue was seeded
 //
 // A family's variable part is the rest of the key name (or a hash field),
 // and the SKU in an entries key is length-prefixed, so no two SKUs,
 // locations or dedup keys share a key whatever characters they contain.
-// Sequence numbers come from the seqs counters and are never reused.
+// Sequence numbers and queue tokens come from the seqs counters and are
+// never reused.
 //
 // # Semantics
 //

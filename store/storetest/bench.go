@@ -14,13 +14,16 @@ import (
 //     (b.RunParallel), the webhook path that group commit serves;
 //   - AcceptSerial: the same from one caller, its latency alone;
 //   - Commit: one ledger step per call, 8 callers per CPU on their own keys;
-//   - Projection: parallel reads of one key.
+//   - Projection: parallel reads of one key;
+//   - QueueBatch: the dispatcher's store work per batch of 100 changes:
+//     one Enqueue of 100 SKUs, then one Dequeue of them.
 func RunBenchmarks(b *testing.B, newHarness HarnessMaker) {
 	b.Helper()
 	b.Run("Accept", func(b *testing.B) { benchAccept(b, newHarness, true) })
 	b.Run("AcceptSerial", func(b *testing.B) { benchAccept(b, newHarness, false) })
 	b.Run("Commit", func(b *testing.B) { benchCommit(b, newHarness) })
 	b.Run("Projection", func(b *testing.B) { benchProjection(b, newHarness) })
+	b.Run("QueueBatch", func(b *testing.B) { benchQueueBatch(b, newHarness) })
 }
 
 // parallelism is the callers per CPU of the parallel write benchmarks, as

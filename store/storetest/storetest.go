@@ -147,7 +147,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"ClosedStore", testClosedStore},
 		{"PersistenceAcrossReopen", testPersistence},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(tests, queueTests...) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.fn(t, newEnv(t, newHarness))
