@@ -27,7 +27,9 @@
 //	  state IN_STOCK          stock.counted, state on_hand, quantity = the
 //	                          count, at calculated_at (reason "inventory_count");
 //	                          is_estimated: state available instead, an
-//	                          observation the ledger never applies
+//	                          observation the ledger never applies;
+//	                          the count stockgate last wrote (Config.Echoes):
+//	                          state available, reason echo_confirmation
 //	  SOLD, WASTE, NONE,      nothing: those units are not on hand, and the
 //	  IN_TRANSIT,             move that put them there also changed the
 //	  RETURNED_BY_CUSTOMER,   IN_STOCK count, which arrives as its own count
@@ -68,13 +70,22 @@
 // their time and records one older than the last applied as stale, which
 // covers late offline sales and retried deliveries (ref §2.4, §6 pitfall 6).
 //
+// # Echoes
+//
 // Counts also report changes made through the API, including stockgate's
-// own writes (an echo, ref §3), and Square does not mark the writer. This
-// package has no outbound side yet, so there are no echoes to filter; the
-// writer that pushes stock to Square must record what it wrote so that its
-// echo is recognised (the reference's rule: compare the reported IN_STOCK
-// quantity with the value last written, ref §3), as the Shopify connector
-// does with its Echoes.
+// own writes (an echo, ref §3), and Square does not mark the writer [U].
+// dispatch/squarewriter records every count it wrote in Config.Echoes
+// (MemoryEchoes). An IN_STOCK count equal to the quantity last written for
+// its (catalog object, location), calculated no more than a minute before
+// the write, follows the reference's rule (ref §3 "compare the reported
+// IN_STOCK quantity with the last value stockgate wrote … and suppress
+// matches"): it becomes a stock.counted in state available with reason
+// echo_confirmation, which the ledger records as a confirmation and never
+// applies, raising no drift. Applied as on hand it would replace the
+// mapped location's stock with the channel quantity stockgate computed
+// from it. Any other count, a POS sale after the write say, is applied as
+// before. As with Shopify's and Amazon's Echoes, a real count that happens
+// to equal the value written is taken for the echo.
 //
 // Square quantities are decimal strings ("10", "2.50000"; ref §3): they are
 // parsed exactly. A whole value in any notation is accepted; a fraction (an

@@ -211,10 +211,17 @@ func (n *normalizer) count(i int, ic *inventoryCount) error {
 		Reason:        reasonInventoryCount,
 		CorrelationID: "square:inventory_count:" + ic.CatalogObjectID + "@" + ic.LocationID,
 	}
-	if ic.IsEstimated {
+	switch {
+	case ic.IsEstimated:
 		// An estimate for a composed variation (ref §3, BETA) is not a
 		// physical count: record what Square shows, never apply it.
 		m.State, m.Reason = event.StateAvailable, reasonChannelReport
+	case n.c.isEcho(ic.CatalogObjectID, ic.LocationID, q, at):
+		// The count stockgate itself wrote, reported back (ref §3 "Echo
+		// handling"): a confirmation the ledger records, not a count of
+		// the shop floor. Applied as on hand it would replace the
+		// location's stock with the channel quantity.
+		m.State, m.Reason = event.StateAvailable, event.ReasonEchoConfirmation
 	}
 	n.emit(event.StockCounted, what, m)
 	return nil

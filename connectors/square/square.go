@@ -75,6 +75,12 @@ type Config struct {
 	// fetched. server.go passes the connector's squareapi.Client when the
 	// connector has an API token. See the package doc for the mapping.
 	Orders OrderFetcher
+	// Echoes reports what stockgate last wrote to each Square count
+	// (dispatch/squarewriter records it in a MemoryEchoes), so that the
+	// inventory.count.updated reporting that write back is recorded as a
+	// confirmation (reason echo_confirmation), not applied as on hand.
+	// Nil: no echo detection (nothing writes to Square).
+	Echoes Echoes
 	// Now returns the current time; nil means time.Now. It stamps dead
 	// letters of requests without ReceivedAt, and events of counts that
 	// carry neither calculated_at nor created_at.
@@ -108,6 +114,7 @@ type Connector struct {
 	locations map[string]string
 	items     map[string]string
 	orders    OrderFetcher
+	echoes    Echoes
 	now       func() time.Time
 }
 
@@ -126,7 +133,7 @@ func New(cfg Config) (*Connector, error) {
 	case len(cfg.ID) > maxConnectorLen:
 		bad("ID", "longer than %d bytes", maxConnectorLen)
 	}
-	c := &Connector{id: cfg.ID, now: cfg.Now, orders: cfg.Orders}
+	c := &Connector{id: cfg.ID, now: cfg.Now, orders: cfg.Orders, echoes: cfg.Echoes}
 	if len(cfg.SignatureKeys) == 0 {
 		bad("SignatureKeys", "at least one signature key is required")
 	}

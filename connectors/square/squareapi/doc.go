@@ -1,11 +1,13 @@
-// Package squareapi is the read side of the Square connector: a driver for
-// the Inventory API operation BatchRetrieveInventoryCounts, which the
+// Package squareapi is the Square connector's API client: a driver for the
+// Inventory API operations BatchRetrieveInventoryCounts, which the
 // reconciler uses to catch up on inventory.count.updated webhooks that
 // never arrived (ref §4.2, §6 pitfall 5: "reconcile with
-// BatchRetrieveInventoryCounts + updated_after"), and for the Orders API
-// operation RetrieveOrder (GET /v2/orders/{order_id}), which the webhook
-// connector uses to read the line items that order webhooks lack (ref §3). It sends one request per
-// call, classifies every failure and never retries: backoff belongs to the
+// BatchRetrieveInventoryCounts + updated_after"), and BatchChangeInventory,
+// with which dispatch/squarewriter writes channel quantities (ref §4.1),
+// and for the Orders API operation RetrieveOrder (GET
+// /v2/orders/{order_id}), which the webhook connector uses to read the line
+// items that order webhooks lack (ref §3). It sends one request per call,
+// classifies every failure and never retries: backoff belongs to the
 // caller, which branches on ErrorCode, IsRetryable and RetryAfter.
 //
 // Facts are cited as "ref §N", the section of the project's Square
@@ -35,6 +37,21 @@
 // line items {uid, catalog_object_id, quantity, name} (spec
 // RetrieveOrderResponse); an unknown order is NotFound (HTTP 404).
 //
+// BatchChangeInventory sends POST {base}/v2/inventory/changes/batch-create
+// with the same headers and {idempotency_key, changes, ignore_unchanged_counts}
+// (the spec's request example in
+// shared/fixtures/square/batch_change_inventory_request.json): each change
+// {"type":"PHYSICAL_COUNT","physical_count":{catalog_object_id,
+// location_id, state, quantity, occurred_at, reference_id}}, quantity a
+// decimal string, occurred_at formatted as TimeFormat;
+// ignore_unchanged_counts only when the caller sets it (Square's default
+// is true). It refuses, before sending, a request without an idempotency
+// key (1 to 128 bytes) or with no changes or more than MaxChanges (100,
+// ref §4.1). The answer is {counts, errors}: the current counts of every
+// object the request named. Square refuses single changes with HTTP 400 and
+// an error whose field names the change ("changes[3]…"); ChangeIndex reads
+// it.
+//
 // Quantities are decimal strings; ParseQuantity turns one into whole units
 // digit by digit, as the webhook connector does.
 //
@@ -47,7 +64,9 @@
 //	Unauthenticated    HTTP 401 or 403 (AUTHENTICATION_ERROR)
 //	NotFound           HTTP 404
 //	InvalidArgument    client-side validation, HTTP 400 and other 4xx but 408
-//	                   (INVALID_REQUEST_ERROR: INVALID_CURSOR, VALUE_TOO_HIGH, …)
+//	                   (INVALID_REQUEST_ERROR: INVALID_CURSOR, VALUE_TOO_HIGH,
+//	                   a BatchChangeInventory refusing single changes,
+//	                   IDEMPOTENCY_KEY_REUSED, …)
 //	Unavailable        HTTP 5xx or 408, transport failures and client timeouts
 //	Canceled, DeadlineExceeded   the caller's context
 //	Unknown            a body that is not the documented shape

@@ -222,22 +222,11 @@ func (c *Client) BatchRetrieveInventoryCounts(ctx context.Context, req Request) 
 	if err != nil {
 		return Response{}, err
 	}
-	resp := Response{Cursor: wr.Cursor, Counts: make([]Count, 0, len(wr.Counts))}
-	for i, wc := range wr.Counts {
-		cnt := Count{
-			CatalogObjectID: wc.CatalogObjectID, CatalogObjectType: wc.CatalogObjectType,
-			State: wc.State, LocationID: wc.LocationID, Quantity: wc.Quantity, IsEstimated: wc.IsEstimated,
-		}
-		if wc.CalculatedAt != "" {
-			t, err := time.Parse(time.RFC3339Nano, wc.CalculatedAt)
-			if err != nil {
-				return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: status,
-					Err: fmt.Errorf("counts[%d].calculated_at: %q is not RFC 3339", i, wc.CalculatedAt)}
-			}
-			cnt.CalculatedAt = t
-		}
-		resp.Counts = append(resp.Counts, cnt)
+	counts, err := parseCounts(wr.Counts, status)
+	if err != nil {
+		return Response{}, err
 	}
+	resp := Response{Cursor: wr.Cursor, Counts: counts}
 	return resp, nil
 }
 

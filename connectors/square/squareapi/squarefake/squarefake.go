@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // DefaultToken is the access token a Server accepts when Options.Token is
@@ -34,9 +36,32 @@ type Options struct {
 	// PageSize is the page size of a request without limit. Zero: 1000
 	// (Square's default is not documented [U]).
 	PageSize int
-	// Now stamps counts set without CalculatedAt. Zero: time.Now.
+	// Now is the fake's clock: it stamps counts set without CalculatedAt
+	// and counts written by BatchChangeInventory, checks occurred_at, and
+	// refills the rate limit. Zero: time.Now.
 	Now func() time.Time
+	// RateLimit is how many requests per second the fake answers before it
+	// throttles (429 RATE_LIMITED); Square publishes no limit (ref §4.3),
+	// so this is the test's choice. Zero: DefaultRateLimit. Negative: no
+	// limit.
+	RateLimit float64
+	// Burst is how many requests may come at once. Zero: DefaultBurst.
+	Burst int
+	// MerchantID is the merchant_id of the events CountUpdatedEvent
+	// builds. Zero: DefaultMerchantID.
+	MerchantID string
 }
+
+// Defaults of Options.
+const (
+	// DefaultRateLimit is 20 requests per second [U: Square's limit is not
+	// published; a third-party page says 100 per second, ref §4.3].
+	DefaultRateLimit = 20
+	// DefaultBurst is 20 requests.
+	DefaultBurst = 20
+	// DefaultMerchantID is the merchant of the fake's events.
+	DefaultMerchantID = "MLSTOCKGATEFAKE"
+)
 
 // Count is one row of the fake's table: an InventoryCount (ref §3).
 type Count struct {
@@ -63,9 +88,27 @@ type Recorded struct {
 type Stats struct {
 	Requests     int // HTTP requests received
 	Failed       int // answered by Fail
+	Down         int // answered by the outage SetDown set
+	Throttled    int // answered 429 for the rate limit
 	Unauthorized int // answered 401
 	Pages        int // pages of counts served
 	Orders       int // orders served (RetrieveOrder answered 200)
+	// BatchChanges is how many BatchChangeInventory calls were applied
+	// (answered 200, replays not included).
+	BatchChanges int
+	// Refused is how many BatchChangeInventory calls were answered 400.
+	Refused int
+	// Replays is how many BatchChangeInventory calls were answered from
+	// the idempotency memory, applying nothing.
+	Replays int
+	// Applied is how many physical counts changed a count; Ignored how
+	// many were ignored as unchanged (ignore_unchanged_counts) and
+	// Superseded how many were older than the last physical count of
+	// their count.
+	Applied, Ignored, Superseded int
+	// MaxChanges is the largest changes array a BatchChangeInventory call
+	// carried, refused calls included.
+	MaxChanges int
 }
 
 // Server is the fake API; see the package doc. It is safe for concurrent
@@ -74,15 +117,24 @@ type Server struct {
 	token    string
 	pageSize int
 	now      func() time.Time
+	merchant string
 
-	mu       sync.Mutex
-	counts   map[key]Count
-	orders   map[string]Order
-	fails    int
-	failCode int
-	failWait time.Duration
-	requests []Recorded
-	stats    Stats
+	mu         sync.Mutex
+	counts     map[key]Count
+	orders     map[string]Order
+	fails      int
+	failCode   int
+	failWait   time.Duration
+	downStatus int
+	downUntil  time.Time
+	limiter    *rate.Limiter // nil: no rate limit
+	catalog    map[string]bool
+	physical   map[key]time.Time // occurred_at of the last physical count applied
+	idem       map[string]idemAnswer
+	applied    []Applied
+	events     int
+	requests   []Recorded
+	stats      Stats
 }
 
 type key struct{ object, location, state string }
@@ -102,7 +154,31 @@ func New(opts *Options) *Server {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Server{token: o.Token, pageSize: o.PageSize, now: o.Now, counts: map[key]Count{}, orders: map[string]Order{}}
+	if o.RateLimit == 0 {
+		o.RateLimit = DefaultRateLimit
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.MerchantID == "" {
+		o.MerchantID = DefaultMerchantID
+	}
+	s := &Server{token: o.Token, pageSize: o.PageSize, now: o.Now, merchant: o.MerchantID,
+		counts: map[key]Count{}, orders: map[string]Order{}, physical: map[key]time.Time{}, idem: map[string]idemAnswer{}}
+	if o.RateLimit > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(o.RateLimit), o.Burst)
+		s.limiter.AllowN(o.Now(), 0) // start the bucket full at the fake's time
+	}
+	return s
+}
+
+// SetDown answers every request until until (by Options.Now) with status
+// and the documented error body for it (see Fail): an outage. A zero until
+// ends one.
+func (s *Server) SetDown(status int, until time.Time) {
+	s.mu.Lock()
+	s.downStatus, s.downUntil = status, until
+	s.mu.Unlock()
 }
 
 // SetCount adds or replaces the count of (CatalogObjectID, LocationID,
@@ -235,9 +311,10 @@ type response struct {
 	Cursor string      `json:"cursor,omitempty"`
 }
 
-// ServeHTTP answers POST /v2/inventory/counts/batch-retrieve.
+// ServeHTTP answers the endpoints the package doc lists.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := readBody(w, r)
+	now := s.now()
 	s.mu.Lock()
 	s.stats.Requests++
 	s.requests = append(s.requests, Recorded{Header: r.Header.Clone(), Body: body})
@@ -246,6 +323,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if failing {
 		s.fails--
 		s.stats.Failed++
+	} else if now.Before(s.downUntil) {
+		failing, status, wait = true, s.downStatus, 0
+		s.stats.Down++
 	}
 	s.mu.Unlock()
 
@@ -261,7 +341,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case isOrder && orderID != "" && !strings.Contains(orderID, "/"):
 		method = http.MethodGet
-	case r.URL.Path != Path:
+	case r.URL.Path != Path && r.URL.Path != ChangesPath:
 		writeErrors(w, http.StatusNotFound, notFound("Resource not found."))
 		return
 	}
@@ -281,15 +361,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, invalid("INVALID_SQUARE_VERSION_FORMAT", "", "Invalid Square-Version format: "+v))
 		return
 	}
+	// Throttled requests are answered 429 RATE_LIMITED in category
+	// RATE_LIMIT_ERROR (ref §4.3; spec ErrorCategory.RATE_LIMIT_ERROR),
+	// with no Retry-After: Square documents none [U].
+	s.mu.Lock()
+	throttled := s.limiter != nil && !s.limiter.AllowN(now, 1)
+	if throttled {
+		s.stats.Throttled++
+	}
+	s.mu.Unlock()
+	if throttled {
+		writeErrors(w, http.StatusTooManyRequests, failBody(http.StatusTooManyRequests))
+		return
+	}
 	if isOrder {
 		s.serveOrder(w, orderID)
 		return
 	}
-	var req request
 	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
 		writeErrors(w, http.StatusBadRequest, invalid("EXPECTED_JSON_BODY", "", "The request body is not a JSON object."))
 		return
 	}
+	if r.URL.Path == ChangesPath {
+		s.serveChanges(w, body, now)
+		return
+	}
+	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeErrors(w, http.StatusBadRequest, invalid("BAD_REQUEST", "", err.Error()))
 		return
@@ -376,14 +473,7 @@ func (s *Server) query(req *request) (int, *response, *apiError) {
 	end := min(offset+limit, len(rows))
 	resp := &response{}
 	for _, c := range rows[offset:end] {
-		resp.Counts = append(resp.Counts, wireCount{
-			CalculatedAt:      c.CalculatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-			CatalogObjectID:   c.CatalogObjectID,
-			CatalogObjectType: c.CatalogObjectType,
-			LocationID:        c.LocationID,
-			Quantity:          c.Quantity,
-			State:             c.State,
-		})
+		resp.Counts = append(resp.Counts, toWire(c))
 	}
 	if end < len(rows) {
 		resp.Cursor = encodeCursor(end, fp)

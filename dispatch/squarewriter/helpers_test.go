@@ -1,0 +1,393 @@
+package squarewriter_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/connectors/square/squareapi"
+	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
+	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/dispatch/squarewriter"
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/memstore"
+)
+
+// The Square location written, and the catalogue: SKU i is item variation
+// objectID(i). Ids are the project's own, shaped like Square's (ref §3).
+const squareLocation = "L8YQ2W4K7ZB3D"
+
+func skuName(i int) string  { return fmt.Sprintf("SKU-%05d", i) }
+func objectID(i int) string { return fmt.Sprintf("VARSTOCKGATE%012d", i) }
+
+// items maps n SKUs to catalog objects.
+func items(n int) map[string]string {
+	m := make(map[string]string, n)
+	for i := range n {
+		m[skuName(i)] = objectID(i)
+	}
+	return m
+}
+
+// rule is the channel rule of the tests: two stores feed the Square
+// location, one unit held back.
+var rule = channel.Rule{Channel: "square-berlin", Locations: []string{"berlin", "hamburg"}, BufferUnits: 1}
+
+// pipeNet is an in-memory network for a testing/synctest bubble, where
+// goroutines blocked on real sockets would keep time from moving: HTTP/1.1
+// runs for real (http.Server and http.Transport) over net.Pipe.
+type pipeNet struct {
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newPipeNet() *pipeNet {
+	return &pipeNet{conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (p *pipeNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-p.conns:
+		return c, nil
+	case <-p.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (p *pipeNet) Close() error {
+	p.once.Do(func() { close(p.closed) })
+	return nil
+}
+
+func (p *pipeNet) Addr() net.Addr { return pipeAddr{} }
+
+func (p *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	c, s := net.Pipe()
+	select {
+	case p.conns <- s:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "square.test:80" }
+
+// merchant is a fake Square account served over a pipeNet, with a log of
+// the batch-create calls that reached it.
+type merchant struct {
+	*squarefake.Server
+	t     testing.TB
+	url   string
+	httpc *http.Client
+
+	gate     sync.Mutex
+	idle     *sync.Cond
+	inflight int
+	closing  bool
+
+	mu         sync.Mutex
+	calls      []call // BatchChangeInventory requests, in order
+	loseAnswer int    // the next n applied batch-creates are answered 504 instead
+}
+
+// call is one BatchChangeInventory request as the fake saw it.
+type call struct {
+	at      time.Time
+	key     string
+	changes int
+	status  int
+	body    []byte
+}
+
+// newMerchant starts a fake Square inside the current bubble and closes it
+// when the test ends.
+func newMerchant(t testing.TB, opts squarefake.Options) *merchant {
+	t.Helper()
+	m := &merchant{Server: squarefake.New(&opts), t: t}
+	m.idle = sync.NewCond(&m.gate)
+	pn := newPipeNet()
+	srv := &http.Server{Handler: m, ReadHeaderTimeout: time.Minute}
+	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
+	tr := &http.Transport{DialContext: pn.dial, MaxIdleConnsPerHost: 4}
+	m.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	m.url = "http://square.test"
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+		pn.Close()
+		m.gate.Lock()
+		m.closing = true
+		for m.inflight > 0 {
+			m.idle.Wait()
+		}
+		m.gate.Unlock()
+	})
+	return m
+}
+
+func (m *merchant) enter() bool {
+	m.gate.Lock()
+	defer m.gate.Unlock()
+	if m.closing {
+		return false
+	}
+	m.inflight++
+	return true
+}
+
+func (m *merchant) leave() {
+	m.gate.Lock()
+	m.inflight--
+	m.idle.Broadcast()
+	m.gate.Unlock()
+}
+
+// ServeHTTP passes the request to the fake and logs batch-creates.
+func (m *merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(r.Body)
+	body := buf.Bytes()
+	if !m.enter() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer m.leave()
+	r2 := r.Clone(r.Context())
+	r2.Body = readCloser{bytes.NewReader(body)}
+	rec := httptest.NewRecorder()
+	m.Server.ServeHTTP(rec, r2)
+	status, out := rec.Code, rec.Body.Bytes()
+	if r.URL.Path == squarefake.ChangesPath {
+		var req struct {
+			Key     string            `json:"idempotency_key"`
+			Changes []json.RawMessage `json:"changes"`
+		}
+		_ = json.Unmarshal(body, &req)
+		m.mu.Lock()
+		if status == http.StatusOK && m.loseAnswer > 0 {
+			// Applied, but the answer is lost on the way back: a gateway
+			// timeout, as a proxy in front of Square would answer.
+			m.loseAnswer--
+			status, out = http.StatusGatewayTimeout, []byte("upstream timed out\n")
+			rec.Header().Set("Content-Type", "text/plain")
+		}
+		m.calls = append(m.calls, call{at: time.Now(), key: req.Key, changes: len(req.Changes), status: status, body: body})
+		m.mu.Unlock()
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+// batchCalls returns the logged BatchChangeInventory requests.
+func (m *merchant) batchCalls() []call {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]call(nil), m.calls...)
+}
+
+// client is an API client of the fake.
+func (m *merchant) client(t testing.TB, token string) *squareapi.Client {
+	t.Helper()
+	if token == "" {
+		token = squarefake.DefaultToken
+	}
+	c, err := squareapi.New(token, &squareapi.Options{BaseURL: m.url, HTTPClient: m.httpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// level is what the fake shows for SKU i at the location.
+func (m *merchant) level(i int) (int64, bool) {
+	c, ok := m.Count(objectID(i), squareLocation, "IN_STOCK")
+	if !ok {
+		return 0, false
+	}
+	q, err := squareapi.ParseQuantity(c.Quantity)
+	if err != nil {
+		m.t.Fatalf("%s: quantity %q: %v", objectID(i), c.Quantity, err)
+	}
+	return q, true
+}
+
+// ledger is a store with helpers to move stock.
+type ledger struct {
+	*store.Store
+	t   testing.TB
+	mu  sync.Mutex
+	seq int
+}
+
+func newLedger(t testing.TB) *ledger {
+	st := store.New(memstore.New(nil))
+	t.Cleanup(func() { st.Close() })
+	return &ledger{Store: st, t: t}
+}
+
+// move adds delta to the available units of sku at loc and returns the
+// availability change the ledger would publish.
+func (l *ledger) move(sku, loc string, delta int64) event.Availability {
+	l.t.Helper()
+	ctx := context.Background()
+	for {
+		p, err := l.Projection(ctx, store.Key{SKU: sku, Location: loc})
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		l.mu.Lock()
+		l.seq++
+		id := fmt.Sprintf("ev-%d", l.seq)
+		l.mu.Unlock()
+		next := p
+		next.Key = store.Key{SKU: sku, Location: loc}
+		next.OnHand += delta
+		next.Available += delta
+		next.Seq = p.Seq + 1
+		next.UpdatedAt = time.Now()
+		e := store.Entry{Key: next.Key, Seq: next.Seq, EventID: id, Outcome: store.OutcomeApplied,
+			Delta: store.Quantities{OnHand: delta, Available: delta}, Result: next.Quantities, RecordedAt: next.UpdatedAt}
+		err = l.Commit(ctx, store.Commit{EventID: id, ExpectedSeq: p.Seq, Entry: &e, Projection: &next})
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		return event.Availability{SKU: sku, Location: loc, OnHand: next.OnHand, Available: next.Available, Seq: next.Seq,
+			RecordedAt: next.UpdatedAt}
+	}
+}
+
+// want is the channel quantity of sku by the ledger now.
+func (l *ledger) want(sku string) int64 {
+	l.t.Helper()
+	var ps []store.Projection
+	for _, loc := range rule.Locations {
+		p, err := l.Projection(context.Background(), store.Key{SKU: sku, Location: loc})
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return rule.Compute(ps).Value
+}
+
+// stock gives each of n SKUs some units at both stores.
+func stock(l *ledger, n int) {
+	for i := range n {
+		l.move(skuName(i), "berlin", 40+int64(i%7))
+		l.move(skuName(i), "hamburg", 10+int64(i%3))
+	}
+}
+
+// newWriter is a Writer of the fake for n SKUs; mod changes its options.
+func newWriter(t testing.TB, m *merchant, n int, mod func(*squarewriter.Options)) *squarewriter.Writer {
+	t.Helper()
+	opts := squarewriter.Options{Account: "square-berlin", Client: m.client(t, ""), LocationID: squareLocation, Items: items(n)}
+	if mod != nil {
+		mod(&opts)
+	}
+	w, err := squarewriter.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// running is a Dispatcher running in the background.
+type running struct {
+	*dispatch.Dispatcher
+	src    chan event.Availability
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t testing.TB, l *ledger, accounts []dispatch.Account, opts *dispatch.Options) *running {
+	t.Helper()
+	d, err := dispatch.New(l.Store, accounts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d.Reconcile("") // Run does it too; here so that idle cannot see an empty queue before Run begins
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Dispatcher: d, src: make(chan event.Availability, 4096), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- d.Run(ctx, dispatch.ChanSource(r.src)) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop cancels Run and waits for it, as a kill would (minus the writes in
+// flight, which a kill -9 may or may not have let through).
+func (r *running) stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	r.cancel = nil
+}
+
+// idle waits until every account's queue is empty, up to limit.
+func (r *running) idle(t testing.TB, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		busy := false
+		for _, s := range r.Status() {
+			if s.QueueDepth > 0 {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not idle after %v: %+v", limit, r.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// converged checks that the fake shows the ledger's channel quantity of
+// every SKU.
+func converged(t testing.TB, l *ledger, m *merchant, n int) {
+	t.Helper()
+	bad := 0
+	for i := range n {
+		want := l.want(skuName(i))
+		got, ok := m.level(i)
+		if !ok || got != want {
+			if bad++; bad <= 5 {
+				t.Errorf("%s: Square shows %d (exists %v), ledger says %d", skuName(i), got, ok, want)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d of %d SKUs differ", bad, n)
+	}
+}
