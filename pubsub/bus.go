@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 
 	gcpubsub "gocloud.dev/pubsub"
@@ -39,10 +40,39 @@ type BusOptions struct {
 	// means AvailabilityTopicURL if that is a mem:// URL; for other schemes
 	// it must be set.
 	AvailabilitySubscriptionURL string
+
+	// Replica names this process among the gateway replicas that share the
+	// bus: letters, digits, '-' and '_', at most 64. Every "{replica}" in
+	// the URLs above is replaced with it, so that one configuration gives
+	// each replica a subscription of its own where it needs one and a
+	// shared one where it must not have one:
+	//
+	//   - AvailabilitySubscriptionURL: one per replica (a JetStream
+	//     durable, Kafka group, RabbitMQ queue or Pub/Sub subscription
+	//     named with {replica}), so that every replica's live subscribers
+	//     see every change;
+	//   - InboundSubscriptionURL: one for all (no {replica}), so that the
+	//     replicas compete for inbound events and each is applied once.
+	//
+	// Empty: the URLs must not contain "{replica}".
+	Replica string
 }
 
-// withDefaults returns a copy of o with the zero-value defaults applied.
+// ReplicaPlaceholder is replaced with BusOptions.Replica in bus URLs.
+const ReplicaPlaceholder = "{replica}"
+
+// maxReplicaLen bounds BusOptions.Replica, so that names made from it stay
+// within every broker's limits.
+const maxReplicaLen = 64
+
+// withDefaults returns a copy of o with the zero-value defaults applied
+// and {replica} replaced, if o.Replica is set.
 func (o BusOptions) withDefaults() BusOptions {
+	if o.Replica != "" {
+		for _, u := range o.urls() {
+			*u = strings.ReplaceAll(*u, ReplicaPlaceholder, o.Replica)
+		}
+	}
 	if o.InboundTopicURL == "" {
 		o.InboundTopicURL = DefaultInboundURL
 	}
@@ -58,13 +88,40 @@ func (o BusOptions) withDefaults() BusOptions {
 	return o
 }
 
+// urls returns pointers to o's four URLs.
+func (o *BusOptions) urls() []*string {
+	return []*string{&o.InboundTopicURL, &o.InboundSubscriptionURL, &o.AvailabilityTopicURL, &o.AvailabilitySubscriptionURL}
+}
+
+// ValidReplica reports whether r is usable as BusOptions.Replica: 1 to 64
+// letters, digits, '-' and '_', which every broker accepts in queue,
+// group, consumer and subscription names.
+func ValidReplica(r string) bool {
+	if r == "" || len(r) > maxReplicaLen {
+		return false
+	}
+	for _, c := range r {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // validate reports every problem of o (defaults applied) at once, each
 // with its field name.
 func (o BusOptions) validate() error {
 	var errs []error
+	if o.Replica != "" && !ValidReplica(o.Replica) {
+		errs = append(errs, fmt.Errorf("Replica: %q: want 1 to %d letters, digits, '-' and '_'", o.Replica, maxReplicaLen))
+	}
 	check := func(field, urlstr, kind string) {
 		if urlstr == "" {
 			errs = append(errs, fmt.Errorf("%s: required unless the topic URL is mem://", field))
+			return
+		}
+		if strings.Contains(urlstr, ReplicaPlaceholder) {
+			errs = append(errs, fmt.Errorf("%s: contains %s but Replica is empty", field, ReplicaPlaceholder))
 			return
 		}
 		if err := checkScheme(kind, urlstr); err != nil {

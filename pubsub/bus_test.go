@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
@@ -148,4 +149,69 @@ func TestBusOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub2.Shutdown(ctx)
+}
+
+// TestBusReplica: {replica} in a URL becomes BusOptions.Replica, so one
+// configuration gives each replica a subscription of its own; without a
+// Replica, or with one no broker accepts as a name, OpenBus says so.
+func TestBusReplica(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	u := uniqueURL(t)
+	open := func(replica string) (*pubsub.Bus, *gcpubsub.Subscription) {
+		// mem:// names topics by URL: each replica gets an availability
+		// topic of its own here, which shows where {replica} went.
+		bus := openBus(t, &pubsub.BusOptions{
+			InboundTopicURL:             u + "-in",
+			AvailabilityTopicURL:        u + "-av-" + pubsub.ReplicaPlaceholder,
+			AvailabilitySubscriptionURL: u + "-av-" + pubsub.ReplicaPlaceholder + "?ackdeadline=10s",
+			Replica:                     replica,
+		})
+		t.Cleanup(func() { bus.Shutdown(ctx) })
+		sub, err := bus.SubscribeAvailability(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sub.Shutdown(ctx) })
+		return bus, sub
+	}
+	b1, s1 := open("r-1")
+	_, s2 := open("r_2")
+	if err := b1.Availability().Send(ctx, &gcpubsub.Message{Body: []byte("to r-1")}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s1.Receive(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Ack()
+	rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if m, err := s2.Receive(rctx); err == nil {
+		m.Ack()
+		t.Fatalf("replica r_2 received %q, sent to replica r-1's topic", m.Body)
+	}
+
+	for _, tc := range []struct {
+		replica string
+		mention string
+	}{
+		{"", "AvailabilitySubscriptionURL: contains {replica} but Replica is empty"},
+		{"r/1", `Replica: "r/1"`},
+		{strings.Repeat("r", 65), "Replica: "},
+	} {
+		_, err := pubsub.OpenBus(ctx, &pubsub.BusOptions{
+			AvailabilityTopicURL:        u + "-bad",
+			AvailabilitySubscriptionURL: u + "-bad-" + pubsub.ReplicaPlaceholder,
+			Replica:                     tc.replica,
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("Replica %q: OpenBus error %v, want one mentioning %q", tc.replica, err, tc.mention)
+		}
+	}
+	for r, want := range map[string]bool{"r1": true, "pod-7_a": true, "": false, "a.b": false, "ä": false} {
+		if got := pubsub.ValidReplica(r); got != want {
+			t.Errorf("ValidReplica(%q) = %v, want %v", r, got, want)
+		}
+	}
 }

@@ -85,3 +85,41 @@ func ExampleOpenBus() {
 	// shopify order 1001 paid
 	// shopify order 1001 paid
 }
+
+func ExampleOrderingKey() {
+	ctx := context.Background()
+	// With kafka:// the SKU becomes the record key (one partition per SKU);
+	// with gcppubsub:// the ordering key. mem:// keeps send order anyway.
+	topic, err := pubsub.OpenTopic(ctx, "mem://example-keyed")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer topic.Shutdown(ctx)
+	sub, err := pubsub.OpenSubscription(ctx, "mem://example-keyed")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sub.Shutdown(ctx)
+	// One SKU's changes, one after the other: each Send returns before the
+	// next starts.
+	for _, available := range []string{"4", "3", "2"} {
+		err := topic.Send(ctx, &gcpubsub.Message{
+			Body:       []byte(available),
+			Metadata:   map[string]string{"sku": "SHIRT-M"},
+			BeforeSend: pubsub.OrderingKey("SHIRT-M"),
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	for range 3 {
+		m, err := sub.Receive(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(string(m.Body), " ")
+		m.Ack()
+	}
+	fmt.Println()
+	// Output: 4 3 2
+}

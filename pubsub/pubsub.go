@@ -15,8 +15,13 @@
 //	import _ "gocloud.dev/pubsub/gcppubsub"    // gcppubsub://projects/P/topics/T, .../subscriptions/S
 //	import _ "github.com/stockgate/stockgate/pubsub/jetstreampubsub" // jetstream://SUBJECT, jetstream://STREAM/DURABLE
 //
-// The stockgate binary links the JetStream driver and the awssqs driver
-// (for Amazon's SQS queues).
+// The stockgate binary links the JetStream, Kafka, RabbitMQ and Google
+// Pub/Sub (v1) drivers, and the awssqs driver (for Amazon's SQS queues).
+//
+// BusOptions.Replica replaces "{replica}" in the Bus's URLs, so that gateway
+// replicas sharing one configuration each get a subscription of their own
+// where they need one (the availability topic) and share one where they
+// must (the inbound topic).
 //
 // mem:// always means stockgate's driver here, even in a binary that also
 // links gocloud.dev/pubsub/mempubsub (stockgate itself never imports it).
@@ -38,6 +43,16 @@
 // Every other scheme behaves as its gocloud driver documents. In particular
 // NATS core is at-most-once and Kafka and NATS cannot Nack: check
 // Message.Nackable before calling Nack, which panics otherwise.
+//
+// # Order
+//
+// OrderingKey is the Message.BeforeSend hook that makes a message's SKU its
+// Kafka record key or Pub/Sub ordering key (no key_name in the Kafka URL
+// is needed); the relay sets it on everything it sends, one message of a
+// SKU at a time. Kafka, Pub/Sub with message ordering, JetStream, mem://
+// and a RabbitMQ queue with one consumer then deliver each SKU's messages
+// in the order sent (pubsub/bustest checks it); SQS standard queues do not,
+// and the ledger stays correct regardless.
 //
 // # Errors
 //

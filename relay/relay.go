@@ -11,6 +11,33 @@
 // it has waited ResendAfter, so a bus that loses messages (mem://, or a
 // crash between send and apply) loses nothing. Messages of other topics are
 // deleted once the bus has accepted them.
+//
+// # Order
+//
+// Each message carries its outbox sequence number (store.MetaOutboxSeq),
+// its key, the SKU (store.MetaKey), and its event id (MetaEventID) as
+// metadata, and the key as the
+// bus's ordering or partition key where the bus has one
+// (pubsub.OrderingKey: the Kafka record key, the Pub/Sub ordering key).
+// The messages of one topic and key are sent one after the other in
+// outbox order, which for availability changes is ledger order, so a bus
+// that orders by key (Kafka, Pub/Sub with message ordering, JetStream,
+// mem://, a RabbitMQ queue with one consumer) delivers each SKU's changes
+// in the order the ledger made them; different SKUs go out concurrently.
+// That caps one SKU's throughput at one bus round trip per message.
+// Resends of retained messages, and the sends of several relays over one
+// shared store (gateway replicas), may repeat a message after later ones;
+// consumers recognise repeats (the ledger by event id, the live hub by
+// ledger sequence number).
+//
+// # Replicas
+//
+// Every relay over a shared store reads the whole outbox and sends what it
+// finds, whichever replica wrote it, so that nothing waits on a replica
+// that died: with N replicas a message is sent up to N times. A bus that
+// deduplicates by message id stores it once (JetStream with
+// msg_id_key=stockgate-event-id, within its duplicate window); on the
+// others the consumers receive the copies and drop them.
 package relay
 
 import (
@@ -24,8 +51,16 @@ import (
 
 	gcpubsub "gocloud.dev/pubsub"
 
+	"github.com/stockgate/stockgate/pubsub"
 	"github.com/stockgate/stockgate/store"
 )
+
+// MetaEventID is the metadata key of the canonical event id the relay
+// puts on every message. The id is the same whoever sends the message, so
+// a bus that deduplicates by message id collapses the copies several
+// relays send (gateway replicas over one store) into one: for NATS
+// JetStream, a topic URL with msg_id_key=stockgate-event-id.
+const MetaEventID = "stockgate-event-id"
 
 // Options configure a Relay. A nil *Options means the defaults.
 type Options struct {
@@ -197,6 +232,14 @@ func (r *Relay) forgetConsumed(present map[uint64]bool) {
 	}
 }
 
+// send sends ms and deletes the ones of topics that are not retained.
+// Messages with the same topic and key (the SKU) are sent one after the
+// other in outbox order, each Send returning before the next starts, with
+// the key as the bus's ordering or partition key (pubsub.OrderingKey), so
+// that a bus that orders by key delivers them in ledger order. Different
+// keys go out concurrently, up to Options.Parallel. When a send fails, the
+// later messages of its key are not sent in this pass: they wait for the
+// next one, behind the failed message.
 func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 	if len(ms) == 0 {
 		return nil
@@ -208,49 +251,74 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 		firstErr error
 		done     []uint64
 	)
-	for _, m := range ms {
-		t, ok := r.topics[m.Topic]
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, chain := range chains(ms) {
+		t, ok := r.topics[chain[0].Topic]
 		if !ok {
-			// A bug, not a bus failure: keep the message, send the rest.
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = fmt.Errorf("relay: outbox message %d names unknown topic %q", m.Seq, m.Topic)
-			}
-			mu.Unlock()
+			// A bug, not a bus failure: keep the messages, send the rest.
+			fail(fmt.Errorf("relay: outbox message %d names unknown topic %q", chain[0].Seq, chain[0].Topic))
 			continue
 		}
 		sem <- struct{}{}
-		wg.Add(1)
-		go func(m store.Message) {
-			defer wg.Done()
+		wg.Go(func() {
 			defer func() { <-sem }()
-			err := t.Send(ctx, &gcpubsub.Message{
-				Body: m.Body,
-				Metadata: map[string]string{
-					store.MetaOutboxSeq: strconv.FormatUint(m.Seq, 10),
-					store.MetaKey:       m.Key,
-				},
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err)
+			for _, m := range chain {
+				err := t.Send(ctx, &gcpubsub.Message{
+					Body: m.Body,
+					Metadata: map[string]string{
+						store.MetaOutboxSeq: strconv.FormatUint(m.Seq, 10),
+						store.MetaKey:       m.Key,
+						MetaEventID:         m.EventID,
+					},
+					BeforeSend: pubsub.OrderingKey(m.Key),
+				})
+				if err != nil {
+					fail(fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err))
+					return
 				}
-				return
+				mu.Lock()
+				if r.retain[m.Topic] {
+					r.mu.Lock()
+					r.sentAt[m.Seq] = r.opts.Now()
+					r.mu.Unlock()
+				} else {
+					done = append(done, m.Seq)
+				}
+				mu.Unlock()
 			}
-			if r.retain[m.Topic] {
-				r.mu.Lock()
-				r.sentAt[m.Seq] = r.opts.Now()
-				r.mu.Unlock()
-			} else {
-				done = append(done, m.Seq)
-			}
-		}(m)
+		})
 	}
 	wg.Wait()
 	if err := r.st.DeleteOutbox(ctx, done); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return firstErr
+}
+
+// chains splits ms into runs of one topic and key, each in the order of ms
+// (outbox order). A message without a key is a run of its own.
+func chains(ms []store.Message) [][]store.Message {
+	type topicKey struct{ topic, key string }
+	var out [][]store.Message
+	at := map[topicKey]int{}
+	for _, m := range ms {
+		if m.Key == "" {
+			out = append(out, []store.Message{m})
+			continue
+		}
+		k := topicKey{m.Topic, m.Key}
+		if i, ok := at[k]; ok {
+			out[i] = append(out[i], m)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, []store.Message{m})
+	}
+	return out
 }

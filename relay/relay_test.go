@@ -2,11 +2,18 @@ package relay
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/driver"
 
 	"github.com/stockgate/stockgate/pubsub/mempubsub"
 	"github.com/stockgate/stockgate/store"
@@ -97,7 +104,7 @@ func TestRetainedUntilConsumedAndResent(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := receive(t, f.inSub)
-	if string(m.Body) != "e1" || m.Metadata[store.MetaOutboxSeq] != "1" || m.Metadata[store.MetaKey] != "sku" {
+	if string(m.Body) != "e1" || m.Metadata[store.MetaOutboxSeq] != "1" || m.Metadata[store.MetaKey] != "sku" || m.Metadata[MetaEventID] != "e1" {
 		t.Fatalf("inbound message = %q %v", m.Body, m.Metadata)
 	}
 	if m := receive(t, f.avSub); string(m.Body) != "a1" {
@@ -183,5 +190,100 @@ func TestUnknownTopicIsAnError(t *testing.T) {
 	f.accept(t, "nowhere", "x")
 	if err := f.r.Pass(context.Background()); err == nil {
 		t.Fatal("a message for an unknown topic was accepted silently")
+	}
+}
+
+// jitterTopic is a driver.Topic that takes a random while to send each
+// batch and records what reached it, in order, with the record key
+// pubsub.OrderingKey gave each message (read as a Kafka driver would).
+type jitterTopic struct {
+	mu   sync.Mutex
+	rnd  *rand.Rand
+	sent []sentMsg
+}
+
+type sentMsg struct {
+	seq      string
+	key, rec string // metadata key, and the Kafka record key BeforeSend set
+}
+
+func (j *jitterTopic) SendBatch(_ context.Context, ms []*driver.Message) error {
+	j.mu.Lock()
+	d := time.Duration(j.rnd.Int64N(int64(2 * time.Millisecond)))
+	j.mu.Unlock()
+	time.Sleep(d) // the bus's round trip, different for every batch
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, m := range ms {
+		km := &sarama.ProducerMessage{}
+		if m.BeforeSend != nil {
+			if err := m.BeforeSend(func(i any) bool {
+				p, ok := i.(**sarama.ProducerMessage)
+				if ok {
+					*p = km
+				}
+				return ok
+			}); err != nil {
+				return err
+			}
+		}
+		var rec []byte
+		if km.Key != nil {
+			rec, _ = km.Key.Encode()
+		}
+		j.sent = append(j.sent, sentMsg{seq: m.Metadata[store.MetaOutboxSeq], key: m.Metadata[store.MetaKey], rec: string(rec)})
+	}
+	return nil
+}
+
+func (*jitterTopic) IsRetryable(error) bool             { return false }
+func (*jitterTopic) As(any) bool                        { return false }
+func (*jitterTopic) ErrorAs(error, any) bool            { return false }
+func (*jitterTopic) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.Unknown }
+func (*jitterTopic) Close() error                       { return nil }
+
+// TestOrderPerKey: the messages of one key reach the bus in outbox order,
+// each with the key as its partition key, however long each send takes,
+// while different keys go out concurrently.
+func TestOrderPerKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store.New(memstore.New(nil))
+	defer st.Close()
+	const keys, perKey = 8, 40
+	var accs []store.Acceptance
+	for i := range keys * perKey {
+		k := fmt.Sprintf("SKU-%d", i%keys)
+		accs = append(accs, store.Acceptance{Messages: []store.Message{{Topic: "availability", EventID: fmt.Sprint(i), Body: []byte(k), Key: k}}})
+	}
+	if errs, err := st.AcceptBatch(ctx, accs); err != nil || errors.Join(errs...) != nil {
+		t.Fatal(err, errs)
+	}
+	jt := &jitterTopic{rnd: rand.New(rand.NewPCG(1, 2))}
+	top := gcpubsub.NewTopic(jt, nil)
+	defer top.Shutdown(ctx)
+	r := New(st, map[string]*gcpubsub.Topic{"availability": top}, &Options{Parallel: 16})
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	jt.mu.Lock()
+	defer jt.mu.Unlock()
+	if len(jt.sent) != keys*perKey {
+		t.Fatalf("%d messages sent, want %d", len(jt.sent), keys*perKey)
+	}
+	last := map[string]int{}
+	for _, m := range jt.sent {
+		seq, _ := strconv.Atoi(m.seq)
+		if seq < last[m.key] {
+			t.Errorf("key %s: outbox message %d sent after %d", m.key, seq, last[m.key])
+		}
+		last[m.key] = seq
+		if m.rec != m.key {
+			t.Errorf("message %s: record key %q, want the SKU %q", m.seq, m.rec, m.key)
+		}
+	}
+	if out, _ := st.Outbox(ctx, 0, 1000); len(out) != 0 {
+		t.Errorf("%d sent availability messages are still in the outbox", len(out))
 	}
 }

@@ -31,6 +31,29 @@
 //	STOCKGATE_API_KEY=$STOCKGATE_ADMIN_KEY go run ./cmd/stockgate-load -rate 1000 -duration 10s
 //	STOCKGATE_API_KEY=$STOCKGATE_ADMIN_KEY go run ./cmd/stockgate-load -rate 0 -duration 10s   # the maximum
 //
+// # Several gateways
+//
+// -url takes a comma-separated list of gateways, the replicas of one
+// deployment (one store, one bus): webhook k goes to gateway k mod n,
+// subscriber i listens on gateway i mod n, and the warm-up webhooks go to
+// the first, so the run starts only once a change made through one
+// replica reaches the subscribers of all. The latencies then measure
+// webhook → subscriber across replicas.
+//
+//	stockgate-load -url http://127.0.0.1:8081,http://127.0.0.1:8082,http://127.0.0.1:8083 -subscribers 3
+//
+// # Preparing a bus
+//
+// Two subcommands prepare the buses the benchmarks run the gateway on:
+//
+//	stockgate-load kfake -port 9092 -topics sg-inbound,sg-availability
+//	    serves franz-go's kfake, an in-process Kafka-protocol server, until
+//	    interrupted (no Kafka broker runs on the project's machines); start
+//	    the gateway with KAFKA_BROKERS=127.0.0.1:9092
+//	stockgate-load rabbit-declare -exchange sg-availability -queues live-r1,live-r2 [-delete]
+//	    declares a durable fanout exchange and durable queues bound to it
+//	    on $RABBIT_SERVER_URL (gocloud's rabbitpubsub declares nothing)
+//
 // # What a run does
 //
 //  1. Opens -subscribers websockets to /graphql (subprotocol

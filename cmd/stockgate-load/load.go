@@ -49,8 +49,10 @@ func (c *config) validate() error {
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("-%s: %s", flag, fmt.Sprintf(format, args...)))
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("url", "%q is not an http(s) URL such as http://127.0.0.1:8080", c.URL)
+	for _, b := range c.bases() {
+		if u, err := url.Parse(b); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("url", "%q is not an http(s) URL such as http://127.0.0.1:8080", b)
+		}
 	}
 	if c.Connector == "" {
 		bad("connector", "required")
@@ -94,18 +96,31 @@ func (c *config) validate() error {
 	return errors.Join(errs...)
 }
 
+// bases returns the gateway base URLs of -url, a comma-separated list,
+// without trailing slashes.
+func (c *config) bases() []string {
+	var out []string
+	for _, b := range strings.Split(c.URL, ",") {
+		out = append(out, strings.TrimRight(strings.TrimSpace(b), "/"))
+	}
+	return out
+}
+
 // load is one run: it owns the HTTP client, the SKU pool, the subscribers
 // and the counters.
 type load struct {
-	cfg        config
-	client     *http.Client
-	hooks      webhooks
-	runID      string
-	skus       []string // the run's SKUs, load-<runid>-<i>
-	warmSKU    string   // the warm-up webhook's SKU, outside skus
-	webhookURL string
-	graphqlURL string // ws:// or wss://
-	progress   io.Writer
+	cfg     config
+	client  *http.Client
+	hooks   webhooks
+	runID   string
+	skus    []string // the run's SKUs, load-<runid>-<i>
+	warmSKU string   // the warm-up webhook's SKU, outside skus
+	// webhookURLs and graphqlURLs (ws:// or wss://) have one entry per
+	// gateway of -url: webhook seq goes to webhookURLs[seq mod n],
+	// subscriber i to graphqlURLs[i mod n].
+	webhookURLs []string
+	graphqlURLs []string
+	progress    io.Writer
 
 	track *tracker
 	acks  samples // ack latencies of 200 answers
@@ -136,20 +151,20 @@ func newLoad(cfg config, progress io.Writer) (*load, error) {
 	run := binary.BigEndian.Uint32(b[:])&(1<<30-1) | 1<<29
 	runID := fmt.Sprintf("%08x", run)
 
-	base := strings.TrimRight(cfg.URL, "/")
-	wsBase := "ws" + strings.TrimPrefix(base, "http") // http→ws, https→wss
 	l := &load{
-		cfg:        cfg,
-		client:     newHTTPClient(cfg.Concurrency + cfg.Subscribers),
-		hooks:      webhooks{secret: cfg.Secret, shop: cfg.Shop, run: run},
-		runID:      runID,
-		warmSKU:    "load-" + runID + "-warmup",
-		webhookURL: base + "/webhooks/" + url.PathEscape(cfg.Connector),
-		graphqlURL: wsBase + "/graphql",
-		progress:   progress,
-		slots:      make(chan struct{}, cfg.Concurrency),
-		free:       make(chan int, cfg.SKUs),
-		codes:      map[int]int64{},
+		cfg:      cfg,
+		client:   newHTTPClient(cfg.Concurrency + cfg.Subscribers),
+		hooks:    webhooks{secret: cfg.Secret, shop: cfg.Shop, run: run},
+		runID:    runID,
+		warmSKU:  "load-" + runID + "-warmup",
+		progress: progress,
+		slots:    make(chan struct{}, cfg.Concurrency),
+		free:     make(chan int, cfg.SKUs),
+		codes:    map[int]int64{},
+	}
+	for _, base := range cfg.bases() {
+		l.webhookURLs = append(l.webhookURLs, base+"/webhooks/"+url.PathEscape(cfg.Connector))
+		l.graphqlURLs = append(l.graphqlURLs, "ws"+strings.TrimPrefix(base, "http")+"/graphql") // http→ws, https→wss
 	}
 	for i := range cfg.SKUs {
 		l.skus = append(l.skus, fmt.Sprintf("load-%s-%d", runID, i))
@@ -216,7 +231,7 @@ func (l *load) subscribe(ctx context.Context) ([]*liveSub, error) {
 	skus := append([]string{l.warmSKU}, l.skus...)
 	var subs []*liveSub
 	for i := range l.cfg.Subscribers {
-		s, err := dialSubscriber(ctx, l.client, l.graphqlURL, l.cfg.Key, skus, l.cfg.Location)
+		s, err := dialSubscriber(ctx, l.client, l.graphqlURLs[i%len(l.graphqlURLs)], l.cfg.Key, skus, l.cfg.Location)
 		if err != nil {
 			return subs, fmt.Errorf("subscriber %d: %w", i+1, err)
 		}
@@ -281,9 +296,13 @@ func (l *load) warmUp(ctx context.Context, subs []*liveSub) error {
 			if l.cfg.Location != "" {
 				where = fmt.Sprintf("location %q (-location)", l.cfg.Location)
 			}
-			return fmt.Errorf("%w: a subscriber saw no change of %s at %s within %v, though the gateway accepted its webhooks; "+
-				"a gateway whose configuration declares skus: keeps events of other SKUs, such as the run's, as dead letters",
-				errWarmUp, l.warmSKU, where, l.cfg.WarmUp)
+			why := "a gateway whose configuration declares skus: keeps events of other SKUs, such as the run's, as dead letters"
+			if len(l.webhookURLs) > 1 {
+				why += "; with several -url gateways, the warm-up webhooks go to the first, and a subscriber on another " +
+					"sees them only through a shared bus on which each gateway has an availability subscription of its own"
+			}
+			return fmt.Errorf("%w: a subscriber saw no change of %s at %s within %v, though the gateway accepted its webhooks; %s",
+				errWarmUp, l.warmSKU, where, l.cfg.WarmUp, why)
 		}
 		wait = min(2*wait, time.Second)
 	}
@@ -314,21 +333,22 @@ func (l *load) warmUpWebhook(ctx context.Context) error {
 	}
 	rctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	a, err := post(rctx, l.client, l.webhookURL, wh)
+	u := l.webhookURLs[0]
+	a, err := post(rctx, l.client, u, wh)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w at %s: %v", errUnreachable, l.webhookURL, err)
+		return fmt.Errorf("%w at %s: %v", errUnreachable, u, err)
 	case a.code == http.StatusUnauthorized:
 		return fmt.Errorf("%w: %s answered 401: the signature was rejected; check that -secret (SHOPIFY_WEBHOOK_SECRET) is connector %q's secret",
-			errWarmUp, l.webhookURL, l.cfg.Connector)
+			errWarmUp, u, l.cfg.Connector)
 	case a.code == http.StatusNotFound:
-		return fmt.Errorf("%w: %s answered 404: the gateway has no connector %q (-connector)", errWarmUp, l.webhookURL, l.cfg.Connector)
+		return fmt.Errorf("%w: %s answered 404: the gateway has no connector %q (-connector)", errWarmUp, u, l.cfg.Connector)
 	case a.code != http.StatusOK:
-		return fmt.Errorf("%w: %s answered %d %s", errWarmUp, l.webhookURL, a.code, a.Error)
+		return fmt.Errorf("%w: %s answered %d %s", errWarmUp, u, a.code, a.Error)
 	case a.Unmapped > 0:
 		return fmt.Errorf("%w: connector %q kept the order line as a dead letter: give it a default location (defaultLocation)", errWarmUp, l.cfg.Connector)
 	case a.Status != "accepted":
-		return fmt.Errorf("%w: %s answered status %q to a new event, want \"accepted\"", errWarmUp, l.webhookURL, a.Status)
+		return fmt.Errorf("%w: %s answered status %q to a new event, want \"accepted\"", errWarmUp, u, a.Status)
 	}
 	return nil
 }
@@ -419,7 +439,7 @@ func (l *load) deliver(ctx context.Context, seq int64, s int) {
 	l.sent.Add(1)
 	start := time.Now()
 	l.track.sending(s, start)
-	a, err := post(rctx, l.client, l.webhookURL, wh)
+	a, err := post(rctx, l.client, l.webhookURLs[seq%int64(len(l.webhookURLs))], wh)
 	took := time.Since(start)
 	switch {
 	case err != nil:

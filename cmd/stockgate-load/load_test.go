@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,16 +59,40 @@ type fakeSub struct {
 
 func newFakeGateway(t *testing.T, setup func(*fakeGateway)) *httptest.Server {
 	t.Helper()
+	return newFakeReplicas(t, 1, setup)[0].srv
+}
+
+// fakeReplica is one of several servers in front of one fakeGateway, as
+// gateway replicas share one store and bus: a webhook to any of them
+// reaches the subscribers of all. It counts what it served.
+type fakeReplica struct {
+	srv                  *httptest.Server
+	webhooks, websockets atomic.Int64
+}
+
+func newFakeReplicas(t *testing.T, n int, setup func(*fakeGateway)) []*fakeReplica {
+	t.Helper()
 	g := &fakeGateway{t: t, events: map[string]bool{}, received: map[string]int{}, committed: map[string]int64{}, subs: map[*fakeSub]bool{}}
 	if setup != nil {
 		setup(g)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /webhooks/{connector}", g.webhook)
-	mux.HandleFunc("/graphql", g.graphql)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	rs := make([]*fakeReplica, n)
+	for i := range rs {
+		r := &fakeReplica{}
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /webhooks/{connector}", func(w http.ResponseWriter, req *http.Request) {
+			r.webhooks.Add(1)
+			g.webhook(w, req)
+		})
+		mux.HandleFunc("/graphql", func(w http.ResponseWriter, req *http.Request) {
+			r.websockets.Add(1)
+			g.graphql(w, req)
+		})
+		r.srv = httptest.NewServer(mux)
+		t.Cleanup(r.srv.Close)
+		rs[i] = r
+	}
+	return rs
 }
 
 func reply(w http.ResponseWriter, code int, v any) {
@@ -344,6 +369,38 @@ func TestLoadAgainstFakeGateway(t *testing.T) {
 			}
 			tt.check(t, r)
 		})
+	}
+}
+
+// TestLoadSpreadsOverGateways: with -url a list, webhooks go round-robin
+// to every gateway and subscribers are spread over them; changes reach
+// every subscriber whichever gateway took the webhook.
+func TestLoadSpreadsOverGateways(t *testing.T) {
+	t.Parallel()
+	rs := newFakeReplicas(t, 3, nil)
+	var urls []string
+	for _, r := range rs {
+		urls = append(urls, r.srv.URL+"/")
+	}
+	r, out, err := runLoad(t, "-url", strings.Join(urls, ", "), "-secret", fakeSecret, "-key", fakeKey,
+		"-rate", "600", "-duration", "250ms", "-concurrency", "8", "-skus", "10", "-subscribers", "3", "-drain", "2s")
+	if err != nil || r == nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if r.Sent != 150 || r.Acked != 150 {
+		t.Errorf("sent %d acked %d, want 150", r.Sent, r.Acked)
+	}
+	if d := r.Delivery; d == nil || d.Latency.Count != 3*150 || d.deliveryCounts != (deliveryCounts{}) {
+		t.Errorf("delivery = %+v, want 450 samples (150 changes × 3 subscribers) and nothing else", d)
+	}
+	for i, rep := range rs {
+		// 150 round-robin; the warm-up webhooks all go to the first.
+		if w := rep.webhooks.Load(); i == 0 && w < 51 || i > 0 && w != 50 {
+			t.Errorf("gateway %d took %d webhooks, want 50 of the run's 150 (the first also the warm-up)", i, w)
+		}
+		if ws := rep.websockets.Load(); ws != 1 {
+			t.Errorf("gateway %d had %d subscribers, want 1", i, ws)
+		}
 	}
 }
 

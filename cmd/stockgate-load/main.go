@@ -46,6 +46,14 @@ func main() {
 // to stdout (progress and usage go to stderr). Interrupting ctx stops the
 // sends early; the run still drains and reports.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case cmdKfake:
+			return runKfake(ctx, args[1:], stdout, stderr)
+		case cmdRabbitDeclare:
+			return runRabbitDeclare(ctx, args[1:], stdout, stderr)
+		}
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -84,11 +92,16 @@ GraphQL subscriber latency. See the package doc (go doc ./cmd/stockgate-load).
 
   SHOPIFY_WEBHOOK_SECRET=... STOCKGATE_API_KEY=... stockgate-load -rate 1000 -duration 10s
 
+Subcommands that prepare a bus for a run (see their -h):
+
+  stockgate-load kfake -port 9092 -topics sg-inbound,sg-availability
+  stockgate-load rabbit-declare -exchange sg-availability -queues live-r1,live-r2
+
 Flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "gateway base `URL`")
+	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "gateway base `URL`; a comma-separated list spreads webhooks round-robin and subscribers over several gateways (replicas)")
 	fs.StringVar(&c.Connector, "connector", "shop", "Shopify connector `id`: webhooks go to <url>/webhooks/<id>")
 	fs.StringVar(&c.Secret, "secret", "", "webhook signing `secret` of the connector (default $"+envSecret+")")
 	fs.StringVar(&c.Shop, "shop", "example.myshopify.com", "X-Shopify-Shop-Domain of the webhooks")

@@ -51,15 +51,6 @@ type Backend interface {
 // shared servers. It may skip tb (a server that is not running).
 type BackendMaker func(ctx context.Context, tb testing.TB) (Backend, error)
 
-// BeforeSender is implemented by a Backend whose driver takes a message's
-// ordering key only through Message.BeforeSend (gcppubsub has no KeyName
-// option; its BeforeSend exposes the PubsubMessage and its OrderingKey).
-// The suite sets the BeforeSend of every message it sends with key to
-// BeforeSend(key). A production sender on such a bus needs the same hook.
-type BeforeSender interface {
-	BeforeSend(key string) func(asFunc func(any) bool) error
-}
-
 // Capabilities are what a backend promises; each scenario checks the
 // promise it depends on and is skipped where the backend makes none. The
 // zero value promises only at-least-once delivery to one group.

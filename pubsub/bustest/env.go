@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gocloud.dev/pubsub"
+
+	sgpubsub "github.com/stockgate/stockgate/pubsub"
 )
 
 // env is what a scenario works with: the backend, its promises, and a
@@ -20,25 +22,18 @@ type env struct {
 	b      Backend
 	caps   Capabilities
 	prefix string
-	before func(key string) func(func(any) bool) error // nil: no BeforeSend
 }
 
 func newEnv(t testing.TB, b Backend) *env {
-	e := &env{t: t, b: b, caps: b.Capabilities(), prefix: uniquePrefix()}
-	if bs, ok := b.(BeforeSender); ok {
-		e.before = bs.BeforeSend
-	}
-	return e
+	return &env{t: t, b: b, caps: b.Capabilities(), prefix: uniquePrefix()}
 }
 
-// message returns a message to send with key, with the backend's
-// BeforeSend for it.
+// message returns a message to send with key, which it makes the bus's
+// ordering or partition key as the relay does (stockgate's
+// pubsub.OrderingKey): backends open their topics without key settings of
+// their own, so per-key order on Kafka and Pub/Sub is the hook's doing.
 func (e *env) message(key string, body []byte, md map[string]string) *pubsub.Message {
-	m := &pubsub.Message{Body: body, Metadata: md}
-	if e.before != nil {
-		m.BeforeSend = e.before(key)
-	}
-	return m
+	return &pubsub.Message{Body: body, Metadata: md, BeforeSend: sgpubsub.OrderingKey(key)}
 }
 
 // topic opens the backend's topic, shut down when the test ends.

@@ -29,9 +29,9 @@ const gcpAckDeadline = 2 * time.Second
 // of its own, which Crash closes.
 //
 // Ordering keys: the v1 driver has no KeyName-like option; it exposes each
-// outgoing *pb.PubsubMessage to Message.BeforeSend, so the backend is a
-// bustest.BeforeSender that sets OrderingKey there. A production sender
-// (the relay) needs the same hook to get per-SKU order on Pub/Sub.
+// outgoing *pb.PubsubMessage to Message.BeforeSend, where the suite's
+// sender, like the relay, sets OrderingKey (stockgate's
+// pubsub.OrderingKey). The backend sets nothing itself.
 type gcpBackend struct {
 	srv       *pstest.Server
 	project   string
@@ -57,20 +57,6 @@ func newGCPBackend(ctx context.Context, _ testing.TB) (bustest.Backend, error) {
 	}
 	return b, nil
 }
-
-// BeforeSend sets the message's ordering key.
-func (b *gcpBackend) BeforeSend(key string) func(asFunc func(any) bool) error {
-	return func(asFunc func(any) bool) error {
-		var pm *pb.PubsubMessage
-		if !asFunc(&pm) {
-			return errors.New("gcp backend: BeforeSend: no *pubsubpb.PubsubMessage")
-		}
-		pm.OrderingKey = key
-		return nil
-	}
-}
-
-var _ bustest.BeforeSender = (*gcpBackend)(nil)
 
 func (b *gcpBackend) OpenTopic(ctx context.Context) (*gcpubsub.Topic, error) {
 	b.mu.Lock()
@@ -139,7 +125,7 @@ func (b *gcpBackend) Crash(_ context.Context, sub *gcpubsub.Subscription) error 
 func (b *gcpBackend) Capabilities() bustest.Capabilities {
 	return bustest.Capabilities{
 		Nack:         true, // ModifyAckDeadline to 0
-		OrderedByKey: true, // ordering keys (BeforeSend), subscriptions with message ordering
+		OrderedByKey: true, // ordering keys (pubsub.OrderingKey), subscriptions with message ordering
 		Durable:      true,
 		FanOut:       true,
 		// A subscription gets only what is published after it exists.

@@ -23,9 +23,11 @@ const kafkaSession = 2 * time.Second
 // kafkaBackend runs the suite on gocloud's kafkapubsub (sarama) against
 // franz-go's kfake, an in-process server that speaks the Kafka protocol:
 // one single-broker cluster per scenario, one 4-partition topic, a
-// consumer group per group. Metadata "sku" is the Kafka message key
-// (KeyName on topic and subscription), so sarama's hash partitioner keeps a
-// SKU on one partition.
+// consumer group per group. The topic has no KeyName: the suite's sender,
+// like the relay, makes the SKU the record key with stockgate's
+// pubsub.OrderingKey, so sarama's hash partitioner keeps a SKU on one
+// partition. The subscription's KeyName puts the record key back into
+// metadata "sku".
 type kafkaBackend struct {
 	cluster *kfake.Cluster
 	topic   string
@@ -68,8 +70,7 @@ func (b *kafkaBackend) config(d *killDialer) *sarama.Config {
 }
 
 func (b *kafkaBackend) OpenTopic(context.Context) (*gcpubsub.Topic, error) {
-	return kafkapubsub.OpenTopic(b.cluster.ListenAddrs(), b.config(new(killDialer)), b.topic,
-		&kafkapubsub.TopicOptions{KeyName: bustest.KeyMeta})
+	return kafkapubsub.OpenTopic(b.cluster.ListenAddrs(), b.config(new(killDialer)), b.topic, nil)
 }
 
 func (b *kafkaBackend) OpenSubscription(_ context.Context, group string) (*gcpubsub.Subscription, error) {
@@ -102,7 +103,7 @@ func (b *kafkaBackend) Crash(ctx context.Context, sub *gcpubsub.Subscription) er
 func (b *kafkaBackend) Capabilities() bustest.Capabilities {
 	return bustest.Capabilities{
 		Nack:                 false, // kafkapubsub: CanNack is false
-		OrderedByKey:         true,  // one partition per key, one consumer per partition
+		OrderedByKey:         true,  // the record key (pubsub.OrderingKey) picks one partition per key, one consumer per partition
 		Durable:              true,
 		FanOut:               true,
 		LateGroupSeesBacklog: true, // OffsetOldest

@@ -25,6 +25,7 @@ var scenarios = []scenario{
 	{"NackRedelivers", nil, nackRedelivers},
 	{"RedeliveryAfterCrash", needDurable, redeliveryAfterCrash},
 	{"OrderPerKey", nil, orderPerKey},
+	{"RelayOrderPerKey", nil, relayOrder},
 	{"CompetingConsumers", nil, competingConsumers},
 	{"FanOut", needFanOut, fanOut},
 	{"LateGroup", needFanOut, lateGroup},

@@ -37,8 +37,17 @@
 // operator to create.
 //
 // Subscription URLs take filter_subject (default: every subject of the
-// stream), ack_wait (a time.ParseDuration string; default 30s) and
-// max_deliver (a positive integer; default unlimited). The first Receive,
+// stream), ack_wait (a time.ParseDuration string; default 30s),
+// max_deliver (a positive integer; default unlimited), deliver ("all", the
+// default: a new durable starts at the beginning of the stream; "new": at
+// the messages stored after it is created) and inactive_threshold (a
+// duration: the server deletes the durable once nobody has pulled from it
+// that long; default never). A gateway replica's own availability durable
+// is the case for the last two:
+//
+//	jetstream://AVAILABILITY/live-{replica}?deliver=new&inactive_threshold=1h
+//
+// The first Receive,
 // not the open, creates the durable consumer or updates it to these
 // settings (see Errors). The subscription owns the durable's configuration:
 // settings made elsewhere go back to these and the server's defaults, and
@@ -61,7 +70,10 @@
 //     message can be stored twice unless it carries an ID (MsgIDKey), which
 //     the stream deduplicates within its duplicate window (2 min by
 //     default). Choose an ID that is unique across producers, such as an
-//     event ID; a per-producer sequence is not.
+//     event ID; a per-producer sequence is not. The gateway's relay puts
+//     the event id in metadata stockgate-event-id, so msg_id_key=
+//     stockgate-event-id also stores once what several gateway replicas
+//     relay from one shared outbox.
 //   - A received message that is not acked within the consumer's AckWait
 //     is delivered again, to any Receive on the same durable; Nack
 //     (Nackable is always true) makes it deliverable again at once. This
@@ -102,12 +114,15 @@
 //     the consumer again).
 //   - InvalidArgument: invalid stream, consumer or subject names, empty
 //     metadata keys, and configurations the server rejects.
-//   - FailedPrecondition: the connection was closed; JetStream is not
-//     enabled; after Shutdown (from the portable types).
+//   - FailedPrecondition: the connection was closed, by its owner or for
+//     good once its reconnect attempts ran out; JetStream is not enabled;
+//     after Shutdown (from the portable types).
 //   - DeadlineExceeded: no PubAck within PublishTimeout.
 //   - ResourceExhausted: too many publishes in flight on the connection.
 //   - Unknown, among others: a disconnect, a server restart, a leader
-//     election (gcerrors has no code for "unavailable").
+//     election (gcerrors has no code for "unavailable"). This includes the
+//     "connection closed" error nats.go gives what was waiting on a
+//     connection that dropped and is reconnecting (an ack flush, a pull).
 //
 // The driver never retries. It reports DeadlineExceeded, ResourceExhausted
 // and the transient errors as retryable, and the portable types retry them
@@ -229,6 +244,21 @@ type SubscriptionOptions struct {
 	// limit; negative is invalid.
 	MaxDeliver int
 
+	// DeliverNew makes a consumer that does not exist yet start with the
+	// messages stored after it is created, instead of the whole stream. It
+	// suits a subscription of one process's own (a gateway replica's live
+	// feed) that has no use for the backlog. The server fixes the policy
+	// when it creates the consumer: opening an existing durable with the
+	// other policy fails its first Receive with InvalidArgument.
+	DeliverNew bool
+
+	// InactiveThreshold makes the server delete the durable consumer once
+	// no client has pulled from it for this long, as it should for a
+	// durable named after a replica that is gone for good. Zero means
+	// never; negative is invalid. The driver does not create a deleted
+	// consumer again while a subscription is open (see Errors).
+	InactiveThreshold time.Duration
+
 	// MaxWait is how long a ReceiveBatch waits for a first message before
 	// returning none. Zero means DefaultMaxWait; negative is invalid.
 	MaxWait time.Duration
@@ -255,6 +285,9 @@ func (o *SubscriptionOptions) validate() error {
 	}
 	if o.MaxWait < 0 {
 		errs = append(errs, fmt.Errorf("negative MaxWait %v", o.MaxWait))
+	}
+	if o.InactiveThreshold < 0 {
+		errs = append(errs, fmt.Errorf("negative InactiveThreshold %v", o.InactiveThreshold))
 	}
 	if o.FilterSubject != "" {
 		if err := checkSubject(o.FilterSubject, true); err != nil {
@@ -284,6 +317,10 @@ func (o *SubscriptionOptions) consumerConfig(durable string) jetstream.ConsumerC
 	if o.MaxDeliver > 0 {
 		cfg.MaxDeliver = o.MaxDeliver
 	}
+	if o.DeliverNew {
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	cfg.InactiveThreshold = o.InactiveThreshold
 	return cfg
 }
 
@@ -427,7 +464,9 @@ func (t *topic) msgID(dm *driver.Message) string {
 }
 
 // IsRetryable implements driver.Topic.IsRetryable.
-func (*topic) IsRetryable(err error) bool { return isRetryable(err) }
+func (t *topic) IsRetryable(err error) bool {
+	return isRetryable(err) || closedByDrop(t.js.Conn(), err)
+}
 
 // As implements driver.Topic.As: *jetstream.JetStream.
 func (t *topic) As(i any) bool {
@@ -443,7 +482,12 @@ func (t *topic) As(i any) bool {
 func (*topic) ErrorAs(err error, i any) bool { return errorAs(err, i) }
 
 // ErrorCode implements driver.Topic.ErrorCode.
-func (*topic) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
+func (t *topic) ErrorCode(err error) gcerrors.ErrorCode {
+	if closedByDrop(t.js.Conn(), err) {
+		return gcerrors.Unknown
+	}
+	return errorCode(err)
+}
 
 // Close implements driver.Topic.Close. The connection belongs to the caller.
 func (*topic) Close() error { return nil }
@@ -646,7 +690,9 @@ func (s *subscription) reply(ctx context.Context, ids []driver.AckID, send func(
 }
 
 // IsRetryable implements driver.Subscription.IsRetryable.
-func (*subscription) IsRetryable(err error) bool { return isRetryable(err) }
+func (s *subscription) IsRetryable(err error) bool {
+	return isRetryable(err) || closedByDrop(s.js.Conn(), err)
+}
 
 // As implements driver.Subscription.As: *jetstream.JetStream, and
 // *jetstream.Consumer once resolved.
@@ -677,7 +723,12 @@ func (s *subscription) As(i any) bool {
 func (*subscription) ErrorAs(err error, i any) bool { return errorAs(err, i) }
 
 // ErrorCode implements driver.Subscription.ErrorCode.
-func (*subscription) ErrorCode(err error) gcerrors.ErrorCode { return errorCode(err) }
+func (s *subscription) ErrorCode(err error) gcerrors.ErrorCode {
+	if closedByDrop(s.js.Conn(), err) {
+		return gcerrors.Unknown
+	}
+	return errorCode(err)
+}
 
 // Close implements driver.Subscription.Close. The consumer stays on the
 // server, with its unacked messages; the connection belongs to the caller.
@@ -752,6 +803,7 @@ func errorCode(err error) gcerrors.ErrorCode {
 		errors.Is(err, jetstream.ErrInvalidSubject):
 		return gcerrors.InvalidArgument
 	case errors.Is(err, nats.ErrConnectionClosed),
+		errors.Is(err, jetstream.ErrConnectionClosed),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
 		return gcerrors.FailedPrecondition
@@ -795,6 +847,18 @@ func transient(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.Code == 503 &&
 		!errors.Is(err, jetstream.ErrJetStreamNotEnabled) &&
 		!errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount)
+}
+
+// closedByDrop reports whether err says that the connection is closed
+// while nc is in fact only reconnecting. nats.go fails what is waiting on
+// the connection when it drops, a Flush (the driver flushes every batch of
+// acks) and a pull among them, with ErrConnectionClosed, although it is
+// about to reconnect. Such an error is transient: reported as permanent, it
+// would end the portable Subscription for good (gocloud keeps a
+// non-retryable ack error and returns it from every later Receive).
+func closedByDrop(nc *nats.Conn, err error) bool {
+	return (errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConnectionClosed)) &&
+		nc != nil && !nc.IsClosed()
 }
 
 // isRetryable reports whether err is worth another try: a timeout, too many

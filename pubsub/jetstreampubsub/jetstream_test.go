@@ -519,10 +519,65 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("%s: opened, want an error", name)
 		}
 	}
-	_, err := OpenSubscription(js, "S", "d", &SubscriptionOptions{AckWait: -1, MaxDeliver: -1, MaxWait: -1, FilterSubject: "a..b"})
-	for _, want := range []string{"AckWait", "MaxDeliver", "MaxWait", "FilterSubject"} {
+	_, err := OpenSubscription(js, "S", "d", &SubscriptionOptions{AckWait: -1, MaxDeliver: -1, MaxWait: -1, FilterSubject: "a..b", InactiveThreshold: -1})
+	for _, want := range []string{"AckWait", "MaxDeliver", "MaxWait", "FilterSubject", "InactiveThreshold"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not report %s", err, want)
 		}
 	}
+}
+
+// TestClosedWhileReconnecting: nats.go fails an ack flush or a pull that
+// is waiting when the connection drops with ErrConnectionClosed, though
+// the connection reconnects. The driver reports that as transient (a
+// permanent ack error would end the portable Subscription for good), and
+// only a connection that is really closed as FailedPrecondition.
+func TestClosedWhileReconnecting(t *testing.T) {
+	s := startEmbedded(t, &server.Options{Port: -1, StoreDir: t.TempDir()})
+	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := newTopic(js, "sgtest.reconnect", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := newSubscription(js, "S", "d", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := []error{nats.ErrConnectionClosed, jetstream.ErrConnectionClosed, fmt.Errorf("flush: %w", nats.ErrConnectionClosed)}
+	check := func(state string, retryable bool, code gcerrors.ErrorCode) {
+		t.Helper()
+		for _, err := range errs {
+			if got := sub.IsRetryable(err); got != retryable {
+				t.Errorf("%s: subscription IsRetryable(%v) = %v, want %v", state, err, got, retryable)
+			}
+			if got := top.IsRetryable(err); got != retryable {
+				t.Errorf("%s: topic IsRetryable(%v) = %v, want %v", state, err, got, retryable)
+			}
+			if got := sub.ErrorCode(err); got != code {
+				t.Errorf("%s: subscription ErrorCode(%v) = %v, want %v", state, err, got, code)
+			}
+			if got := top.ErrorCode(err); got != code {
+				t.Errorf("%s: topic ErrorCode(%v) = %v, want %v", state, err, got, code)
+			}
+		}
+	}
+	s.Shutdown()
+	s.WaitForShutdown()
+	deadline := time.Now().Add(10 * time.Second)
+	for nc.Status() != nats.RECONNECTING {
+		if time.Now().After(deadline) {
+			t.Fatalf("connection status %v, want RECONNECTING", nc.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	check("reconnecting", true, gcerrors.Unknown)
+	nc.Close()
+	check("closed", false, gcerrors.FailedPrecondition)
 }

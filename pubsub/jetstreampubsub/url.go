@@ -136,8 +136,9 @@ type URLOpener struct {
 	TopicOptions TopicOptions
 
 	// SubscriptionOptions apply to every subscription opened; the URL's
-	// filter_subject, ack_wait and max_deliver override FilterSubject,
-	// AckWait and MaxDeliver.
+	// filter_subject, ack_wait, max_deliver, deliver and
+	// inactive_threshold override FilterSubject, AckWait, MaxDeliver,
+	// DeliverNew and InactiveThreshold.
 	SubscriptionOptions SubscriptionOptions
 }
 
@@ -226,6 +227,25 @@ func (o *URLOpener) parseSubscriptionURL(u *url.URL) (stream, durable string, op
 	if v, ok, err := take(q, "ack_wait"); ok {
 		if err == nil {
 			opts.AckWait, err = positiveDuration("ack_wait", v)
+		}
+		errs = append(errs, err)
+	}
+	if v, ok, err := take(q, "deliver"); ok {
+		if err == nil {
+			switch v {
+			case "all":
+				opts.DeliverNew = false
+			case "new":
+				opts.DeliverNew = true
+			default:
+				err = fmt.Errorf("invalid deliver %q: want all or new", v)
+			}
+		}
+		errs = append(errs, err)
+	}
+	if v, ok, err := take(q, "inactive_threshold"); ok {
+		if err == nil {
+			opts.InactiveThreshold, err = positiveDuration("inactive_threshold", v)
 		}
 		errs = append(errs, err)
 	}

@@ -91,6 +91,17 @@ func TestParseSubscriptionURL(t *testing.T) {
 		t.Errorf("got %q %q %+v, want INVENTORY ledger %+v", stream, durable, opts, want)
 	}
 
+	_, _, opts, err = o.parseSubscriptionURL(mustParse(t,
+		"jetstream://AVAILABILITY/live-r1?deliver=new&inactive_threshold=1h"))
+	if err != nil || !opts.DeliverNew || opts.InactiveThreshold != time.Hour {
+		t.Errorf("deliver=new&inactive_threshold=1h: got %+v, %v", opts, err)
+	}
+	_, _, opts, err = (&URLOpener{SubscriptionOptions: SubscriptionOptions{DeliverNew: true}}).parseSubscriptionURL(mustParse(t,
+		"jetstream://AVAILABILITY/live-r1?deliver=all"))
+	if err != nil || opts.DeliverNew {
+		t.Errorf("deliver=all over an opener with DeliverNew: got %+v, %v", opts, err)
+	}
+
 	// Without parameters, the opener's options stand.
 	_, _, opts, err = o.parseSubscriptionURL(mustParse(t, "jetstream://INVENTORY/ledger"))
 	if err != nil || opts != o.SubscriptionOptions {
@@ -117,6 +128,8 @@ func TestParseSubscriptionURLErrors(t *testing.T) {
 		{"jetstream://INVENTORY/ledger?ack_wait=0s", []string{"must be greater than zero"}},
 		{"jetstream://INVENTORY/ledger?ack_wait=-1s", []string{"must be greater than zero"}},
 		{"jetstream://INVENTORY/ledger?max_deliver=0", []string{"invalid max_deliver"}},
+		{"jetstream://INVENTORY/ledger?deliver=last", []string{`invalid deliver "last"`}},
+		{"jetstream://INVENTORY/ledger?inactive_threshold=0s", []string{"must be greater than zero"}},
 		{"jetstream://INVENTORY/ledger?max_deliver=many", []string{"invalid max_deliver"}},
 		{"jetstream://INVENTORY/ledger?filter_subject=inv.>.x", []string{"must be the last token"}},
 		{"jetstream://INVENTORY/ledger?filter_subject=", []string{"invalid subject"}},
@@ -226,8 +239,37 @@ func TestURLOpener(t *testing.T) {
 		}
 		cfg := cons.CachedInfo().Config
 		if cfg.Durable != "ledger" || cfg.FilterSubject != "sgtest."+name || cfg.AckWait != 7*time.Second ||
-			cfg.MaxDeliver != 3 || cfg.AckPolicy != jetstream.AckExplicitPolicy {
+			cfg.MaxDeliver != 3 || cfg.AckPolicy != jetstream.AckExplicitPolicy ||
+			cfg.DeliverPolicy != jetstream.DeliverAllPolicy || cfg.InactiveThreshold != 0 {
 			t.Errorf("consumer config %+v", cfg)
+		}
+
+		// deliver=new: a new durable skips what the stream already holds
+		// (the "hello" above) and gets what is sent after it exists;
+		// inactive_threshold reaches the server.
+		live, err := o.OpenSubscriptionURL(ctx, mustParse(t,
+			"jetstream://"+stream+"/live-r1?filter_subject=sgtest."+name+"&deliver=new&inactive_threshold=1h"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer shutdown(t, live)
+		expectNothing(t, live, time.Second) // creates the consumer
+		if !live.As(&cons) {
+			t.Fatal("the first Receive did not create the consumer")
+		}
+		topic, err = o.OpenTopicURL(ctx, mustParse(t, "jetstream://sgtest."+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer shutdown(t, topic)
+		send(t, topic, "after", nil)
+		if m := receive(t, live, 10*time.Second); string(m.Body) != "after" {
+			t.Errorf("deliver=new: first message %q, want the one sent after the durable was made", m.Body)
+		} else {
+			m.Ack()
+		}
+		if cfg := cons.CachedInfo().Config; cfg.DeliverPolicy != jetstream.DeliverNewPolicy || cfg.InactiveThreshold != time.Hour {
+			t.Errorf("deliver=new&inactive_threshold=1h: consumer config %+v", cfg)
 		}
 	})
 }
