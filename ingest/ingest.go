@@ -54,8 +54,9 @@ type Handler struct {
 	st   *store.Store
 	opts Options
 
-	mu    sync.RWMutex
-	conns map[string]connectors.Inbound
+	mu     sync.RWMutex
+	conns  map[string]connectors.Inbound
+	paused map[string]bool
 }
 
 // New returns a handler storing into st.
@@ -76,7 +77,7 @@ func New(st *store.Store, opts *Options) *Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Handler{st: st, opts: o, conns: map[string]connectors.Inbound{}}
+	return &Handler{st: st, opts: o, conns: map[string]connectors.Inbound{}, paused: map[string]bool{}}
 }
 
 // Register adds or replaces a connector.
@@ -84,6 +85,27 @@ func (h *Handler) Register(c connectors.Inbound) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.conns[c.ID()] = c
+}
+
+// Unregister removes a connector: its webhooks are answered 404.
+func (h *Handler) Unregister(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns, id)
+	delete(h.paused, id)
+}
+
+// SetPaused pauses or resumes a connector. A paused connector's webhooks
+// are answered 503 with Retry-After, so the marketplace delivers them
+// again later: nothing is lost and nothing is processed.
+func (h *Handler) SetPaused(id string, paused bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if paused {
+		h.paused[id] = true
+	} else {
+		delete(h.paused, id)
+	}
 }
 
 // Connector returns the connector with the given id.
@@ -119,9 +141,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("connectorID")
-	c, ok := h.Connector(id)
+	h.mu.RLock()
+	c, ok := h.conns[id]
+	paused := h.paused[id]
+	h.mu.RUnlock()
 	if !ok {
 		reply(w, http.StatusNotFound, Answer{Status: "error", Error: "unknown connector " + strconv.Quote(id)})
+		return
+	}
+	if paused {
+		w.Header().Set("Retry-After", "60")
+		reply(w, http.StatusServiceUnavailable, Answer{Status: "error", Error: "connector " + strconv.Quote(id) + " is paused; deliver again later"})
 		return
 	}
 	log := h.opts.Logger.With("connector", id)

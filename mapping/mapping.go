@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/stockgate/stockgate/config"
@@ -48,8 +50,10 @@ type Service struct {
 	st    *store.Store
 	ing   *ingest.Handler
 	build Builder
-	conns map[string]config.Connector
 	now   func() time.Time
+
+	mu    sync.RWMutex
+	conns map[string]config.Connector
 }
 
 // New returns a service for the configured connectors.
@@ -91,7 +95,10 @@ func Merge(c config.Connector, ms []store.Mapping) config.Connector {
 // Open builds every connector with its stored mappings and registers it
 // with the ingest handler.
 func (s *Service) Open(ctx context.Context) error {
-	for id := range s.conns {
+	s.mu.RLock()
+	ids := slices.Collect(maps.Keys(s.conns))
+	s.mu.RUnlock()
+	for _, id := range ids {
 		if _, err := s.rebuild(ctx, id, nil); err != nil {
 			return err
 		}
@@ -100,7 +107,9 @@ func (s *Service) Open(ctx context.Context) error {
 }
 
 func (s *Service) rebuild(ctx context.Context, id string, extra *store.Mapping) (connectors.Inbound, error) {
+	s.mu.RLock()
 	c, ok := s.conns[id]
+	s.mu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("%w: connector %q", ErrNotFound, id)
 	}
@@ -132,7 +141,9 @@ type Outcome struct {
 // Shopify location id that is not a number, say) is not stored.
 func (s *Service) Map(ctx context.Context, m store.Mapping) (Outcome, error) {
 	m.UpdatedAt = s.now().UTC()
+	s.mu.RLock()
 	c, ok := s.conns[m.Connector]
+	s.mu.RUnlock()
 	if !ok {
 		return Outcome{}, fmt.Errorf("%w: connector %q", ErrNotFound, m.Connector)
 	}
@@ -286,4 +297,40 @@ func (s *Service) each(ctx context.Context, fn func(store.DeadLetter) bool) erro
 		}
 		after = page[len(page)-1].ID
 	}
+}
+
+// Apply adds or replaces a connector made at runtime (package registry)
+// and registers it, with its stored mappings, in the ingest.
+func (s *Service) Apply(ctx context.Context, c config.Connector) error {
+	s.mu.Lock()
+	prev, had := s.conns[c.ID]
+	s.conns[c.ID] = c
+	s.mu.Unlock()
+	if _, err := s.rebuild(ctx, c.ID, nil); err != nil {
+		s.mu.Lock()
+		if had {
+			s.conns[c.ID] = prev
+		} else {
+			delete(s.conns, c.ID)
+		}
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Unregister removes a connector: its webhooks are answered 404.
+func (s *Service) Unregister(id string) {
+	s.mu.Lock()
+	delete(s.conns, id)
+	s.mu.Unlock()
+	s.ing.Unregister(id)
+}
+
+// SetPaused pauses or resumes a connector's webhooks.
+func (s *Service) SetPaused(id string, paused bool) { s.ing.SetPaused(id, paused) }
+
+// Get returns one dead letter by id.
+func (s *Service) Get(ctx context.Context, id string) (store.DeadLetter, error) {
+	return s.get(ctx, id)
 }
