@@ -106,9 +106,11 @@ type Dispatcher struct {
 	leases   Leases
 	accounts []*account
 	byKey    map[string]*account
-	byLoc    map[string][]*account
 	wake     chan struct{}
-	running  atomic.Bool
+
+	routes  sync.RWMutex          // guards byLoc and every account's rule
+	byLoc   map[string][]*account // location → accounts whose rule has it
+	running atomic.Bool
 }
 
 // account is the Dispatcher's state of one connector account.
@@ -136,6 +138,7 @@ type account struct {
 
 	mu          sync.Mutex
 	lease       lease
+	retry       map[string]bool // SKUs to write although dead-lettered (Retry)
 	paused      bool
 	lastErr     string
 	lastCode    errcode.Code
@@ -320,11 +323,12 @@ func (d *Dispatcher) Explain(ctx context.Context, account, sku string) (channel.
 	if !a.w.Syncs(sku) {
 		return channel.Quantity{}, fmt.Errorf("%w: %q on %q", ErrUnsynced, sku, account)
 	}
-	ps, err := d.projections(ctx, a, sku)
+	rule := d.ruleOf(a)
+	ps, err := d.projections(ctx, a, rule, sku)
 	if err != nil {
 		return channel.Quantity{}, err
 	}
-	return a.rule.Compute(ps), nil
+	return rule.Compute(ps), nil
 }
 
 // Run writes until ctx is done, then waits for the writes in flight,

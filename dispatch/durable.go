@@ -57,6 +57,8 @@ func (d *Dispatcher) route(changes []event.Availability, now time.Time) ([]store
 	var items []store.QueueItem
 	var targets []*account
 	seen := map[[2]string]bool{}
+	d.routes.RLock()
+	defer d.routes.RUnlock()
 	for i := range changes {
 		c := &changes[i]
 		for _, a := range d.byLoc[c.Location] {

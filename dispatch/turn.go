@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stockgate/stockgate/channel"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -39,15 +40,16 @@ func (d *Dispatcher) turn(ctx context.Context, a *account) time.Time {
 	// in the ledger now, so the write carries the latest value.
 	ups := make([]Update, 0, len(batch))
 	ts := make([]taken, 0, len(batch))
+	rule := d.ruleOf(a)
 	for _, t := range batch {
-		ps, err := d.projections(ctx, a, t.sku)
+		ps, err := d.projections(ctx, a, rule, t.sku)
 		if err != nil {
 			d.putBack(a, batch)
 			return d.fail(a, classifyStore(ctx), fmt.Errorf("reading the ledger: %w", err), now)
 		}
-		q := a.rule.Compute(ps)
+		q := rule.Compute(ps)
 		v := q.Explanation.Version()
-		if dv, ok := a.dead[t.sku]; ok && dv == v {
+		if dv, ok := a.dead[t.sku]; ok && dv == v && !a.takeRetry(t.sku) {
 			fin.add(a, t) // dead-lettered as it is; written again when the ledger moves
 			continue
 		}
@@ -236,9 +238,9 @@ func (d *Dispatcher) record(a *account, code errcode.Code, err error, now time.T
 // projections returns the projections of sku at the rule's locations: one keyed
 // read each, which every backend answers directly (store.Projections may
 // have to scan).
-func (d *Dispatcher) projections(ctx context.Context, a *account, sku string) ([]store.Projection, error) {
-	ps := make([]store.Projection, 0, len(a.rule.Locations))
-	for _, loc := range a.rule.Locations {
+func (d *Dispatcher) projections(ctx context.Context, a *account, rule channel.Rule, sku string) ([]store.Projection, error) {
+	ps := make([]store.Projection, 0, len(rule.Locations))
+	for _, loc := range rule.Locations {
 		p, err := d.st.Projection(ctx, store.Key{SKU: sku, Location: loc})
 		if err != nil {
 			return nil, err
