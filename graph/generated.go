@@ -126,6 +126,38 @@ type ComplexityRoot struct {
 		Sum         func(childComplexity int) int
 	}
 
+	ChannelRule struct {
+		BufferPercent func(childComplexity int) int
+		BufferUnits   func(childComplexity int) int
+		Channel       func(childComplexity int) int
+		Floor         func(childComplexity int) int
+		Locations     func(childComplexity int) int
+		Max           func(childComplexity int) int
+	}
+
+	ConnectorConfig struct {
+		APIBaseURL       func(childComplexity int) int
+		APITokenSet      func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		DefaultLocation  func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Items            func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		Locations        func(childComplexity int) int
+		NotificationURL  func(childComplexity int) int
+		Paused           func(childComplexity int) int
+		SecretsRotatedAt func(childComplexity int) int
+		SellerID         func(childComplexity int) int
+		Shop             func(childComplexity int) int
+		SnsTopics        func(childComplexity int) int
+		Source           func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Stores           func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+		UpdatedBy        func(childComplexity int) int
+		WebhookSecrets   func(childComplexity int) int
+	}
+
 	ConnectorStatus struct {
 		BreakerState func(childComplexity int) int
 		Budget       func(childComplexity int) int
@@ -167,6 +199,11 @@ type ComplexityRoot struct {
 		Reason          func(childComplexity int) int
 		Resolution      func(childComplexity int) int
 		ResolvedAt      func(childComplexity int) int
+	}
+
+	IdMapping struct {
+		External func(childComplexity int) int
+		Internal func(childComplexity int) int
 	}
 
 	Item struct {
@@ -228,16 +265,22 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdjustStock       func(childComplexity int, input model.AdjustStockInput) int
-		CountStock        func(childComplexity int, input model.CountStockInput) int
-		CreateAPIKey      func(childComplexity int, name string, role model.Role, channels []string) int
-		DiscardDeadLetter func(childComplexity int, id string) int
-		Map               func(childComplexity int, connector string, kind model.MappingKind, externalID string, internal string) int
-		Reconcile         func(childComplexity int, connector string, full *bool) int
-		ReplayDeadLetter  func(childComplexity int, id string) int
-		ResumeConnector   func(childComplexity int, connector string) int
-		RevokeAPIKey      func(childComplexity int, id string) int
-		TransferStock     func(childComplexity int, input model.TransferStockInput) int
+		AdjustStock            func(childComplexity int, input model.AdjustStockInput) int
+		CountStock             func(childComplexity int, input model.CountStockInput) int
+		CreateAPIKey           func(childComplexity int, name string, role model.Role, channels []string) int
+		CreateConnector        func(childComplexity int, input model.ConnectorInput, secrets *model.ConnectorSecretsInput) int
+		DeleteConnector        func(childComplexity int, id string) int
+		DiscardDeadLetter      func(childComplexity int, id string) int
+		Map                    func(childComplexity int, connector string, kind model.MappingKind, externalID string, internal string) int
+		PauseConnector         func(childComplexity int, connector string) int
+		Reconcile              func(childComplexity int, connector string, full *bool) int
+		ReplayDeadLetter       func(childComplexity int, id string) int
+		ResumeConnector        func(childComplexity int, connector string) int
+		RevokeAPIKey           func(childComplexity int, id string) int
+		RotateConnectorSecrets func(childComplexity int, id string, secrets model.ConnectorSecretsInput, keepPrevious *bool) int
+		SetChannelRule         func(childComplexity int, connector string, rule model.ChannelRuleInput) int
+		TransferStock          func(childComplexity int, input model.TransferStockInput) int
+		UpdateConnector        func(childComplexity int, input model.ConnectorInput) int
 	}
 
 	PageInfo struct {
@@ -258,6 +301,9 @@ type ComplexityRoot struct {
 		AuditLog            func(childComplexity int, first *int64, after *string) int
 		Availability        func(childComplexity int, sku string, location string) int
 		ChannelAvailability func(childComplexity int, connector string, sku string) int
+		ChannelRule         func(childComplexity int, connector string) int
+		ConnectorConfig     func(childComplexity int, id string) int
+		ConnectorConfigs    func(childComplexity int) int
 		Connectors          func(childComplexity int) int
 		DeadLetters         func(childComplexity int, first *int64, after *string) int
 		History             func(childComplexity int, sku string, location string, first *int64, after *string) int
@@ -317,11 +363,17 @@ type MutationResolver interface {
 	ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	DiscardDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 	Reconcile(ctx context.Context, connector string, full *bool) (*model.ReconcileReport, error)
-	ResumeConnector(ctx context.Context, connector string) (*model.ConnectorStatus, error)
+	ResumeConnector(ctx context.Context, connector string) (*model.ConnectorConfig, error)
 	CreateAPIKey(ctx context.Context, name string, role model.Role, channels []string) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error)
 	CountStock(ctx context.Context, input model.CountStockInput) (*model.AdjustStockPayload, error)
 	TransferStock(ctx context.Context, input model.TransferStockInput) (*model.AdjustStockPayload, error)
+	CreateConnector(ctx context.Context, input model.ConnectorInput, secrets *model.ConnectorSecretsInput) (*model.ConnectorConfig, error)
+	UpdateConnector(ctx context.Context, input model.ConnectorInput) (*model.ConnectorConfig, error)
+	RotateConnectorSecrets(ctx context.Context, id string, secrets model.ConnectorSecretsInput, keepPrevious *bool) (*model.ConnectorConfig, error)
+	PauseConnector(ctx context.Context, connector string) (*model.ConnectorConfig, error)
+	DeleteConnector(ctx context.Context, id string) (bool, error)
+	SetChannelRule(ctx context.Context, connector string, rule model.ChannelRuleInput) (*model.ChannelRule, error)
 }
 type QueryResolver interface {
 	Availability(ctx context.Context, sku string, location string) (*model.StockLevel, error)
@@ -338,6 +390,9 @@ type QueryResolver interface {
 	StockAt(ctx context.Context, sku string, location string, at time.Time) (*model.StockLevel, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
 	AuditLog(ctx context.Context, first *int64, after *string) (*model.AuditConnection, error)
+	ConnectorConfigs(ctx context.Context) ([]*model.ConnectorConfig, error)
+	ConnectorConfig(ctx context.Context, id string) (*model.ConnectorConfig, error)
+	ChannelRule(ctx context.Context, connector string) (*model.ChannelRule, error)
 }
 type SubscriptionResolver interface {
 	AvailabilityChanged(ctx context.Context, skus []string, location *string, after *string) (<-chan *model.AvailabilityChange, error)
@@ -727,6 +782,164 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ChannelQuantity.Sum(childComplexity), true
 
+	case "ChannelRule.bufferPercent":
+		if e.ComplexityRoot.ChannelRule.BufferPercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelRule.BufferPercent(childComplexity), true
+	case "ChannelRule.bufferUnits":
+		if e.ComplexityRoot.ChannelRule.BufferUnits == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelRule.BufferUnits(childComplexity), true
+	case "ChannelRule.channel":
+		if e.ComplexityRoot.ChannelRule.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelRule.Channel(childComplexity), true
+	case "ChannelRule.floor":
+		if e.ComplexityRoot.ChannelRule.Floor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelRule.Floor(childComplexity), true
+	case "ChannelRule.locations":
+		if e.ComplexityRoot.ChannelRule.Locations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelRule.Locations(childComplexity), true
+	case "ChannelRule.max":
+		if e.ComplexityRoot.ChannelRule.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelRule.Max(childComplexity), true
+
+	case "ConnectorConfig.apiBaseUrl":
+		if e.ComplexityRoot.ConnectorConfig.APIBaseURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.APIBaseURL(childComplexity), true
+	case "ConnectorConfig.apiTokenSet":
+		if e.ComplexityRoot.ConnectorConfig.APITokenSet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.APITokenSet(childComplexity), true
+	case "ConnectorConfig.createdAt":
+		if e.ComplexityRoot.ConnectorConfig.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.CreatedAt(childComplexity), true
+	case "ConnectorConfig.defaultLocation":
+		if e.ComplexityRoot.ConnectorConfig.DefaultLocation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.DefaultLocation(childComplexity), true
+	case "ConnectorConfig.id":
+		if e.ComplexityRoot.ConnectorConfig.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.ID(childComplexity), true
+	case "ConnectorConfig.items":
+		if e.ComplexityRoot.ConnectorConfig.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Items(childComplexity), true
+	case "ConnectorConfig.kind":
+		if e.ComplexityRoot.ConnectorConfig.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Kind(childComplexity), true
+	case "ConnectorConfig.locations":
+		if e.ComplexityRoot.ConnectorConfig.Locations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Locations(childComplexity), true
+	case "ConnectorConfig.notificationUrl":
+		if e.ComplexityRoot.ConnectorConfig.NotificationURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.NotificationURL(childComplexity), true
+	case "ConnectorConfig.paused":
+		if e.ComplexityRoot.ConnectorConfig.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Paused(childComplexity), true
+	case "ConnectorConfig.secretsRotatedAt":
+		if e.ComplexityRoot.ConnectorConfig.SecretsRotatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.SecretsRotatedAt(childComplexity), true
+	case "ConnectorConfig.sellerId":
+		if e.ComplexityRoot.ConnectorConfig.SellerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.SellerID(childComplexity), true
+	case "ConnectorConfig.shop":
+		if e.ComplexityRoot.ConnectorConfig.Shop == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Shop(childComplexity), true
+	case "ConnectorConfig.snsTopics":
+		if e.ComplexityRoot.ConnectorConfig.SnsTopics == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.SnsTopics(childComplexity), true
+	case "ConnectorConfig.source":
+		if e.ComplexityRoot.ConnectorConfig.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Source(childComplexity), true
+	case "ConnectorConfig.status":
+		if e.ComplexityRoot.ConnectorConfig.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Status(childComplexity), true
+	case "ConnectorConfig.stores":
+		if e.ComplexityRoot.ConnectorConfig.Stores == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.Stores(childComplexity), true
+	case "ConnectorConfig.updatedAt":
+		if e.ComplexityRoot.ConnectorConfig.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.UpdatedAt(childComplexity), true
+	case "ConnectorConfig.updatedBy":
+		if e.ComplexityRoot.ConnectorConfig.UpdatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.UpdatedBy(childComplexity), true
+	case "ConnectorConfig.webhookSecrets":
+		if e.ComplexityRoot.ConnectorConfig.WebhookSecrets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectorConfig.WebhookSecrets(childComplexity), true
+
 	case "ConnectorStatus.breakerState":
 		if e.ComplexityRoot.ConnectorStatus.BreakerState == nil {
 			break
@@ -916,6 +1129,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeadLetter.ResolvedAt(childComplexity), true
+
+	case "IdMapping.external":
+		if e.ComplexityRoot.IdMapping.External == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdMapping.External(childComplexity), true
+	case "IdMapping.internal":
+		if e.ComplexityRoot.IdMapping.Internal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IdMapping.Internal(childComplexity), true
 
 	case "Item.available":
 		if e.ComplexityRoot.Item.Available == nil {
@@ -1162,6 +1388,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["name"].(string), args["role"].(model.Role), args["channels"].([]string)), true
+	case "Mutation.createConnector":
+		if e.ComplexityRoot.Mutation.CreateConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateConnector(childComplexity, args["input"].(model.ConnectorInput), args["secrets"].(*model.ConnectorSecretsInput)), true
+	case "Mutation.deleteConnector":
+		if e.ComplexityRoot.Mutation.DeleteConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteConnector(childComplexity, args["id"].(string)), true
 	case "Mutation.discardDeadLetter":
 		if e.ComplexityRoot.Mutation.DiscardDeadLetter == nil {
 			break
@@ -1184,6 +1432,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Map(childComplexity, args["connector"].(string), args["kind"].(model.MappingKind), args["externalId"].(string), args["internal"].(string)), true
+	case "Mutation.pauseConnector":
+		if e.ComplexityRoot.Mutation.PauseConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseConnector(childComplexity, args["connector"].(string)), true
 	case "Mutation.reconcile":
 		if e.ComplexityRoot.Mutation.Reconcile == nil {
 			break
@@ -1228,6 +1487,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.rotateConnectorSecrets":
+		if e.ComplexityRoot.Mutation.RotateConnectorSecrets == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rotateConnectorSecrets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RotateConnectorSecrets(childComplexity, args["id"].(string), args["secrets"].(model.ConnectorSecretsInput), args["keepPrevious"].(*bool)), true
+	case "Mutation.setChannelRule":
+		if e.ComplexityRoot.Mutation.SetChannelRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setChannelRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetChannelRule(childComplexity, args["connector"].(string), args["rule"].(model.ChannelRuleInput)), true
 	case "Mutation.transferStock":
 		if e.ComplexityRoot.Mutation.TransferStock == nil {
 			break
@@ -1239,6 +1520,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TransferStock(childComplexity, args["input"].(model.TransferStockInput)), true
+	case "Mutation.updateConnector":
+		if e.ComplexityRoot.Mutation.UpdateConnector == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateConnector_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateConnector(childComplexity, args["input"].(model.ConnectorInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1328,6 +1620,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ChannelAvailability(childComplexity, args["connector"].(string), args["sku"].(string)), true
+	case "Query.channelRule":
+		if e.ComplexityRoot.Query.ChannelRule == nil {
+			break
+		}
+
+		args, err := ec.field_Query_channelRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChannelRule(childComplexity, args["connector"].(string)), true
+	case "Query.connectorConfig":
+		if e.ComplexityRoot.Query.ConnectorConfig == nil {
+			break
+		}
+
+		args, err := ec.field_Query_connectorConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ConnectorConfig(childComplexity, args["id"].(string)), true
+	case "Query.connectorConfigs":
+		if e.ComplexityRoot.Query.ConnectorConfigs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ConnectorConfigs(childComplexity), true
 	case "Query.connectors":
 		if e.ComplexityRoot.Query.Connectors == nil {
 			break
@@ -1598,7 +1918,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AdjustStockInput", ec.unmarshalInputAdjustStockInput),
+			graphql.NewInputUnmarshaler("ChannelRuleInput", ec.unmarshalInputChannelRuleInput),
+			graphql.NewInputUnmarshaler("ConnectorInput", ec.unmarshalInputConnectorInput),
+			graphql.NewInputUnmarshaler("ConnectorSecretsInput", ec.unmarshalInputConnectorSecretsInput),
 			graphql.NewInputUnmarshaler("CountStockInput", ec.unmarshalInputCountStockInput),
+			graphql.NewInputUnmarshaler("IdMappingInput", ec.unmarshalInputIdMappingInput),
 			graphql.NewInputUnmarshaler("ItemFilter", ec.unmarshalInputItemFilter),
 			graphql.NewInputUnmarshaler("TransferStockInput", ec.unmarshalInputTransferStockInput),
 		)
@@ -1693,7 +2017,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "admin.graphqls" "schema.graphqls"
+//go:embed "admin.graphqls" "connectors.graphqls" "schema.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1706,6 +2030,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "admin.graphqls", Input: sourceData("admin.graphqls"), BuiltIn: false},
+	{Name: "connectors.graphqls", Input: sourceData("connectors.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1886,6 +2211,70 @@ func (ec *executionContext) childFields_ChannelQuantity(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ChannelQuantity", field.Name)
 }
 
+func (ec *executionContext) childFields_ChannelRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_ChannelRule_channel(ctx, field)
+	case "locations":
+		return ec.fieldContext_ChannelRule_locations(ctx, field)
+	case "bufferUnits":
+		return ec.fieldContext_ChannelRule_bufferUnits(ctx, field)
+	case "bufferPercent":
+		return ec.fieldContext_ChannelRule_bufferPercent(ctx, field)
+	case "max":
+		return ec.fieldContext_ChannelRule_max(ctx, field)
+	case "floor":
+		return ec.fieldContext_ChannelRule_floor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelRule", field.Name)
+}
+
+func (ec *executionContext) childFields_ConnectorConfig(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ConnectorConfig_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ConnectorConfig_kind(ctx, field)
+	case "source":
+		return ec.fieldContext_ConnectorConfig_source(ctx, field)
+	case "shop":
+		return ec.fieldContext_ConnectorConfig_shop(ctx, field)
+	case "defaultLocation":
+		return ec.fieldContext_ConnectorConfig_defaultLocation(ctx, field)
+	case "notificationUrl":
+		return ec.fieldContext_ConnectorConfig_notificationUrl(ctx, field)
+	case "apiBaseUrl":
+		return ec.fieldContext_ConnectorConfig_apiBaseUrl(ctx, field)
+	case "sellerId":
+		return ec.fieldContext_ConnectorConfig_sellerId(ctx, field)
+	case "snsTopics":
+		return ec.fieldContext_ConnectorConfig_snsTopics(ctx, field)
+	case "locations":
+		return ec.fieldContext_ConnectorConfig_locations(ctx, field)
+	case "items":
+		return ec.fieldContext_ConnectorConfig_items(ctx, field)
+	case "stores":
+		return ec.fieldContext_ConnectorConfig_stores(ctx, field)
+	case "paused":
+		return ec.fieldContext_ConnectorConfig_paused(ctx, field)
+	case "webhookSecrets":
+		return ec.fieldContext_ConnectorConfig_webhookSecrets(ctx, field)
+	case "apiTokenSet":
+		return ec.fieldContext_ConnectorConfig_apiTokenSet(ctx, field)
+	case "secretsRotatedAt":
+		return ec.fieldContext_ConnectorConfig_secretsRotatedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ConnectorConfig_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ConnectorConfig_updatedAt(ctx, field)
+	case "updatedBy":
+		return ec.fieldContext_ConnectorConfig_updatedBy(ctx, field)
+	case "status":
+		return ec.fieldContext_ConnectorConfig_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectorConfig", field.Name)
+}
+
 func (ec *executionContext) childFields_ConnectorStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "connector":
@@ -1970,6 +2359,16 @@ func (ec *executionContext) childFields_DeadLetter(ctx context.Context, field gr
 		return ec.fieldContext_DeadLetter_resolvedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeadLetter", field.Name)
+}
+
+func (ec *executionContext) childFields_IdMapping(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "external":
+		return ec.fieldContext_IdMapping_external(ctx, field)
+	case "internal":
+		return ec.fieldContext_IdMapping_internal(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type IdMapping", field.Name)
 }
 
 func (ec *executionContext) childFields_Item(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2360,6 +2759,42 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectorInput, error) {
+			return ec.unmarshalNConnectorInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "secrets",
+		func(ctx context.Context, v any) (*model.ConnectorSecretsInput, error) {
+			return ec.unmarshalOConnectorSecretsInput2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSecretsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["secrets"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_discardDeadLetter_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2409,6 +2844,20 @@ func (ec *executionContext) field_Mutation_map_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["internal"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_pauseConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connector",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connector"] = arg0
 	return args, nil
 }
 
@@ -2476,12 +2925,78 @@ func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_rotateConnectorSecrets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "secrets",
+		func(ctx context.Context, v any) (model.ConnectorSecretsInput, error) {
+			return ec.unmarshalNConnectorSecretsInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSecretsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["secrets"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "keepPrevious",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["keepPrevious"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setChannelRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connector",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connector"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "rule",
+		func(ctx context.Context, v any) (model.ChannelRuleInput, error) {
+			return ec.unmarshalNChannelRuleInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelRuleInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["rule"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_transferStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.TransferStockInput, error) {
 			return ec.unmarshalNTransferStockInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐTransferStockInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateConnector_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectorInput, error) {
+			return ec.unmarshalNConnectorInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2589,6 +3104,34 @@ func (ec *executionContext) field_Query_channelAvailability_args(ctx context.Con
 		return nil, err
 	}
 	args["sku"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_channelRule_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connector",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connector"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_connectorConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4304,6 +4847,640 @@ func (ec *executionContext) fieldContext_ChannelQuantity_belowFloor(_ context.Co
 	return graphql.NewScalarFieldContext("ChannelQuantity", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _ChannelRule_channel(ctx context.Context, field graphql.CollectedField, obj *model.ChannelRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelRule_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelRule_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelRule_locations(ctx context.Context, field graphql.CollectedField, obj *model.ChannelRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelRule_locations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelRule_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChannelRule_bufferUnits(ctx context.Context, field graphql.CollectedField, obj *model.ChannelRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelRule_bufferUnits(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BufferUnits, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelRule_bufferUnits(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelRule_bufferPercent(ctx context.Context, field graphql.CollectedField, obj *model.ChannelRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelRule_bufferPercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BufferPercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelRule_bufferPercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelRule", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ChannelRule_max(ctx context.Context, field graphql.CollectedField, obj *model.ChannelRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelRule_max(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Max, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelRule_max(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChannelRule_floor(ctx context.Context, field graphql.CollectedField, obj *model.ChannelRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelRule_floor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Floor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelRule_floor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelRule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConnectorConfig_id(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ConnectorConfig_kind(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_source(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ConnectorSource) graphql.Marshaler {
+			return ec.marshalNConnectorSource2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "ConnectorSource")
+}
+
+func (ec *executionContext) _ConnectorConfig_shop(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_shop(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Shop, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_shop(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_defaultLocation(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_defaultLocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DefaultLocation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_defaultLocation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_notificationUrl(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_notificationUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_notificationUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_apiBaseUrl(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_apiBaseUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APIBaseURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_apiBaseUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_sellerId(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_sellerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SellerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_sellerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_snsTopics(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_snsTopics(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SnsTopics, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_snsTopics(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_locations(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_locations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Locations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IDMapping) graphql.Marshaler {
+			return ec.marshalNIdMapping2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConnectorConfig_items(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IDMapping) graphql.Marshaler {
+			return ec.marshalNIdMapping2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConnectorConfig_stores(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_stores(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stores, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.IDMapping) graphql.Marshaler {
+			return ec.marshalNIdMapping2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_stores(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_IdMapping(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConnectorConfig_paused(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_paused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConnectorConfig_webhookSecrets(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_webhookSecrets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WebhookSecrets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_webhookSecrets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConnectorConfig_apiTokenSet(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_apiTokenSet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APITokenSet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_apiTokenSet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConnectorConfig_secretsRotatedAt(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_secretsRotatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecretsRotatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_secretsRotatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConnectorConfig_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConnectorConfig_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConnectorConfig_updatedBy(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_updatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_updatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectorConfig", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConnectorConfig_status(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorConfig) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectorConfig_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorStatus) graphql.Marshaler {
+			return ec.marshalOConnectorStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectorConfig_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConnectorConfig",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConnectorStatus_connector(ctx context.Context, field graphql.CollectedField, obj *model.ConnectorStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5033,6 +6210,52 @@ func (ec *executionContext) _DeadLetter_resolvedAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_DeadLetter_resolvedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DeadLetter", field, false, false, "Time")
+}
+
+func (ec *executionContext) _IdMapping_external(ctx context.Context, field graphql.CollectedField, obj *model.IDMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdMapping_external(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.External, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdMapping_external(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdMapping", field, false, false, "String")
+}
+
+func (ec *executionContext) _IdMapping_internal(ctx context.Context, field graphql.CollectedField, obj *model.IDMapping) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IdMapping_internal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Internal, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IdMapping_internal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IdMapping", field, false, false, "String")
 }
 
 func (ec *executionContext) _Item_sku(ctx context.Context, field graphql.CollectedField, obj *model.Item) (ret graphql.Marshaler) {
@@ -6235,11 +7458,11 @@ func (ec *executionContext) _Mutation_resumeConnector(ctx context.Context, field
 			directive1 := func(ctx context.Context) (any, error) {
 				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
 				if err != nil {
-					var zeroVal *model.ConnectorStatus
+					var zeroVal *model.ConnectorConfig
 					return zeroVal, err
 				}
 				if ec.Directives.HasRole == nil {
-					var zeroVal *model.ConnectorStatus
+					var zeroVal *model.ConnectorConfig
 					return zeroVal, errors.New("directive hasRole is not implemented")
 				}
 				return ec.Directives.HasRole(ctx, nil, directive0, role)
@@ -6248,8 +7471,8 @@ func (ec *executionContext) _Mutation_resumeConnector(ctx context.Context, field
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorStatus) graphql.Marshaler {
-			return ec.marshalNConnectorStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6262,7 +7485,7 @@ func (ec *executionContext) fieldContext_Mutation_resumeConnector(ctx context.Co
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_ConnectorStatus(ctx, field)
+			return ec.childFields_ConnectorConfig(ctx, field)
 		},
 	}
 	defer func() {
@@ -6521,6 +7744,378 @@ func (ec *executionContext) fieldContext_Mutation_transferStock(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_transferStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateConnector(ctx, fc.Args["input"].(model.ConnectorInput), fc.Args["secrets"].(*model.ConnectorSecretsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateConnector(ctx, fc.Args["input"].(model.ConnectorInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rotateConnectorSecrets(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rotateConnectorSecrets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RotateConnectorSecrets(ctx, fc.Args["id"].(string), fc.Args["secrets"].(model.ConnectorSecretsInput), fc.Args["keepPrevious"].(*bool))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rotateConnectorSecrets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rotateConnectorSecrets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pauseConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pauseConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PauseConnector(ctx, fc.Args["connector"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pauseConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pauseConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteConnector(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteConnector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteConnector(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteConnector(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteConnector_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setChannelRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setChannelRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetChannelRule(ctx, fc.Args["connector"].(string), fc.Args["rule"].(model.ChannelRuleInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChannelRule
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ChannelRule
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelRule) graphql.Marshaler {
+			return ec.marshalNChannelRule2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setChannelRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setChannelRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7491,6 +9086,180 @@ func (ec *executionContext) fieldContext_Query_auditLog(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_connectorConfigs(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_connectorConfigs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ConnectorConfigs(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []*model.ConnectorConfig
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal []*model.ConnectorConfig
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfigᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_connectorConfigs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_connectorConfig(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_connectorConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ConnectorConfig(ctx, fc.Args["id"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ConnectorConfig
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+			return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_connectorConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectorConfig(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_connectorConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_channelRule(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_channelRule(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChannelRule(ctx, fc.Args["connector"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChannelRule
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ChannelRule
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelRule) graphql.Marshaler {
+			return ec.marshalNChannelRule2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelRule(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_channelRule(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelRule(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_channelRule_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9444,6 +11213,251 @@ func UnmarshalAdjustStockInput(ctx context.Context, raw any) (model.AdjustStockI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChannelRuleInput(ctx context.Context, obj any) (model.ChannelRuleInput, error) {
+	var it model.ChannelRuleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"locations", "bufferUnits", "bufferPercent", "max", "floor"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "locations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locations"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locations = data
+		case "bufferUnits":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bufferUnits"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BufferUnits = data
+		case "bufferPercent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bufferPercent"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BufferPercent = data
+		case "max":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("max"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Max = data
+		case "floor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("floor"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Floor = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChannelRuleInput unmarshals raw into the ChannelRuleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChannelRuleInput(ctx context.Context, raw any) (model.ChannelRuleInput, error) {
+	var out model.ChannelRuleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChannelRuleInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConnectorInput(ctx context.Context, obj any) (model.ConnectorInput, error) {
+	var it model.ConnectorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "kind", "shop", "defaultLocation", "notificationUrl", "apiBaseUrl", "sellerId", "snsTopics", "authHeader", "toleranceSeconds", "locations", "items", "stores"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "shop":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shop"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Shop = data
+		case "defaultLocation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("defaultLocation"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DefaultLocation = data
+		case "notificationUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationURL = data
+		case "apiBaseUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiBaseUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIBaseURL = data
+		case "sellerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sellerId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SellerID = data
+		case "snsTopics":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("snsTopics"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SnsTopics = data
+		case "authHeader":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authHeader"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AuthHeader = data
+		case "toleranceSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toleranceSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToleranceSeconds = data
+		case "locations":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locations"))
+			data, err := ec.unmarshalOIdMappingInput2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Locations = data
+		case "items":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("items"))
+			data, err := ec.unmarshalOIdMappingInput2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Items = data
+		case "stores":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stores"))
+			data, err := ec.unmarshalOIdMappingInput2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stores = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConnectorInput unmarshals raw into the ConnectorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConnectorInput(ctx context.Context, raw any) (model.ConnectorInput, error) {
+	var out model.ConnectorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConnectorInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConnectorSecretsInput(ctx context.Context, obj any) (model.ConnectorSecretsInput, error) {
+	var it model.ConnectorSecretsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"webhookSecrets", "apiToken"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "webhookSecrets":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("webhookSecrets"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WebhookSecrets = data
+		case "apiToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiToken"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIToken = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConnectorSecretsInput unmarshals raw into the ConnectorSecretsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConnectorSecretsInput(ctx context.Context, raw any) (model.ConnectorSecretsInput, error) {
+	var out model.ConnectorSecretsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConnectorSecretsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCountStockInput(ctx context.Context, obj any) (model.CountStockInput, error) {
 	var it model.CountStockInput
 	if obj == nil {
@@ -9529,6 +11543,55 @@ func (ec *executionContext) unmarshalInputCountStockInput(ctx context.Context, o
 func UnmarshalCountStockInput(ctx context.Context, raw any) (model.CountStockInput, error) {
 	var out model.CountStockInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CountStockInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputIdMappingInput(ctx context.Context, obj any) (model.IDMappingInput, error) {
+	var it model.IDMappingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"external", "internal"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "external":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("external"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.External = data
+		case "internal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("internal"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Internal = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalIdMappingInput unmarshals raw into the IdMappingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalIdMappingInput(ctx context.Context, raw any) (model.IDMappingInput, error) {
+	var out model.IDMappingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "IdMappingInput", raw, &out)
 	return out, err
 }
 
@@ -10220,6 +12283,192 @@ func (ec *executionContext) _ChannelQuantity(ctx context.Context, sel ast.Select
 	return out
 }
 
+var channelRuleImplementors = []string{"ChannelRule"}
+
+func (ec *executionContext) _ChannelRule(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelRule")
+		case "channel":
+			out.Values[i] = ec._ChannelRule_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "locations":
+			out.Values[i] = ec._ChannelRule_locations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bufferUnits":
+			out.Values[i] = ec._ChannelRule_bufferUnits(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bufferPercent":
+			out.Values[i] = ec._ChannelRule_bufferPercent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "max":
+			out.Values[i] = ec._ChannelRule_max(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "floor":
+			out.Values[i] = ec._ChannelRule_floor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var connectorConfigImplementors = []string{"ConnectorConfig"}
+
+func (ec *executionContext) _ConnectorConfig(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorConfig) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectorConfigImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectorConfig")
+		case "id":
+			out.Values[i] = ec._ConnectorConfig_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._ConnectorConfig_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._ConnectorConfig_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "shop":
+			out.Values[i] = ec._ConnectorConfig_shop(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "defaultLocation":
+			out.Values[i] = ec._ConnectorConfig_defaultLocation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "notificationUrl":
+			out.Values[i] = ec._ConnectorConfig_notificationUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "apiBaseUrl":
+			out.Values[i] = ec._ConnectorConfig_apiBaseUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sellerId":
+			out.Values[i] = ec._ConnectorConfig_sellerId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "snsTopics":
+			out.Values[i] = ec._ConnectorConfig_snsTopics(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "locations":
+			out.Values[i] = ec._ConnectorConfig_locations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._ConnectorConfig_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stores":
+			out.Values[i] = ec._ConnectorConfig_stores(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "paused":
+			out.Values[i] = ec._ConnectorConfig_paused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "webhookSecrets":
+			out.Values[i] = ec._ConnectorConfig_webhookSecrets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "apiTokenSet":
+			out.Values[i] = ec._ConnectorConfig_apiTokenSet(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "secretsRotatedAt":
+			out.Values[i] = ec._ConnectorConfig_secretsRotatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ConnectorConfig_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ConnectorConfig_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedBy":
+			out.Values[i] = ec._ConnectorConfig_updatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._ConnectorConfig_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var connectorStatusImplementors = []string{"ConnectorStatus"}
 
 func (ec *executionContext) _ConnectorStatus(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectorStatus) graphql.Marshaler {
@@ -10468,6 +12717,44 @@ func (ec *executionContext) _DeadLetter(ctx context.Context, sel ast.SelectionSe
 		case "resolvedAt":
 			out.Values[i] = ec._DeadLetter_resolvedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var idMappingImplementors = []string{"IdMapping"}
+
+func (ec *executionContext) _IdMapping(ctx context.Context, sel ast.SelectionSet, obj *model.IDMapping) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, idMappingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("IdMapping")
+		case "external":
+			out.Values[i] = ec._IdMapping_external(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "internal":
+			out.Values[i] = ec._IdMapping_internal(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -10970,6 +13257,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rotateConnectorSecrets":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rotateConnectorSecrets(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pauseConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pauseConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteConnector":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteConnector(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setChannelRule":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setChannelRule(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11175,6 +13504,24 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLog(ctx, field)
+				})
+		case "connectorConfigs":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_connectorConfigs(ctx, field)
+				})
+		case "connectorConfig":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_connectorConfig(ctx, field)
+				})
+		case "channelRule":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_channelRule(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -11939,6 +14286,63 @@ func (ec *executionContext) marshalNChannelQuantity2ᚖgithubᚗcomᚋstockgate�
 	return ec._ChannelQuantity(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNChannelRule2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelRule(ctx context.Context, sel ast.SelectionSet, v *model.ChannelRule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChannelRule!")
+		return graphql.Null
+	}
+	return ec._ChannelRule(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNChannelRuleInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐChannelRuleInput(ctx context.Context, v any) (model.ChannelRuleInput, error) {
+	res, err := ec.unmarshalInputChannelRuleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConnectorConfig2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfigᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConnectorConfig) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConnectorConfig2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorConfig(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorConfig) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConnectorConfig!")
+		return graphql.Null
+	}
+	return ec._ConnectorConfig(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConnectorInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorInput(ctx context.Context, v any) (model.ConnectorInput, error) {
+	res, err := ec.unmarshalInputConnectorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConnectorSecretsInput2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSecretsInput(ctx context.Context, v any) (model.ConnectorSecretsInput, error) {
+	res, err := ec.unmarshalInputConnectorSecretsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConnectorSource2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSource(ctx context.Context, v any) (model.ConnectorSource, error) {
+	var res model.ConnectorSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConnectorSource2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSource(ctx context.Context, sel ast.SelectionSet, v model.ConnectorSource) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNConnectorStatus2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ConnectorStatus) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -12050,6 +14454,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNIdMapping2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.IDMapping) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNIdMapping2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMapping(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNIdMapping2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMapping(ctx context.Context, sel ast.SelectionSet, v *model.IDMapping) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "IdMapping!")
+		return graphql.Null
+	}
+	return ec._IdMapping(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNIdMappingInput2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingInput(ctx context.Context, v any) (*model.IDMappingInput, error) {
+	res, err := ec.unmarshalInputIdMappingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
@@ -12504,6 +14937,21 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOConnectorSecretsInput2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorSecretsInput(ctx context.Context, v any) (*model.ConnectorSecretsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputConnectorSecretsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOConnectorStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐConnectorStatus(ctx context.Context, sel ast.SelectionSet, v *model.ConnectorStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConnectorStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCountState2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐCountState(ctx context.Context, v any) (*model.CountState, error) {
 	if v == nil {
 		return nil, nil
@@ -12518,6 +14966,40 @@ func (ec *executionContext) marshalOCountState2ᚖgithubᚗcomᚋstockgateᚋsto
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOIdMappingInput2ᚕᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingInputᚄ(ctx context.Context, v any) ([]*model.IDMappingInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.IDMappingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNIdMappingInput2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐIDMappingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {

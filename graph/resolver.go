@@ -20,6 +20,7 @@ import (
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/reconcile"
+	"github.com/stockgate/stockgate/registry"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -34,6 +35,8 @@ type Resolver struct {
 	Reconciler *reconcile.Scheduler
 	// Dispatcher pushes availability to channels; nil when none syncs.
 	Dispatcher *dispatch.Dispatcher
+	// Registry holds the connectors; admin mutations change them.
+	Registry *registry.Registry
 	// Keys are the API keys; admin mutations make and revoke them.
 	Keys *auth.Keys
 	// CatalogSKUs are the SKUs the configuration declares, sorted; items

@@ -59,6 +59,9 @@ func (r *mutationResolver) Map(ctx context.Context, connector string, kind model
 
 // ReplayDeadLetter is the resolver for the replayDeadLetter field.
 func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	if dl, err := r.Mapping.Get(ctx, id); err == nil && dl.EventType == dispatch.DeadLetterType {
+		return r.retryWrite(ctx, dl)
+	}
 	dl, err := r.Mapping.Replay(ctx, id)
 	if errors.Is(err, mapping.ErrNotFound) {
 		return nil, &codedError{CodeNotFound, err.Error()}
@@ -106,22 +109,8 @@ func (r *mutationResolver) Reconcile(ctx context.Context, connector string, full
 }
 
 // ResumeConnector is the resolver for the resumeConnector field.
-func (r *mutationResolver) ResumeConnector(ctx context.Context, connector string) (*model.ConnectorStatus, error) {
-	if r.Dispatcher == nil {
-		return nil, &codedError{CodeNotFound, "no connector pushes availability"}
-	}
-	if err := r.Dispatcher.Resume(connector); err != nil {
-		if errors.Is(err, dispatch.ErrUnknownAccount) {
-			return nil, &codedError{CodeNotFound, err.Error()}
-		}
-		return nil, err
-	}
-	for _, st := range r.Dispatcher.Status() {
-		if st.Account == connector {
-			return connectorStatus(st), nil
-		}
-	}
-	return nil, &codedError{CodeNotFound, "unknown connector " + connector}
+func (r *mutationResolver) ResumeConnector(ctx context.Context, connector string) (*model.ConnectorConfig, error) {
+	return r.setPaused(ctx, connector, false)
 }
 
 // Availability is the resolver for the availability field.

@@ -127,6 +127,86 @@ type ChannelQuantity struct {
 	BelowFloor  bool               `json:"belowFloor"`
 }
 
+// Which locations feed a channel and what is held back.
+type ChannelRule struct {
+	Channel       string   `json:"channel"`
+	Locations     []string `json:"locations"`
+	BufferUnits   int64    `json:"bufferUnits"`
+	BufferPercent float64  `json:"bufferPercent"`
+	Max           *int64   `json:"max,omitempty"`
+	Floor         int64    `json:"floor"`
+}
+
+type ChannelRuleInput struct {
+	// Locations whose available units the channel sells; at least one.
+	Locations []string `json:"locations"`
+	// Units held back (not with bufferPercent).
+	BufferUnits *int64 `json:"bufferUnits,omitempty"`
+	// Percent held back, rounded up to whole units (not with bufferUnits).
+	BufferPercent *float64 `json:"bufferPercent,omitempty"`
+	// What the channel shows at most.
+	Max *int64 `json:"max,omitempty"`
+	// Below this the channel shows 0.
+	Floor *int64 `json:"floor,omitempty"`
+}
+
+// A connector's configuration, secrets shown only as set or not, and its outbound status.
+type ConnectorConfig struct {
+	ID string `json:"id"`
+	// shopify, amazon, square or pos.
+	Kind            string          `json:"kind"`
+	Source          ConnectorSource `json:"source"`
+	Shop            *string         `json:"shop,omitempty"`
+	DefaultLocation *string         `json:"defaultLocation,omitempty"`
+	NotificationURL *string         `json:"notificationUrl,omitempty"`
+	APIBaseURL      *string         `json:"apiBaseUrl,omitempty"`
+	SellerID        *string         `json:"sellerId,omitempty"`
+	SnsTopics       []string        `json:"snsTopics"`
+	Locations       []*IDMapping    `json:"locations"`
+	Items           []*IDMapping    `json:"items"`
+	Stores          []*IDMapping    `json:"stores"`
+	// Webhooks are answered 503 (delivered again later) and nothing is pushed while paused.
+	Paused bool `json:"paused"`
+	// How many webhook secrets are set; never their values.
+	WebhookSecrets int64 `json:"webhookSecrets"`
+	APITokenSet    bool  `json:"apiTokenSet"`
+	// When secrets were last set (runtime connectors).
+	SecretsRotatedAt *time.Time `json:"secretsRotatedAt,omitempty"`
+	CreatedAt        *time.Time `json:"createdAt,omitempty"`
+	UpdatedAt        *time.Time `json:"updatedAt,omitempty"`
+	// The key that made the last change.
+	UpdatedBy *string `json:"updatedBy,omitempty"`
+	// Outbound status, when the connector pushes availability.
+	Status *ConnectorStatus `json:"status,omitempty"`
+}
+
+type ConnectorInput struct {
+	// Appears in the webhook URL /webhooks/{id}.
+	ID string `json:"id"`
+	// shopify, amazon, square or pos; cannot change once made.
+	Kind            string   `json:"kind"`
+	Shop            *string  `json:"shop,omitempty"`
+	DefaultLocation *string  `json:"defaultLocation,omitempty"`
+	NotificationURL *string  `json:"notificationUrl,omitempty"`
+	APIBaseURL      *string  `json:"apiBaseUrl,omitempty"`
+	SellerID        *string  `json:"sellerId,omitempty"`
+	SnsTopics       []string `json:"snsTopics,omitempty"`
+	AuthHeader      *string  `json:"authHeader,omitempty"`
+	// How far a POS signature's timestamp may be from now; 300 when absent.
+	ToleranceSeconds *int64            `json:"toleranceSeconds,omitempty"`
+	Locations        []*IDMappingInput `json:"locations,omitempty"`
+	Items            []*IDMappingInput `json:"items,omitempty"`
+	Stores           []*IDMappingInput `json:"stores,omitempty"`
+}
+
+// Secrets are write-only.
+type ConnectorSecretsInput struct {
+	// Webhook signing secrets, current first.
+	WebhookSecrets []string `json:"webhookSecrets,omitempty"`
+	// The marketplace API access token; empty removes it.
+	APIToken *string `json:"apiToken,omitempty"`
+}
+
 // How pushing availability to one connector account is going.
 type ConnectorStatus struct {
 	Connector string `json:"connector"`
@@ -193,6 +273,17 @@ type DeadLetter struct {
 	// replayed or discarded; null while pending.
 	Resolution *string    `json:"resolution,omitempty"`
 	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+}
+
+// A marketplace id and the stockgate id it stands for.
+type IDMapping struct {
+	External string `json:"external"`
+	Internal string `json:"internal"`
+}
+
+type IDMappingInput struct {
+	External string `json:"external"`
+	Internal string `json:"internal"`
 }
 
 // A SKU with its stock at every location that has entries.
@@ -338,6 +429,63 @@ type TransferStockInput struct {
 	Quantity       int64   `json:"quantity"`
 	Reason         *string `json:"reason,omitempty"`
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type ConnectorSource string
+
+const (
+	// The configuration file; changed there (it may be paused and resumed here).
+	ConnectorSourceFile ConnectorSource = "FILE"
+	// Made by createConnector.
+	ConnectorSourceRuntime ConnectorSource = "RUNTIME"
+)
+
+var AllConnectorSource = []ConnectorSource{
+	ConnectorSourceFile,
+	ConnectorSourceRuntime,
+}
+
+func (e ConnectorSource) IsValid() bool {
+	switch e {
+	case ConnectorSourceFile, ConnectorSourceRuntime:
+		return true
+	}
+	return false
+}
+
+func (e ConnectorSource) String() string {
+	return string(e)
+}
+
+func (e *ConnectorSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConnectorSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConnectorSource", str)
+	}
+	return nil
+}
+
+func (e ConnectorSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConnectorSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConnectorSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type CountState string
