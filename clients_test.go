@@ -27,7 +27,10 @@ var realClients = []string{"graphql-ws", "subscriptions-transport-ws", "graphql-
 //
 // It needs node and `npm ci --prefix clients`; without them it skips,
 // except under CI=true, where it fails.
-func TestRealGraphQLClients(t *testing.T) {
+// needNode returns the path of node, after checking that the clients'
+// packages are installed; it skips without them, or fails under CI=true.
+func needNode(t *testing.T) string {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	var missing []string
 	if err != nil {
@@ -46,6 +49,11 @@ func TestRealGraphQLClients(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
+	return node
+}
+
+func TestRealGraphQLClients(t *testing.T) {
+	node := needNode(t)
 
 	const (
 		webhooks = 5

@@ -119,16 +119,22 @@ func code(errs []gqlError) string {
 func TestEveryAdminMutationChecksRole(t *testing.T) {
 	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), ""))
 	calls := map[string]string{
-		"adjustStock":       `mutation{ adjustStock(input:{sku:"R", location:"web", delta:1, reason:"correction"}){ eventId } }`,
-		"countStock":        `mutation{ countStock(input:{sku:"R", location:"web", quantity:4}){ eventId } }`,
-		"transferStock":     `mutation{ transferStock(input:{sku:"R", from:"web", to:"berlin", quantity:1}){ eventId } }`,
-		"map":               `mutation{ map(connector:"shop", kind:SKU, externalId:"1", internal:"R"){ replayed } }`,
-		"replayDeadLetter":  `mutation{ replayDeadLetter(id:"nope"){ id } }`,
-		"discardDeadLetter": `mutation{ discardDeadLetter(id:"nope"){ id } }`,
-		"reconcile":         `mutation{ reconcile(connector:"shop"){ read } }`,
-		"resumeConnector":   `mutation{ resumeConnector(connector:"shop"){ paused } }`,
-		"createApiKey":      `mutation{ createApiKey(name:"k", role:STOREFRONT){ secret } }`,
-		"revokeApiKey":      `mutation{ revokeApiKey(id:"key_nope"){ id } }`,
+		"adjustStock":            `mutation{ adjustStock(input:{sku:"R", location:"web", delta:1, reason:"correction"}){ eventId } }`,
+		"countStock":             `mutation{ countStock(input:{sku:"R", location:"web", quantity:4}){ eventId } }`,
+		"transferStock":          `mutation{ transferStock(input:{sku:"R", from:"web", to:"berlin", quantity:1}){ eventId } }`,
+		"map":                    `mutation{ map(connector:"shop", kind:SKU, externalId:"1", internal:"R"){ replayed } }`,
+		"replayDeadLetter":       `mutation{ replayDeadLetter(id:"nope"){ id } }`,
+		"discardDeadLetter":      `mutation{ discardDeadLetter(id:"nope"){ id } }`,
+		"reconcile":              `mutation{ reconcile(connector:"shop"){ read } }`,
+		"resumeConnector":        `mutation{ resumeConnector(connector:"shop"){ paused } }`,
+		"createApiKey":           `mutation{ createApiKey(name:"k", role:STOREFRONT){ secret } }`,
+		"revokeApiKey":           `mutation{ revokeApiKey(id:"key_nope"){ id } }`,
+		"createConnector":        `mutation{ createConnector(input:{id:"pos-x", kind:"pos"}){ id } }`,
+		"updateConnector":        `mutation{ updateConnector(input:{id:"pos-x", kind:"pos"}){ id } }`,
+		"rotateConnectorSecrets": `mutation{ rotateConnectorSecrets(id:"pos-x", secrets:{webhookSecrets:["pos-secret-0123456789"]}){ id } }`,
+		"pauseConnector":         `mutation{ pauseConnector(connector:"shop"){ id } }`,
+		"deleteConnector":        `mutation{ deleteConnector(id:"pos-x") }`,
+		"setChannelRule":         `mutation{ setChannelRule(connector:"shop", rule:{locations:["web"]}){ channel } }`,
 	}
 	var schema struct {
 		Schema struct {

@@ -20,35 +20,11 @@ func TestSaleInOneChannelReachesShopify(t *testing.T) {
 	srv := httptest.NewServer(fake.Handler())
 	defer srv.Close()
 	const (
-		posSecret = "pos-secret-0123456789"
-		item      = 808950810
-		shopLoc   = 655441491
+		item    = 808950810
+		shopLoc = 655441491
 	)
-	t.Setenv("E2E_POS_SECRET", posSecret)
-	t.Setenv("E2E_SHOPIFY_TOKEN", shopifyfake.DefaultToken)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, `    items: {"808950810": SYNC-SKU}
-    api:
-      baseURL: `+srv.URL+`
-      token: env:E2E_SHOPIFY_TOKEN
-    sync:
-      locationId: 655441491
-      rule: {locations: [berlin], bufferUnits: 1}
-  - id: till
-    kind: pos
-    secrets: [env:E2E_POS_SECRET]
-dispatch: {window: 20ms, maxDelay: 100ms}
-`)
-	base := startGateway(t, "--config", cfg)
-
-	batch := []byte(`{"idempotencyKey":"sync-1","store":"berlin","register":"1","sentAt":"2026-11-20T11:58:30Z","movements":[` +
-		`{"type":"receipt","sku":"SYNC-SKU","quantity":10,"at":"2026-11-20T11:50:00Z"},` +
-		`{"type":"sale","sku":"SYNC-SKU","quantity":3,"at":"2026-11-20T11:57:02Z"}]}`)
-	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/till", strings.NewReader(string(batch)))
-	req.Header.Set("Stockgate-Signature", posSign(posSecret, batch))
-	if code, body := post(t, req); code != http.StatusOK {
-		t.Fatalf("POS batch answered %d %s", code, body)
-	}
+	base := startSyncGateway(t, srv.URL)
+	postSale(t, base)
 	// Berlin has 7 available; the rule holds 1 back: Shopify must show 6.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -139,3 +115,42 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 }
 
 func posSign(secret string, body []byte) string { return pos.Sign(secret, time.Now(), body) }
+
+// syncPOSSecret signs the "till" POS connector's batches.
+const syncPOSSecret = "pos-secret-0123456789"
+
+// startSyncGateway starts a gateway that syncs SYNC-SKU (Shopify item
+// 808950810) at berlin, less a buffer of 1, to the Shopify fake at
+// shopURL, with a POS connector "till".
+func startSyncGateway(t *testing.T, shopURL string) string {
+	t.Helper()
+	t.Setenv("E2E_POS_SECRET", syncPOSSecret)
+	t.Setenv("E2E_SHOPIFY_TOKEN", shopifyfake.DefaultToken)
+	cfg := writeConfig(t, t.TempDir(), `    items: {"808950810": SYNC-SKU}
+    api:
+      baseURL: `+shopURL+`
+      token: env:E2E_SHOPIFY_TOKEN
+    sync:
+      locationId: 655441491
+      rule: {locations: [berlin], bufferUnits: 1}
+  - id: till
+    kind: pos
+    secrets: [env:E2E_POS_SECRET]
+dispatch: {window: 20ms, maxDelay: 100ms}
+`)
+	return startGateway(t, "--config", cfg)
+}
+
+// postSale posts a POS batch to "till": 10 SYNC-SKU received at berlin,
+// 3 sold.
+func postSale(t *testing.T, base string) {
+	t.Helper()
+	batch := []byte(`{"idempotencyKey":"sync-1","store":"berlin","register":"1","sentAt":"2026-11-20T11:58:30Z","movements":[` +
+		`{"type":"receipt","sku":"SYNC-SKU","quantity":10,"at":"2026-11-20T11:50:00Z"},` +
+		`{"type":"sale","sku":"SYNC-SKU","quantity":3,"at":"2026-11-20T11:57:02Z"}]}`)
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/till", strings.NewReader(string(batch)))
+	req.Header.Set("Stockgate-Signature", posSign(syncPOSSecret, batch))
+	if code, body := post(t, req); code != http.StatusOK {
+		t.Fatalf("POS batch answered %d %s", code, body)
+	}
+}

@@ -30,7 +30,11 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/redis/go-redis/v9"
 	gcpubsub "gocloud.dev/pubsub"
+	_ "gocloud.dev/pubsub/gcppubsub"    // gcppubsub:// bus (Google Pub/Sub)
+	_ "gocloud.dev/pubsub/kafkapubsub"  // kafka:// bus
+	_ "gocloud.dev/pubsub/rabbitpubsub" // rabbit:// bus
 
 	"github.com/stockgate/stockgate/admin"
 	"github.com/stockgate/stockgate/auth"
@@ -38,13 +42,18 @@ import (
 	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/connectors/amazon"
 	"github.com/stockgate/stockgate/connectors/amazon/fbaapi"
+	"github.com/stockgate/stockgate/connectors/amazon/listingsapi"
 	"github.com/stockgate/stockgate/connectors/pos"
 	"github.com/stockgate/stockgate/connectors/shopify"
 	shopifyadmin "github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/connectors/square"
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
 	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/dispatch/amazonwriter"
+	"github.com/stockgate/stockgate/dispatch/redisbreaker"
+	"github.com/stockgate/stockgate/dispatch/redislease"
 	"github.com/stockgate/stockgate/dispatch/shopifywriter"
+	"github.com/stockgate/stockgate/dispatch/squarewriter"
 	"github.com/stockgate/stockgate/graph"
 	"github.com/stockgate/stockgate/ingest"
 	"github.com/stockgate/stockgate/ledger"
@@ -52,12 +61,16 @@ import (
 	"github.com/stockgate/stockgate/mapping"
 	"github.com/stockgate/stockgate/pubsub"
 	_ "github.com/stockgate/stockgate/pubsub/jetstreampubsub" // jetstream:// bus (at least once)
+	"github.com/stockgate/stockgate/ratelimit"
+	"github.com/stockgate/stockgate/ratelimit/redislimit"
 	"github.com/stockgate/stockgate/reconcile"
+	"github.com/stockgate/stockgate/registry"
 	"github.com/stockgate/stockgate/relay"
+	"github.com/stockgate/stockgate/seal"
 	"github.com/stockgate/stockgate/store"
-	_ "github.com/stockgate/stockgate/store/boltstore"  // bolt:// store
-	_ "github.com/stockgate/stockgate/store/memstore"   // mem:// store
-	_ "github.com/stockgate/stockgate/store/redisstore" // redis:// and rediss:// store
+	_ "github.com/stockgate/stockgate/store/boltstore" // bolt:// store
+	_ "github.com/stockgate/stockgate/store/memstore"  // mem:// store
+	"github.com/stockgate/stockgate/store/redisstore"  // redis:// and rediss:// store
 )
 
 func main() {
@@ -86,6 +99,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		dataDir = fs.String("data-dir", "", "data directory (default ./stockgate-data, or the config's dataDir)")
 		logJSON = fs.Bool("log-json", false, "log JSON lines instead of text")
 		debug   = fs.String("debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off when empty")
+		replica = fs.String("replica", "", "this replica's name, put in place of {replica} in bus URLs (default $STOCKGATE_REPLICA, or the config's replica)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,6 +114,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	}
 	if *addr != "" {
 		cfg.Addr = *addr
+	}
+	if v := os.Getenv("STOCKGATE_REPLICA"); v != "" {
+		cfg.Replica = v
+	}
+	if *replica != "" {
+		cfg.Replica = *replica
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
@@ -154,6 +174,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		InboundSubscriptionURL:      cfg.Bus.InboundSubscription,
 		AvailabilityTopicURL:        cfg.Bus.Availability,
 		AvailabilitySubscriptionURL: cfg.Bus.AvailabilitySubscription,
+		Replica:                     cfg.Replica,
 	})
 	if err != nil {
 		return err
@@ -182,7 +203,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// Connectors, built with the mappings stored at runtime. What the
 	// dispatcher writes to Shopify is recorded in echoes, so that Shopify's
 	// webhook reporting it back reads as a confirmation.
-	echoes := &shopify.MemoryEchoes{}
+	echoes := echoSet{shopify: &shopify.MemoryEchoes{}, square: &square.MemoryEchoes{}, amazon: &amazon.MemoryEchoes{}}
 	learners := map[string]*mapping.ShopifyLearner{}
 	maps := mapping.New(st, ing, cfg.Connectors, func(c config.Connector) (connectors.Inbound, error) {
 		return openConnector(c, echoes, learners[c.ID])
@@ -213,14 +234,36 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	if err != nil {
 		return err
 	}
-	disp, err := dispatcher(cfg, st, echoes, log)
+	disp, closeDisp, err := dispatcher(cfg, st, echoes, log)
 	if err != nil {
 		return err
+	}
+	defer closeDisp()
+	var rules registry.Rules // channel rules set at runtime go to the dispatcher
+	if disp != nil {
+		rules = disp
+	}
+	// Connectors made at runtime, secrets sealed with STOCKGATE_SECRET_KEY.
+	var sealKey *seal.Key
+	if v := os.Getenv(seal.EnvVar); v != "" {
+		if sealKey, err = seal.ParseKey(v); err != nil {
+			return err
+		}
+	}
+	reg, err := registry.New(registry.Options{
+		Store: st, Config: cfg, Key: sealKey, Target: maps, Rules: rules, Logger: log,
+		Build: func(c config.Connector) error { _, err := openConnector(c, echoes, nil); return err },
+	})
+	if err != nil {
+		return err
+	}
+	if err := reg.Load(ctx); err != nil {
+		return err // sealed secrets and no key: refuse to start
 	}
 	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
 	gql := graph.NewHandler(&graph.Resolver{
 		Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon, Dispatcher: disp,
-		Keys: keys, CatalogSKUs: cfg.SKUList(),
+		Keys: keys, CatalogSKUs: cfg.SKUList(), Registry: reg,
 	}, &graph.HandlerOptions{
 		Keys: keys, ComplexityLimit: cfg.GraphQL.ComplexityLimit, Audit: &graph.Auditor{Store: st, Log: log},
 		Introspection: *cfg.GraphQL.Introspection, AllowedOrigins: cfg.GraphQL.AllowedOrigins,
@@ -244,6 +287,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	start("ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
 	start("keys", func(ctx context.Context) error { return keys.Run(ctx, 2*time.Second) })
+	start("registry", func(ctx context.Context) error { return reg.Run(ctx, 2*time.Second) })
 	for _, src := range sqsSources {
 		start("amazon sqs", src.Run)
 	}
@@ -353,7 +397,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 }
 
 // openConnector builds the inbound side of a configured connector.
-func openConnector(c config.Connector, echoes shopify.Echoes, learner shopify.Learner) (connectors.Inbound, error) {
+func openConnector(c config.Connector, echoes echoSet, learner shopify.Learner) (connectors.Inbound, error) {
 	kind, err := connectors.ParseKind(c.Kind)
 	if err != nil {
 		return nil, err
@@ -364,12 +408,12 @@ func openConnector(c config.Connector, echoes shopify.Echoes, learner shopify.Le
 			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
 			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
 			Mapper: learner, // learns SKUs from inventory_items/* and products/*, stored
-			Echoes: echoes,
+			Echoes: echoes.shopify,
 		})
 	case connectors.Square:
 		sc := square.Config{
 			ID: c.ID, SignatureKeys: c.SecretValues, NotificationURL: c.NotificationURL,
-			Locations: c.Locations, Items: c.Items,
+			Locations: c.Locations, Items: c.Items, Echoes: echoes.square,
 		}
 		if c.API.TokenValue != "" {
 			// Order webhooks carry no lines: fetch the order. Square wants a
@@ -387,6 +431,7 @@ func openConnector(c config.Connector, echoes shopify.Echoes, learner shopify.Le
 			SNS:         amazon.SNSConfig{AllowedTopicARNs: c.Amazon.SNSTopics, AllowedCertHosts: c.Amazon.SNSCertHosts},
 			EventBridge: amazon.EventBridgeConfig{AuthHeader: c.Amazon.AuthHeader, Secrets: c.SecretValues},
 			Locations:   c.Locations, DefaultLocation: c.DefaultLocation, SKUs: c.Items,
+			Echoes: echoes.amazon,
 		}
 		if token := c.API.TokenValue; token != "" {
 			// ORDER_CHANGE without items: fetch them (getOrderItems).
@@ -427,6 +472,9 @@ func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, log
 				src, err = reconcile.NewSquareSource(sc, c.Items, c.Locations, nil)
 			}
 		case connectors.Amazon:
+			if len(c.Locations) == 0 {
+				continue // no FBA marketplace mapped: nothing of Amazon's to read back
+			}
 			token := c.API.TokenValue
 			var fc *fbaapi.Client
 			if fc, err = fbaapi.New(c.API.BaseURL, func(context.Context) (string, error) { return token, nil }, nil); err == nil {
@@ -454,38 +502,142 @@ func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, log
 }
 
 // dispatcher builds the outbound dispatcher over every connector with a
-// sync section (nil when there is none).
-func dispatcher(cfg *config.Config, st *store.Store, echoes shopifywriter.Recorder, log *slog.Logger) (*dispatch.Dispatcher, error) {
+// sync section (nil when there is none), and what closes its resources.
+// With a Redis store, replicas share each account's lease, breaker and
+// rate budget through the store's Redis, under the store's key prefix;
+// otherwise they are in this process.
+func dispatcher(cfg *config.Config, st *store.Store, echoes echoSet, log *slog.Logger) (*dispatch.Dispatcher, func(), error) {
+	nothing := func() {}
 	var accounts []dispatch.Account
+	var budgets []string                           // the rate budget each account spends: its shop's or seller's
+	feeds := map[string]*amazonwriter.FeedBudget{} // per seller
 	for _, c := range cfg.Connectors {
 		if c.Sync == nil {
 			continue
 		}
+		w, budget, err := writer(c, echoes, feeds)
+		if err != nil {
+			return nil, nothing, fmt.Errorf("connector %q: %w", c.ID, err)
+		}
+		accounts = append(accounts, dispatch.Account{Writer: w, Rule: c.Sync.Rule})
+		budgets = append(budgets, budget)
+	}
+	// Accounts of one shop or seller share one budget.
+	local := map[string]ratelimit.Limiter{}
+	for i, b := range budgets {
+		ib, ok := accounts[i].Writer.(dispatch.InitialBudgeter)
+		if !ok {
+			continue
+		}
+		if local[b] == nil {
+			l, err := ratelimit.NewLocal(ib.InitialBudget())
+			if err != nil {
+				return nil, nothing, err
+			}
+			local[b] = l
+		}
+		accounts[i].Limiter = local[b]
+	}
+	if len(accounts) == 0 {
+		return nil, nothing, nil
+	}
+	opts := &dispatch.Options{
+		Window: cfg.Dispatch.Window, MaxDelay: cfg.Dispatch.MaxDelay,
+		ReconcileInterval: cfg.Dispatch.ReconcileInterval, Logger: log,
+	}
+	closeAll := nothing
+	if u, err := url.Parse(cfg.Store); err == nil && (u.Scheme == redisstore.Scheme || u.Scheme == redisstore.SchemeTLS) {
+		ro, prefix, err := redisstore.ClientOptions(u)
+		if err != nil {
+			return nil, nothing, err
+		}
+		rc := redis.NewClient(ro)
+		closeAll = func() { _ = rc.Close() }
+		if opts.Leases, err = redislease.New(rc, &redislease.Options{Prefix: prefix + "dispatch:lease:"}); err == nil {
+			opts.BreakerStore, err = redisbreaker.New(rc, &redisbreaker.Options{Prefix: prefix + "dispatch:breaker:"})
+		}
+		for i := range accounts {
+			ib, ok := accounts[i].Writer.(dispatch.InitialBudgeter)
+			if err != nil || !ok {
+				continue
+			}
+			// One budget per shop, whichever replica or account spends it.
+			limit, burst := ib.InitialBudget()
+			accounts[i].Limiter, err = redislimit.New(rc, budgets[i], limit, burst, &redislimit.Options{Prefix: prefix + "ratelimit:"})
+		}
+		if err != nil {
+			closeAll()
+			return nil, nothing, err
+		}
+	}
+	d, err := dispatch.New(st, accounts, opts)
+	if err != nil {
+		closeAll()
+		return nil, nothing, err
+	}
+	return d, closeAll, nil
+}
+
+// echoSet remembers what the dispatcher wrote to each marketplace, so
+// that its webhook reporting the same value back is a confirmation.
+type echoSet struct {
+	shopify *shopify.MemoryEchoes
+	square  *square.MemoryEchoes
+	amazon  *amazon.MemoryEchoes
+}
+
+// writer builds the write side of a connector with a sync section, and
+// names the rate budget it spends.
+func writer(c config.Connector, echoes echoSet, feeds map[string]*amazonwriter.FeedBudget) (dispatch.Writer, string, error) {
+	switch c.Kind {
+	case string(connectors.Shopify):
 		cl, err := shopifyadmin.New(shopifyadmin.Options{Shop: c.API.BaseURL, Token: c.API.TokenValue, APIVersion: c.Sync.APIVersion})
 		if err != nil {
-			return nil, fmt.Errorf("connector %q: %w", c.ID, err)
+			return nil, "", err
 		}
 		items := make(map[int64]string, len(c.Items))
 		for k, sku := range c.Items {
 			id, err := strconv.ParseInt(k, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("connector %q: item %q: %w", c.ID, k, err)
+				return nil, "", fmt.Errorf("item %q: %w", k, err)
 			}
 			items[id] = sku
 		}
-		w, err := shopifywriter.New(shopifywriter.Options{Account: c.ID, Client: cl, LocationID: c.Sync.LocationID, Items: items, Echoes: echoes})
+		w, err := shopifywriter.New(shopifywriter.Options{Account: c.ID, Client: cl, LocationID: c.Sync.LocationID, Items: items, Echoes: echoes.shopify})
+		return w, "shopify:" + c.API.BaseURL, err
+	case string(connectors.Square):
+		cl, err := squareapi.New(c.API.TokenValue, &squareapi.Options{BaseURL: c.API.BaseURL})
 		if err != nil {
-			return nil, fmt.Errorf("connector %q: %w", c.ID, err)
+			return nil, "", err
 		}
-		accounts = append(accounts, dispatch.Account{Writer: w, Rule: c.Sync.Rule})
+		w, err := squarewriter.New(squarewriter.Options{Account: c.ID, Client: cl, LocationID: c.Sync.Location, Items: invert(c.Items), Echoes: echoes.square})
+		return w, "square:" + c.ID, err
+	case string(connectors.Amazon):
+		token := c.API.TokenValue
+		cl, err := listingsapi.New(c.API.BaseURL, func(context.Context) (string, error) { return token, nil }, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		seller := c.Amazon.SellerID
+		if feeds[seller] == nil {
+			feeds[seller] = amazonwriter.NewFeedBudget()
+		}
+		w, err := amazonwriter.New(amazonwriter.Options{
+			Account: c.ID, Client: cl, SellerID: seller, MarketplaceID: c.Sync.MarketplaceID,
+			ProductType: c.Sync.ProductType, Items: invert(c.Items), Echoes: echoes.amazon, FeedBudget: feeds[seller],
+		})
+		return w, "amazon:" + seller, err
 	}
-	if len(accounts) == 0 {
-		return nil, nil
+	return nil, "", fmt.Errorf("no write side for kind %q", c.Kind)
+}
+
+// invert turns a connector's marketplace id → SKU map into SKU → id.
+func invert(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for ext, sku := range m {
+		out[sku] = ext
 	}
-	return dispatch.New(st, accounts, &dispatch.Options{
-		Window: cfg.Dispatch.Window, MaxDelay: cfg.Dispatch.MaxDelay,
-		ReconcileInterval: cfg.Dispatch.ReconcileInterval, Logger: log,
-	})
+	return out
 }
 
 // debugMux serves the profiler.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/stockgate/stockgate/channel"
 	"github.com/stockgate/stockgate/connectors"
+	"github.com/stockgate/stockgate/pubsub"
 )
 
 // Config is the whole configuration. The zero value, after Defaults, runs
@@ -41,6 +42,14 @@ type Config struct {
 	Store string `yaml:"store"`
 	// Bus names the bus topics and subscriptions by URL.
 	Bus Bus `yaml:"bus"`
+	// Replica names this gateway process among the replicas that share a
+	// store and a bus: 1 to 64 letters, digits, '-' and '_'. Each
+	// "{replica}" in the bus URLs is replaced with it, so that one file
+	// gives every replica an availability subscription of its own (see
+	// pubsub.BusOptions.Replica). The --replica flag and the
+	// STOCKGATE_REPLICA environment variable override it. Empty: the bus
+	// URLs must not contain "{replica}".
+	Replica string `yaml:"replica"`
 	// Webhooks tunes the webhook endpoint.
 	Webhooks Webhooks `yaml:"webhooks"`
 	// GraphQL tunes the GraphQL endpoint.
@@ -159,16 +168,22 @@ type Connector struct {
 	// API is how stockgate calls the marketplace (reconciliation, and
 	// pushing availability); empty Token means it does not.
 	API API `yaml:"api"`
-	// Sync, when set, pushes availability to the channel (Shopify).
+	// Sync, when set, pushes availability to the channel (Shopify,
+	// Square, Amazon).
 	Sync *Sync `yaml:"sync"`
 }
 
 // Sync says what stockgate pushes to a channel and how the quantity is
 // computed from the ledger.
 type Sync struct {
-	// LocationID is the marketplace location written (a Shopify location
-	// id).
+	// LocationID is the Shopify location written.
 	LocationID int64 `yaml:"locationId"`
+	// Location is the Square location written ("L8YQ2W4K7ZB3D").
+	Location string `yaml:"location"`
+	// MarketplaceID is the Amazon marketplace written ("ATVPDKIKX0DER").
+	MarketplaceID string `yaml:"marketplaceId"`
+	// ProductType is sent with Amazon patches; empty means PRODUCT.
+	ProductType string `yaml:"productType"`
 	// APIVersion is the Shopify Admin API version; empty means 2026-07.
 	APIVersion string `yaml:"apiVersion"`
 	// Rule computes the channel quantity; its channel defaults to the
@@ -282,6 +297,17 @@ func (c *Config) Validate() error {
 	if c.Webhooks.DedupTTL < 0 {
 		bad("webhooks.dedupTTL", "must not be negative")
 	}
+	if c.Replica != "" && !pubsub.ValidReplica(c.Replica) {
+		bad("replica", "%q: want 1 to 64 letters, digits, '-' and '_'", c.Replica)
+	}
+	for _, u := range []struct{ path, url string }{
+		{"bus.inbound", c.Bus.Inbound}, {"bus.inboundSubscription", c.Bus.InboundSubscription},
+		{"bus.availability", c.Bus.Availability}, {"bus.availabilitySubscription", c.Bus.AvailabilitySubscription},
+	} {
+		if c.Replica == "" && strings.Contains(u.url, pubsub.ReplicaPlaceholder) {
+			bad(u.path, "contains %s: set replica (or --replica, or STOCKGATE_REPLICA)", pubsub.ReplicaPlaceholder)
+		}
+	}
 	names := map[string]bool{}
 	for i := range c.Keys {
 		k := &c.Keys[i]
@@ -328,92 +354,141 @@ func (c *Config) Validate() error {
 		}
 		skus[s.SKU] = true
 	}
+	ids := map[string]bool{}
+	for i := range c.Connectors {
+		cn := &c.Connectors[i]
+		p := fmt.Sprintf("connectors[%d]", i)
+		if cn.ID != "" && ids[cn.ID] {
+			bad(p+".id", "%q is used twice", cn.ID)
+		}
+		ids[cn.ID] = true
+		errs = append(errs, checkConnector(cn, p, locs, skus)...)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckConnector validates one connector made at runtime against the
+// declared locations and SKUs. Its secrets and API token may be given as
+// values (SecretValues, API.TokenValue) instead of references.
+func (c *Config) CheckConnector(cn *Connector) error {
+	locs, skus := map[string]bool{}, map[string]bool{}
+	for _, l := range c.Locations {
+		locs[l.ID] = true
+	}
+	for _, s := range c.SKUs {
+		skus[s.SKU] = true
+	}
+	return errors.Join(checkConnector(cn, "connector", locs, skus)...)
+}
+
+// checkConnector validates one connector; p names it in errors.
+func checkConnector(cn *Connector, p string, locs, skus map[string]bool) []error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
 	knownLoc := func(path, id string) {
 		if len(locs) > 0 && id != "" && !locs[id] {
 			bad(path, "location %q is not declared under locations", id)
 		}
 	}
-	ids := map[string]bool{}
-	for i := range c.Connectors {
-		cn := &c.Connectors[i]
-		p := fmt.Sprintf("connectors[%d]", i)
-		switch {
-		case cn.ID == "":
-			bad(p+".id", "is required")
-		case strings.ContainsAny(cn.ID, "/?#% "):
-			bad(p+".id", "%q must not contain / ? # %% or spaces", cn.ID)
-		case ids[cn.ID]:
-			bad(p+".id", "%q is used twice", cn.ID)
-		}
-		ids[cn.ID] = true
-		if _, err := connectors.ParseKind(cn.Kind); err != nil {
-			bad(p+".kind", "%v", err)
-		}
-		if len(cn.Secrets) == 0 && cn.Kind != "amazon" {
-			bad(p+".secrets", "at least one webhook secret is required")
-		}
-		if cn.Kind == "amazon" && len(cn.Secrets) == 0 && len(cn.Amazon.SNSTopics) == 0 && cn.Amazon.SQS == "" {
-			bad(p, "an amazon connector needs amazon.snsTopics, amazon.sqs or secrets (EventBridge)")
-		}
+	switch {
+	case cn.ID == "":
+		bad(p+".id", "is required")
+	case strings.ContainsAny(cn.ID, "/?#% "):
+		bad(p+".id", "%q must not contain / ? # %% or spaces", cn.ID)
+	}
+	if _, err := connectors.ParseKind(cn.Kind); err != nil {
+		bad(p+".kind", "%v", err)
+	}
+	given := len(cn.Secrets) == 0 && len(cn.SecretValues) > 0 // values, not references
+	if len(cn.Secrets) == 0 && !given && cn.Kind != "amazon" {
+		bad(p+".secrets", "at least one webhook secret is required")
+	}
+	if cn.Kind == "amazon" && len(cn.Secrets) == 0 && !given && len(cn.Amazon.SNSTopics) == 0 && cn.Amazon.SQS == "" {
+		bad(p, "an amazon connector needs amazon.snsTopics, amazon.sqs or secrets (EventBridge)")
+	}
+	if !given {
 		cn.SecretValues = cn.SecretValues[:0]
-		for j, ref := range cn.Secrets {
-			v, err := ResolveSecret(ref)
-			if err != nil {
-				bad(fmt.Sprintf("%s.secrets[%d]", p, j), "%v", err)
-				continue
-			}
-			cn.SecretValues = append(cn.SecretValues, v)
+	}
+	for j, ref := range cn.Secrets {
+		v, err := ResolveSecret(ref)
+		if err != nil {
+			bad(fmt.Sprintf("%s.secrets[%d]", p, j), "%v", err)
+			continue
 		}
-		if cn.API.Token != "" {
-			v, err := ResolveSecret(cn.API.Token)
-			if err != nil {
-				bad(p+".api.token", "%v", err)
-			}
-			cn.API.TokenValue = v
-			if cn.Kind != "square" && cn.API.BaseURL == "" {
-				bad(p+".api.baseURL", "is required for a %s connector", cn.Kind)
-			}
+		cn.SecretValues = append(cn.SecretValues, v)
+	}
+	if cn.API.Token != "" {
+		v, err := ResolveSecret(cn.API.Token)
+		if err != nil {
+			bad(p+".api.token", "%v", err)
 		}
-		if cn.Sync != nil {
-			if cn.Kind != "shopify" {
-				bad(p+".sync", "pushing availability is implemented for shopify connectors only")
-			}
+		cn.API.TokenValue = v
+	}
+	if cn.API.TokenValue != "" {
+		if cn.Kind != "square" && cn.API.BaseURL == "" {
+			bad(p+".api.baseURL", "is required for a %s connector", cn.Kind)
+		}
+	}
+	if cn.Sync != nil {
+		switch cn.Kind {
+		case "shopify":
 			if cn.API.TokenValue == "" || cn.API.BaseURL == "" {
 				bad(p+".sync", "needs api.baseURL (the shop) and api.token")
 			}
 			if cn.Sync.LocationID <= 0 {
 				bad(p+".sync.locationId", "is required (the Shopify location id written)")
 			}
-			if cn.Sync.Rule.Channel == "" {
-				cn.Sync.Rule.Channel = cn.ID
+		case "square":
+			if cn.API.TokenValue == "" {
+				bad(p+".sync", "needs api.token")
 			}
-			if err := cn.Sync.Rule.Validate(); err != nil {
-				bad(p+".sync.rule", "%v", err)
+			if cn.Sync.Location == "" {
+				bad(p+".sync.location", "is required (the Square location id written)")
 			}
-			for _, l := range cn.Sync.Rule.Locations {
-				knownLoc(p+".sync.rule.locations", l)
+		case "amazon":
+			if cn.API.TokenValue == "" || cn.API.BaseURL == "" {
+				bad(p+".sync", "needs api.baseURL (the SP-API endpoint of the region) and api.token")
 			}
-		}
-		if cn.API.Reconcile < 0 {
-			bad(p+".api.reconcile", "must not be negative")
-		}
-		knownLoc(p+".defaultLocation", cn.DefaultLocation)
-		for ext, loc := range cn.Locations {
-			knownLoc(fmt.Sprintf("%s.locations[%q]", p, ext), loc)
-		}
-		for ext, loc := range cn.Stores {
-			knownLoc(fmt.Sprintf("%s.stores[%q]", p, ext), loc)
-		}
-		if cn.Tolerance < 0 {
-			bad(p+".tolerance", "must not be negative")
-		}
-		for ext, sku := range cn.Items {
-			if len(skus) > 0 && !skus[sku] {
-				bad(fmt.Sprintf("%s.items[%q]", p, ext), "SKU %q is not declared under skus", sku)
+			if cn.Amazon.SellerID == "" {
+				bad(p+".amazon.sellerID", "is required to push availability")
 			}
+			if cn.Sync.MarketplaceID == "" {
+				bad(p+".sync.marketplaceId", "is required (the Amazon marketplace written)")
+			}
+		default:
+			bad(p+".sync", "pushing availability is implemented for shopify, square and amazon connectors")
+		}
+		if cn.Sync.Rule.Channel == "" {
+			cn.Sync.Rule.Channel = cn.ID
+		}
+		if err := cn.Sync.Rule.Validate(); err != nil {
+			bad(p+".sync.rule", "%v", err)
+		}
+		for _, l := range cn.Sync.Rule.Locations {
+			knownLoc(p+".sync.rule.locations", l)
 		}
 	}
-	return errors.Join(errs...)
+	if cn.API.Reconcile < 0 {
+		bad(p+".api.reconcile", "must not be negative")
+	}
+	knownLoc(p+".defaultLocation", cn.DefaultLocation)
+	for ext, loc := range cn.Locations {
+		knownLoc(fmt.Sprintf("%s.locations[%q]", p, ext), loc)
+	}
+	for ext, loc := range cn.Stores {
+		knownLoc(fmt.Sprintf("%s.stores[%q]", p, ext), loc)
+	}
+	if cn.Tolerance < 0 {
+		bad(p+".tolerance", "must not be negative")
+	}
+	for ext, sku := range cn.Items {
+		if len(skus) > 0 && !skus[sku] {
+			bad(fmt.Sprintf("%s.items[%q]", p, ext), "SKU %q is not declared under skus", sku)
+		}
+	}
+	return errs
 }
 
 // ResolveSecret resolves a secret reference: "env:NAME" or "file:/path".

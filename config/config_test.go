@@ -103,3 +103,23 @@ func TestCatalog(t *testing.T) {
 		t.Fatal("with nothing declared, everything is known")
 	}
 }
+
+func TestReplica(t *testing.T) {
+	c := &Config{Bus: Bus{
+		Availability:             "jetstream://sg.av?create_stream=AV",
+		AvailabilitySubscription: "jetstream://AV/live-{replica}?deliver=new",
+	}}
+	c.Defaults()
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "bus.availabilitySubscription: contains {replica}: set replica") {
+		t.Fatalf("a {replica} URL without a replica: %v", err)
+	}
+	c.Replica = "pod/1"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `replica: "pod/1"`) {
+		t.Fatalf("replica pod/1: %v", err)
+	}
+	c.Replica = "pod-1"
+	if err := c.Validate(); err != nil {
+		t.Fatalf("replica pod-1: %v", err)
+	}
+}
