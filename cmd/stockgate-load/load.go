@@ -41,6 +41,10 @@ type config struct {
 	WarmUp      time.Duration
 	Timeout     time.Duration
 	JSON        bool
+	// SKUName names the run's SKUs load-<SKUName>-<i> instead of a fresh
+	// random run id, so that a gateway can sync them to the fakes (see
+	// the fakes subcommand); each run then needs a fresh gateway store.
+	SKUName string
 }
 
 // validate reports every problem at once, each naming its flag.
@@ -80,6 +84,9 @@ func (c *config) validate() error {
 	}
 	if c.SKUs < 1 {
 		bad("skus", "must be at least 1")
+	}
+	if c.SKUName != "" && !validName(c.SKUName) {
+		bad("sku-name", "%q: want letters, digits and '-'", c.SKUName)
 	}
 	if c.Subscribers < 0 {
 		bad("subscribers", "must not be negative")
@@ -150,6 +157,9 @@ func newLoad(cfg config, progress io.Writer) (*load, error) {
 	// in an int64 with 28 bits of sequence number.
 	run := binary.BigEndian.Uint32(b[:])&(1<<30-1) | 1<<29
 	runID := fmt.Sprintf("%08x", run)
+	if cfg.SKUName != "" {
+		runID = cfg.SKUName
+	}
 
 	l := &load{
 		cfg:      cfg,

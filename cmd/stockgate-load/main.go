@@ -52,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runKfake(ctx, args[1:], stdout, stderr)
 		case cmdRabbitDeclare:
 			return runRabbitDeclare(ctx, args[1:], stdout, stderr)
+		case cmdFakes:
+			return runFakes(ctx, args[1:], stdout, stderr)
 		}
 	}
 	cfg, err := parseFlags(args, stderr)
@@ -97,6 +99,10 @@ Subcommands that prepare a bus for a run (see their -h):
   stockgate-load kfake -port 9092 -topics sg-inbound,sg-availability
   stockgate-load rabbit-declare -exchange sg-availability -queues live-r1,live-r2
 
+Subcommand that serves fake marketplaces to watch availability sync:
+
+  stockgate-load fakes -sku-name demo -skus 100 > /tmp/sync.yaml
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -116,6 +122,7 @@ Flags:
 	fs.DurationVar(&c.WarmUp, "warmup", 10*time.Second, "how long to wait for the subscriptions to deliver a warm-up change before the run")
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.BoolVar(&c.JSON, "json", false, "also print the report as one JSON object")
+	fs.StringVar(&c.SKUName, "sku-name", "", "name the SKUs load-`NAME`-<i> instead of a fresh run id (to sync them to the fakes subcommand's marketplaces; use a fresh gateway data dir per run)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err

@@ -86,7 +86,7 @@ func (w *Writer) oneCall() time.Duration {
 // cost nothing, any other (a 5xx or a transport failure included: Amazon
 // may have counted it) cost 1.
 func patchObservation(code errcode.Code, rateLimit float64) ratelimit.Observation {
-	o := ratelimit.Observation{Limit: rateLimit, ReservedCost: 1, ActualCost: 1}
+	o := ratelimit.Observation{Limit: rateLimit * Margin, ReservedCost: 1, ActualCost: 1}
 	if code == errcode.ResourceExhausted {
 		o.Throttled, o.ActualCost = true, 0
 	}

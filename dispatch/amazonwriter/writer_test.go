@@ -146,8 +146,8 @@ func TestCost(t *testing.T) {
 		if w.Cost(1) != 1 || w.Cost(100) != 100 || w.Cost(101) != 0 {
 			t.Errorf("Cost: %v %v %v", w.Cost(1), w.Cost(100), w.Cost(101))
 		}
-		if l, b := w.InitialBudget(); l != 5 || b != 5 {
-			t.Errorf("InitialBudget %v %v, want the documented 5/s burst 5", l, b)
+		if l, b := w.InitialBudget(); l != 5*amazonwriter.Margin || b != 4 {
+			t.Errorf("InitialBudget %v %v, want the documented 5/s burst 5 with the margin: %v/s burst 4", l, b, 5*amazonwriter.Margin)
 		}
 		never := newWriter(t, newFake(t, nil, 1), 1, func(o *amazonwriter.Options) { o.FeedThreshold = -1 })
 		if never.Cost(20_000) != 20_000 {
