@@ -74,6 +74,14 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 		res Result
 		err error
 	)
+	// The event's outbox message is deleted in the commit that consumes
+	// it, or by the deleter when the event was applied before.
+	var consumed []uint64
+	if s := msg.Metadata[store.MetaOutboxSeq]; s != "" {
+		if seq, perr := strconv.ParseUint(s, 10, 64); perr == nil {
+			consumed = []uint64{seq}
+		}
+	}
 	ev, perr := event.Parse(msg.Body)
 	apply := func() (Result, error) {
 		if perr != nil {
@@ -81,9 +89,9 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 			if ev != nil {
 				id, typ, src = ev.ID(), ev.Envelope.Type(), ev.Envelope.Source()
 			}
-			return l.deadLetter(ctx, id, typ, src, perr.Error(), msg.Body)
+			return l.deadLetter(ctx, id, typ, src, perr.Error(), msg.Body, consumed)
 		}
-		return l.Apply(ctx, ev, msg.Body)
+		return l.apply(ctx, ev, msg.Body, consumed)
 	}
 	res, err = apply()
 	// A bus that cannot nack (Kafka) only moves past a message once it is
@@ -104,10 +112,8 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 		}
 		return
 	}
-	if s := msg.Metadata[store.MetaOutboxSeq]; s != "" {
-		if seq, perr := strconv.ParseUint(s, 10, 64); perr == nil {
-			del.add(seq)
-		}
+	if res.Duplicate && len(consumed) > 0 {
+		del.add(consumed[0])
 	}
 	msg.Ack()
 	if applied != nil {
@@ -115,7 +121,8 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 	}
 }
 
-// deleter batches outbox deletions of consumed events. A deletion lost in
+// deleter batches outbox deletions of events found applied before (a
+// redelivery; a first delivery is deleted by its commit). A deletion lost in
 // a crash only means the event is relayed again and found applied.
 type deleter struct {
 	st   *store.Store

@@ -112,8 +112,18 @@ func lockIndex(k store.Key) int {
 // Apply applies one parsed event. raw is its encoded form, kept with a
 // dead letter.
 func (l *Ledger) Apply(ctx context.Context, ev *event.Event, raw []byte) (Result, error) {
+	return l.apply(ctx, ev, raw, nil)
+}
+
+// apply is Apply that also deletes the outbox messages consumed (the
+// event's own, by seq) in the commit that applies the event or keeps it as
+// a dead letter. A duplicate deletes nothing: the caller deletes it.
+func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consumed []uint64) (Result, error) {
+	deadLetter := func(id, typ, connector, reason string) (Result, error) {
+		return l.deadLetter(ctx, id, typ, connector, reason, raw, consumed)
+	}
 	if ev.Movement == nil {
-		return l.deadLetter(ctx, ev.ID(), string(ev.Type), ev.Envelope.Source(), "not a stock movement: "+string(ev.Type), raw)
+		return deadLetter(ev.ID(), string(ev.Type), ev.Envelope.Source(), "not a stock movement: "+string(ev.Type))
 	}
 	m := ev.Movement
 	keys := []store.Key{{SKU: m.SKU, Location: m.Location}}
@@ -122,7 +132,7 @@ func (l *Ledger) Apply(ctx context.Context, ev *event.Event, raw []byte) (Result
 	}
 	for _, k := range keys {
 		if err := l.opts.Catalog.Known(k.SKU, k.Location); err != nil {
-			return l.deadLetter(ctx, ev.ID(), string(ev.Type), m.Connector, err.Error(), raw)
+			return deadLetter(ev.ID(), string(ev.Type), m.Connector, err.Error())
 		}
 	}
 	// Lock in index order so that two transfers cannot deadlock.
@@ -158,9 +168,9 @@ func (l *Ledger) Apply(ctx context.Context, ev *event.Event, raw []byte) (Result
 		}
 		changes, err := Step(ev, before, safety, l.opts.Now().UTC())
 		if err != nil {
-			return l.deadLetter(ctx, ev.ID(), string(ev.Type), m.Connector, err.Error(), raw)
+			return deadLetter(ev.ID(), string(ev.Type), m.Connector, err.Error())
 		}
-		c := store.Commit{EventID: ev.ID(), ExpectedSeq: before[0].Seq}
+		c := store.Commit{EventID: ev.ID(), ExpectedSeq: before[0].Seq, DeleteOutbox: consumed}
 		c.Entry = &changes[0].Entry
 		c.Projection = &changes[0].Projection
 		for i := 1; i < len(changes); i++ {
@@ -220,7 +230,7 @@ func availabilityMessage(ch Change, m *event.Movement) (store.Message, error) {
 // applied mark is the dead letter's, not the event's: a redelivery for the
 // same reason is a duplicate, while the event itself stays unapplied, so a
 // replay after the cause is fixed (a SKU declared) applies it.
-func (l *Ledger) deadLetter(ctx context.Context, id, typ, connector, reason string, raw []byte) (Result, error) {
+func (l *Ledger) deadLetter(ctx context.Context, id, typ, connector, reason string, raw []byte, consumed []uint64) (Result, error) {
 	if id == "" {
 		id = event.DeterministicID("dead-letter", string(raw))
 	}
@@ -230,6 +240,7 @@ func (l *Ledger) deadLetter(ctx context.Context, id, typ, connector, reason stri
 			Connector: connector, EventID: id, EventType: typ,
 			Reason: reason, Body: raw, CreatedAt: l.opts.Now().UTC(),
 		},
+		DeleteOutbox: consumed,
 	})
 	switch {
 	case err == nil:

@@ -205,8 +205,32 @@ func TestRunConsumesAndDeletesOutbox(t *testing.T) {
 	if len(dls) != 1 || dls[0].EventType != "com.example.unknown.v9" {
 		t.Fatalf("dead letters = %+v", dls)
 	}
-	// The consumed inbound message leaves the outbox; the availability
-	// change it caused is queued.
+	// The consumed inbound message left the outbox in the commit that
+	// applied it (before Applied was called); the availability change it
+	// caused is queued.
+	out, _ = st.Outbox(ctx, 0, 10)
+	if len(out) != 1 || out[0].Topic != TopicAvailability {
+		t.Fatalf("outbox after apply = %+v; want only the availability change", out)
+	}
+
+	// A second copy of the event in the outbox (a redelivered webhook the
+	// dedup key missed) is found applied and deleted by the deleter.
+	if err := st.Accept(ctx, store.Acceptance{DedupKey: "d2", Messages: []store.Message{{Topic: TopicInbound, EventID: ev.ID(), Body: raw, Key: "SKU-2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = st.Outbox(ctx, 0, 10)
+	if len(out) != 2 || out[1].Topic != TopicInbound {
+		t.Fatalf("outbox = %+v; want the availability change and the copy", out)
+	}
+	send(raw, out[1].Seq)
+	select {
+	case r := <-results:
+		if !r.Duplicate {
+			t.Fatalf("copy: result %+v, want a duplicate", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ledger did not handle the copy")
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		out, _ = st.Outbox(ctx, 0, 10)

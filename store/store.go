@@ -146,6 +146,12 @@ type Commit struct {
 	Alerts []Alert
 	// DeadLetter is recorded.
 	DeadLetter *DeadLetter
+	// DeleteOutbox names outbox messages (by Seq) removed in the same
+	// transaction, when the commit is applied: the consumed event's own
+	// message, so that consuming it costs no second write. Missing ones are
+	// ignored; a commit that fails (ErrAlreadyApplied, ErrConflict) deletes
+	// nothing.
+	DeleteOutbox []uint64
 }
 
 // KeyedStep is an entry and the projection after it, guarded by the

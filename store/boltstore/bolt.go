@@ -222,9 +222,8 @@ func putMessages(tx *bolt.Tx, ms []store.Message) error {
 		if err != nil {
 			return err
 		}
-		m := ms[i]
-		m.Seq = seq
-		v, err := json.Marshal(&m)
+		m := &ms[i]
+		v, err := appendMessage(make([]byte, 0, 64+len(m.Topic)+len(m.EventID)+len(m.Key)+len(m.Body)), m)
 		if err != nil {
 			return err
 		}
@@ -401,6 +400,9 @@ func commitOne(tx *bolt.Tx, c *store.Commit, now []byte) (outcome, err error) {
 			return nil, err
 		}
 	}
+	if err := deleteMessages(tx, c.DeleteOutbox); err != nil {
+		return nil, err
+	}
 	return nil, nil
 }
 
@@ -500,8 +502,8 @@ func (d *driver) Outbox(ctx context.Context, after uint64, limit int) ([]store.M
 		}
 		c := tx.Bucket(bOutbox).Cursor()
 		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var m store.Message
-			if err := json.Unmarshal(v, &m); err != nil {
+			m, err := decodeMessage(getU64(k), v)
+			if err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -516,17 +518,20 @@ func (d *driver) DeleteOutbox(ctx context.Context, seqs []uint64) error {
 	if err := d.check(ctx); err != nil || len(seqs) == 0 {
 		return err
 	}
-	err := d.write(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bOutbox)
-		for _, s := range seqs {
-			if err := b.Delete(u64(s)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := d.write(func(tx *bolt.Tx) error { return deleteMessages(tx, seqs) })
 	if err != nil {
 		return fmt.Errorf("boltstore: delete outbox: %w", err)
+	}
+	return nil
+}
+
+// deleteMessages removes outbox messages; missing ones are ignored.
+func deleteMessages(tx *bolt.Tx, seqs []uint64) error {
+	b := tx.Bucket(bOutbox)
+	for _, s := range seqs {
+		if err := b.Delete(u64(s)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

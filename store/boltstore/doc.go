@@ -34,7 +34,9 @@
 //
 // # Layout
 //
-// Values are JSON. Buckets: outbox (seq → message), dedup (key → expiry),
+// Values are JSON, except outbox messages, which are binary (codec.go;
+// JSON ones from earlier files are still read). Buckets: outbox (seq →
+// message), dedup (key → expiry),
 // dedupexp (expiry, key → nothing; the sweep's index), applied (event id →
 // time applied), entries (sku, location, seq → entry), projections (sku,
 // location → seq, projection), deadletters and alerts (seq → value, with

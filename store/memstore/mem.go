@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -256,6 +257,7 @@ func (d *driver) commit(c *store.Commit) error {
 	if c.DeadLetter != nil {
 		d.addDeadLetter(*c.DeadLetter)
 	}
+	d.deleteOutbox(c.DeleteOutbox)
 	return nil
 }
 
@@ -338,6 +340,24 @@ func (d *driver) DeleteOutbox(ctx context.Context, seqs []uint64) error {
 		return err
 	}
 	defer d.mu.Unlock()
+	d.deleteOutbox(seqs)
+	return nil
+}
+
+// deleteOutbox removes messages by seq; the outbox is in seq order.
+func (d *driver) deleteOutbox(seqs []uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	if len(seqs) <= 4 { // a commit's own message: no full pass
+		for _, s := range seqs {
+			i := sort.Search(len(d.outbox), func(i int) bool { return d.outbox[i].Seq >= s })
+			if i < len(d.outbox) && d.outbox[i].Seq == s {
+				d.outbox = slices.Delete(d.outbox, i, i+1)
+			}
+		}
+		return
+	}
 	del := make(map[uint64]bool, len(seqs))
 	for _, s := range seqs {
 		del[s] = true
@@ -350,7 +370,6 @@ func (d *driver) DeleteOutbox(ctx context.Context, seqs []uint64) error {
 	}
 	clear(d.outbox[len(kept):])
 	d.outbox = kept
-	return nil
 }
 
 // DeadLetters implements store.Driver.

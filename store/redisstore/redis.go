@@ -307,7 +307,7 @@ func (d *driver) commitCall(c *store.Commit, now string) (call, error) {
 	}
 	ks := make([]string, 0, 8+2*n)
 	ks = append(ks, d.k.applied, d.k.seqs, d.k.outbox, d.k.alerts, d.k.alertIDs, d.k.deadLetters, d.k.deadLetterIDs)
-	args := make([]any, 0, 3+5*n+2+len(c.Outbox)+2*len(c.Alerts)+2)
+	args := make([]any, 0, 3+5*n+3+len(c.Outbox)+2*len(c.Alerts)+len(c.DeleteOutbox)+2)
 	args = append(args, c.EventID, now, n)
 	for i := range n {
 		exp, ep, pp := stepAt(c, i)
@@ -345,6 +345,10 @@ func (d *driver) commitCall(c *store.Commit, now string) (call, error) {
 			return call{}, fmt.Errorf("alert %d: %w", j, err)
 		}
 		args = append(args, c.Alerts[j].ID, v)
+	}
+	args = append(args, len(c.DeleteOutbox))
+	for _, s := range c.DeleteOutbox {
+		args = append(args, strconv.FormatUint(s, 10))
 	}
 	if c.DeadLetter != nil {
 		v, err := json.Marshal(c.DeadLetter)

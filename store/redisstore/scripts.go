@@ -77,8 +77,9 @@ return 0
 //	      the key's entries; last, the skus index
 //	ARGV: event id, now, step count, then per step: location, expected
 //	      seq, new seq, entry JSON, projection JSON; then message count,
-//	      messages…, alert count, id and JSON per alert, and optionally the
-//	      dead letter's id and JSON
+//	      messages…, alert count, id and JSON per alert, count and seqs of
+//	      outbox messages to delete, and optionally the dead letter's id
+//	      and JSON
 //
 // It checks the applied mark and every step's expected seq (a key's later
 // step expects what its earlier step writes) before it writes anything,
@@ -124,6 +125,11 @@ for i = 1, n do
   record(KEYS[2], 'alert', KEYS[4], KEYS[5], 'al-', ARGV[a + 2 * i - 1], ARGV[a + 2 * i])
 end
 a = a + 2 * n + 1
+n = tonumber(ARGV[a])
+for i = 1, n do
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], ARGV[a + i], ARGV[a + i])
+end
+a = a + n + 1
 if ARGV[a] then
   record(KEYS[2], 'deadletter', KEYS[6], KEYS[7], 'dl-', ARGV[a], ARGV[a + 1])
 end

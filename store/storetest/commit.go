@@ -216,3 +216,54 @@ func testCommitBatchItemsIndependent(t *testing.T, e *env) {
 		t.Errorf("failed items left %d outbox messages, alerts or dead letters", n)
 	}
 }
+
+// testCommitDeletesOutbox: Commit.DeleteOutbox removes the named outbox
+// messages in the same step, ignores missing ones, and deletes nothing when
+// the commit fails (already applied, conflict), also within a batch.
+func testCommitDeletesOutbox(t *testing.T, e *env) {
+	in := []store.Message{msg("in-1"), msg("in-2"), msg("in-3"), msg("in-4")}
+	wantErrs(t, "Accept", accept(t, e, store.Acceptance{DedupKey: "d-1", Messages: in}), nil)
+	ob := outboxAll(t, e)
+	if len(ob) != len(in) {
+		t.Fatalf("outbox holds %d messages, want %d", len(ob), len(in))
+	}
+	seq := map[string]uint64{}
+	for _, m := range ob {
+		seq[m.EventID] = m.Seq
+	}
+	remaining := func(want ...string) {
+		t.Helper()
+		var got []string
+		for _, m := range outboxAll(t, e) {
+			got = append(got, m.EventID)
+		}
+		equal(t, "outbox event ids", got, want)
+	}
+
+	k := key("SKU-DEL", "LOC")
+	c := step(k, 0, "ev-1", 1)
+	av := msg("av-1")
+	av.Topic = "availability"
+	c.Outbox = []store.Message{av}
+	c.DeleteOutbox = []uint64{seq["in-1"], seq["in-4"] + 1000} // the second is missing
+	wantErrs(t, "Commit deleting in-1", commit(t, e, c), nil)
+	remaining("in-2", "in-3", "in-4", "av-1")
+
+	repeat := step(k, 1, "ev-1", 2)
+	repeat.DeleteOutbox = []uint64{seq["in-2"]}
+	wantErrs(t, "repeated Commit", commit(t, e, repeat), store.ErrAlreadyApplied)
+	stale := step(k, 0, "ev-2", 2)
+	stale.DeleteOutbox = []uint64{seq["in-2"]}
+	wantErrs(t, "stale Commit", commit(t, e, stale), store.ErrConflict)
+	remaining("in-2", "in-3", "in-4", "av-1")
+
+	// In one batch, the failing item keeps its message, the other deletes.
+	bad := step(k, 0, "ev-3", 3)
+	bad.DeleteOutbox = []uint64{seq["in-2"]}
+	good := store.Commit{EventID: "ev-4", DeleteOutbox: []uint64{seq["in-3"], seq["in-4"]}}
+	wantErrs(t, "batch", commit(t, e, bad, good), store.ErrConflict, nil)
+	remaining("in-2", "av-1")
+	if !applied(t, e, "ev-4") {
+		t.Error("ev-4, a commit without entry, not applied")
+	}
+}

@@ -131,6 +131,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"CommitExtraAllOrNothing", testCommitExtraAllOrNothing},
 		{"CommitWithoutEntry", testCommitWithoutEntry},
 		{"CommitBatchItemsIndependent", testCommitBatchItemsIndependent},
+		{"CommitDeletesOutbox", testCommitDeletesOutbox},
 		{"ProjectionUnknownKey", testProjectionUnknownKey},
 		{"ProjectionsBySKU", testProjectionsBySKU},
 		{"History", testHistory},
