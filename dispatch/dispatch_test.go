@@ -147,20 +147,26 @@ var rule = channel.Rule{Channel: "mem", Locations: []string{"berlin"}}
 // set gives sku n available units at berlin.
 func set(t *testing.T, st *store.Store, sku string, n int64) event.Availability {
 	t.Helper()
+	return setAt(t, st, sku, "berlin", n)
+}
+
+// setAt commits a new available quantity of sku at loc.
+func setAt(t *testing.T, st *store.Store, sku, loc string, n int64) event.Availability {
+	t.Helper()
 	ctx := context.Background()
-	k := store.Key{SKU: sku, Location: "berlin"}
+	k := store.Key{SKU: sku, Location: loc}
 	p, err := st.Projection(ctx, k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := p
 	next.Key, next.Available, next.OnHand, next.Seq = k, n, n, p.Seq+1
-	id := fmt.Sprintf("%s-%d", sku, next.Seq)
+	id := fmt.Sprintf("%s@%s-%d", sku, loc, next.Seq)
 	e := store.Entry{Key: k, Seq: next.Seq, EventID: id, Result: next.Quantities}
 	if err := st.Commit(ctx, store.Commit{EventID: id, ExpectedSeq: p.Seq, Entry: &e, Projection: &next}); err != nil {
 		t.Fatal(err)
 	}
-	return event.Availability{SKU: sku, Location: "berlin", Available: n, Seq: next.Seq}
+	return event.Availability{SKU: sku, Location: loc, Available: n, Seq: next.Seq}
 }
 
 // run starts d in the bubble and stops it at cleanup.

@@ -1,6 +1,8 @@
 package shopifywriter
 
 import (
+	"time"
+
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -85,8 +87,9 @@ func (w *Writer) reread(ctx context.Context, p dispatch.Pacer, item int64) error
 	if err := p.Wait(ctx, cost); err != nil {
 		return err
 	}
+	sent := time.Now()
 	v, c, err := w.c.Available(ctx, item, w.loc)
-	p.Observe(observation(c, cost, err))
+	p.Observe(observation(c, cost, time.Since(sent), err))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.learnCost(&w.readCost, c)
@@ -206,12 +209,12 @@ func (w *Writer) learnCost(est *float64, c admin.Cost) {
 }
 
 // observation maps an answer's extensions.cost onto the limiter's
-// Observation (ratelimit package doc). A call that failed without a cost
-// report (5xx, transport) is settled as if it cost what was reserved:
-// Shopify may have run it, and the limiter must never believe it has more
-// than Shopify does.
-func observation(c admin.Cost, reserved float64, err error) ratelimit.Observation {
-	o := ratelimit.Observation{ReservedCost: reserved, ActualCost: c.Actual}
+// Observation (ratelimit package doc); age is how long the call took. A
+// call that failed without a cost report (5xx, transport) is settled as if
+// it cost what was reserved: Shopify may have run it, and the limiter must
+// never believe it has more than Shopify does.
+func observation(c admin.Cost, reserved float64, age time.Duration, err error) ratelimit.Observation {
+	o := ratelimit.Observation{ReservedCost: reserved, ActualCost: c.Actual, Age: age}
 	if ts := c.ThrottleStatus; ts.RestoreRate > 0 || ts.MaximumAvailable > 0 {
 		o.Limit, o.Burst = ts.RestoreRate, ts.MaximumAvailable
 		o.Available, o.HasAvailable = ts.CurrentlyAvailable, true

@@ -266,8 +266,9 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	if err := p.Wait(ctx, cost); err != nil {
 		return nil, err
 	}
+	sent := time.Now()
 	res, err := w.c.SetQuantities(ctx, req)
-	p.Observe(observation(res.Cost, cost, err))
+	p.Observe(observation(res.Cost, cost, time.Since(sent), err))
 	code := admin.ErrorCode(err)
 	w.mu.Lock()
 	w.learnCost(&w.writeCost, res.Cost)
