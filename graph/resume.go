@@ -142,8 +142,9 @@ func (r *subscriptionResolver) missed(ctx context.Context, pos *position, skus [
 }
 
 // availabilityStream delivers the changes of sub, after those missed since
-// pos when resuming, each at most once, with its cursor.
-func (r *subscriptionResolver) availabilityStream(ctx context.Context, sub *live.Subscriber, pos *position, resume bool, skus []string, location string) (<-chan *model.AvailabilityChange, error) {
+// pos when resuming, each at most once, with its cursor when withCursor
+// (encoding it costs O(keys seen) per change).
+func (r *subscriptionResolver) availabilityStream(ctx context.Context, sub *live.Subscriber, pos *position, resume, withCursor bool, skus []string, location string) (<-chan *model.AvailabilityChange, error) {
 	var backlog []live.Change
 	if resume {
 		// Subscribed first, read second: a change committed meanwhile is
@@ -160,7 +161,9 @@ func (r *subscriptionResolver) availabilityStream(ctx context.Context, sub *live
 			return true
 		}
 		out := availabilityChange(c)
-		out.Cursor = pos.cursor()
+		if withCursor {
+			out.Cursor = pos.cursor()
+		}
 		select {
 		case ch <- out:
 			return true
