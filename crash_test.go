@@ -19,6 +19,7 @@ import (
 type gatewayProcess struct {
 	cmd  *exec.Cmd
 	base string
+	log  string // the process's stderr, a file
 }
 
 func buildGateway(t *testing.T) string {
@@ -63,7 +64,7 @@ func startProcess(t *testing.T, bin, cfg string) *gatewayProcess {
 	}()
 	select {
 	case base := <-addrc:
-		return &gatewayProcess{cmd: cmd, base: base}
+		return &gatewayProcess{cmd: cmd, base: base, log: logf.Name()}
 	case <-time.After(30 * time.Second):
 		t.Fatal("gateway process did not start in 30 s")
 	}

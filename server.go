@@ -230,15 +230,16 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 			sqsSources = append(sqsSources, src)
 		}
 	}
-	recon, err := reconcileJobs(cfg, st, ing, log)
-	if err != nil {
-		return err
-	}
 	disp, closeDisp, err := dispatcher(cfg, st, echoes, log)
 	if err != nil {
 		return err
 	}
 	defer closeDisp()
+	// Reconciliation reads spend the same shop budget as the writes.
+	recon, err := reconcileJobs(cfg, st, ing, disp, log)
+	if err != nil {
+		return err
+	}
 	var rules registry.Rules // channel rules set at runtime go to the dispatcher
 	if disp != nil {
 		rules = disp
@@ -450,7 +451,7 @@ func openConnector(c config.Connector, echoes echoSet, learner shopify.Learner) 
 
 // reconcileJobs builds a reconciliation job for every connector whose API
 // token is configured, and their scheduler (nil when there are none).
-func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, log *slog.Logger) (*reconcile.Scheduler, error) {
+func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, disp *dispatch.Dispatcher, log *slog.Logger) (*reconcile.Scheduler, error) {
 	var jobs []*reconcile.Job
 	submit := reconcile.SubmitTo(ing, nil)
 	every := time.Duration(0)
@@ -464,7 +465,11 @@ func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, log
 		case connectors.Shopify:
 			var ac *shopifyadmin.Client
 			if ac, err = shopifyadmin.New(shopifyadmin.Options{Shop: c.API.BaseURL, Token: c.API.TokenValue}); err == nil {
-				src, err = reconcile.NewShopifySource(ac, c.Items, c.Locations, nil)
+				var opts reconcile.ShopifyOptions
+				if disp != nil {
+					opts.Limiter, _ = disp.Limiter(c.ID) // the shop's budget, when it syncs
+				}
+				src, err = reconcile.NewShopifySource(ac, c.Items, c.Locations, &opts)
 			}
 		case connectors.Square:
 			var sc *squareapi.Client

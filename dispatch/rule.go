@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/ratelimit"
 )
 
 // ruleOf returns a's rule now.
@@ -51,4 +52,14 @@ func (d *Dispatcher) SetRule(key string, r channel.Rule) error {
 	d.routes.Unlock()
 	d.log.Info("dispatch: channel rule set", "account", key)
 	return d.Reconcile(key)
+}
+
+// Limiter returns an account's rate budget, to share with whatever else
+// calls the same marketplace account (a reconciliation's reads).
+func (d *Dispatcher) Limiter(account string) (ratelimit.Limiter, bool) {
+	a := d.byKey[account]
+	if a == nil {
+		return nil, false
+	}
+	return a.lim, true
 }

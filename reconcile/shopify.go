@@ -14,6 +14,7 @@ import (
 	"github.com/stockgate/stockgate/connectors/shopify/admin"
 	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/ratelimit"
 )
 
 // AvailableReader reads one Shopify inventory level; *admin.Client is
@@ -31,6 +32,12 @@ type ShopifyOptions struct {
 	Backoff *Backoff
 	// Now stamps each observation. Zero: time.Now.
 	Now func() time.Time
+	// Limiter is the shop's rate budget, shared with whatever else calls
+	// the shop (the dispatcher's writes): each read reserves its cost
+	// first and reports the answer's extensions.cost, so a reconciliation
+	// never starves the writes or trips Shopify's throttle. Nil: reads
+	// are paced by the Backoff only.
+	Limiter ratelimit.Limiter
 }
 
 // ShopifySource reads the "available" quantity of every configured
@@ -49,7 +56,12 @@ type ShopifySource struct {
 	levels  []shopifyLevel
 	backoff Backoff
 	now     func() time.Time
+	lim     ratelimit.Limiter
+	cost    float64 // the requested cost of the last read, reserved for the next
 }
+
+// initialReadCost is reserved for a read before Shopify has priced one.
+const initialReadCost = 10
 
 type shopifyLevel struct {
 	item, location int64
@@ -94,7 +106,7 @@ func NewShopifySource(c AvailableReader, items, locations map[string]string, opt
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &ShopifySource{c: c, backoff: o.Backoff.withDefaults(), now: o.Now}
+	s := &ShopifySource{c: c, backoff: o.Backoff.withDefaults(), now: o.Now, lim: o.Limiter, cost: initialReadCost}
 	for _, item := range slices.Sorted(maps.Keys(its)) {
 		for _, loc := range slices.Sorted(maps.Keys(locs)) {
 			s.levels = append(s.levels, shopifyLevel{item: item, location: loc, sku: its[item], loc: locs[loc]})
@@ -112,7 +124,7 @@ func (s *ShopifySource) Read(ctx context.Context, _ time.Time) ([]Observation, e
 		}
 		var qty int64
 		err := s.backoff.do(ctx, admin.IsRetryable, admin.RetryAfter, func() (err error) {
-			qty, _, err = s.c.Available(ctx, lv.item, lv.location)
+			qty, err = s.read(ctx, lv.item, lv.location)
 			return err
 		})
 		o := Observation{
@@ -131,4 +143,54 @@ func (s *ShopifySource) Read(ctx context.Context, _ time.Time) ([]Observation, e
 		obs = append(obs, o)
 	}
 	return obs, nil
+}
+
+// read reads one level, paced by the shop's budget when there is one.
+func (s *ShopifySource) read(ctx context.Context, item, location int64) (int64, error) {
+	if s.lim == nil {
+		qty, _, err := s.c.Available(ctx, item, location)
+		return qty, err
+	}
+	cost := s.cost
+	// Reads give way to writes: a read waits until the budget also holds
+	// half the bucket, which the dispatcher's writes may take first.
+	for {
+		b, err := s.lim.State(ctx, time.Now())
+		if err != nil {
+			return 0, err
+		}
+		short := cost + b.Burst/2 - b.Tokens
+		if short <= 0 || b.Limit <= 0 {
+			break
+		}
+		t := time.NewTimer(max(10*time.Millisecond, time.Duration(short/b.Limit*float64(time.Second))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
+	delay, err := s.lim.Reserve(ctx, time.Now(), cost)
+	if err != nil {
+		return 0, err
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			_ = s.lim.Observe(context.WithoutCancel(ctx), time.Now(), ratelimit.Observation{ReservedCost: cost})
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
+	sent := time.Now()
+	qty, c, err := s.c.Available(ctx, item, location)
+	o := admin.Observation(c, cost, time.Since(sent), err)
+	_ = s.lim.Observe(context.WithoutCancel(ctx), time.Now(), o)
+	if c.Requested > 0 {
+		s.cost = max(c.Requested, c.Actual)
+	}
+	return qty, err
 }

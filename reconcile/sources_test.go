@@ -22,6 +22,7 @@ import (
 	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
 	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/ratelimit"
 	"github.com/stockgate/stockgate/reconcile"
 	"github.com/stockgate/stockgate/reconcile/reconciletest"
 )
@@ -381,5 +382,46 @@ func TestShopifySourceRetriesOutage(t *testing.T) {
 	}
 	if len(sl.waits) != 1 || sl.waits[0] != 2*time.Second {
 		t.Errorf("waits %v, want the 503's Retry-After of 2s", sl.waits)
+	}
+}
+
+// TestShopifySourceSpendsTheSharedBudget: with the shop's limiter, every
+// read reserves its cost and settles on what Shopify reports, so the
+// budget the writes share knows what the reads took, and a tiny shop is
+// read without a single THROTTLED.
+func TestShopifySourceSpendsTheSharedBudget(t *testing.T) {
+	t.Parallel()
+	fake := shopifyfake.New(shopifyfake.Options{RestoreRate: 50, MaximumAvailable: 10})
+	srv := httptest.NewServer(fake.Handler())
+	defer srv.Close()
+	c, err := admin.New(admin.Options{Shop: srv.URL, Token: shopifyfake.DefaultToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := map[string]string{}
+	for i := range 20 {
+		items[strconv.Itoa(1000+i)] = "SKU-" + strconv.Itoa(i)
+	}
+	lim, err := ratelimit.NewLocal(1000, 1000) // far more than the shop allows, until it says so
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := reconcile.NewShopifySource(c, items, map[string]string{"2000": "web"}, &reconcile.ShopifyOptions{Limiter: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := src.Read(context.Background(), time.Time{})
+	if err != nil || len(obs) != 20 {
+		t.Fatalf("%d observations, %v", len(obs), err)
+	}
+	if n := fake.Stats().Throttled; n > 1 {
+		t.Errorf("%d THROTTLED answers: the reads did not follow the shop's budget", n)
+	}
+	b, err := lim.State(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Limit != 50 || b.Burst != 10 || b.Tokens > 10 {
+		t.Errorf("limiter after the reads: %+v; want the shop's 50/s, bucket 10", b)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/errcode"
 	"github.com/stockgate/stockgate/event"
-	"github.com/stockgate/stockgate/ratelimit"
 )
 
 // failed sorts out a SetQuantities call that failed. Shopify applies a
@@ -89,7 +88,7 @@ func (w *Writer) reread(ctx context.Context, p dispatch.Pacer, item int64) error
 	}
 	sent := time.Now()
 	v, c, err := w.c.Available(ctx, item, w.loc)
-	p.Observe(observation(c, cost, time.Since(sent), err))
+	p.Observe(admin.Observation(c, cost, time.Since(sent), err))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.learnCost(&w.readCost, c)
@@ -206,24 +205,4 @@ func (w *Writer) learnCost(est *float64, c admin.Cost) {
 	if c.Requested > 0 {
 		*est = max(c.Requested, c.Actual)
 	}
-}
-
-// observation maps an answer's extensions.cost onto the limiter's
-// Observation (ratelimit package doc); age is how long the call took. A
-// call that failed without a cost report (5xx, transport) is settled as if
-// it cost what was reserved: Shopify may have run it, and the limiter must
-// never believe it has more than Shopify does.
-func observation(c admin.Cost, reserved float64, age time.Duration, err error) ratelimit.Observation {
-	o := ratelimit.Observation{ReservedCost: reserved, ActualCost: c.Actual, Age: age}
-	if ts := c.ThrottleStatus; ts.RestoreRate > 0 || ts.MaximumAvailable > 0 {
-		o.Limit, o.Burst = ts.RestoreRate, ts.MaximumAvailable
-		o.Available, o.HasAvailable = ts.CurrentlyAvailable, true
-	} else if err != nil {
-		o.ActualCost = reserved
-	}
-	if admin.ErrorCode(err) == errcode.ResourceExhausted {
-		o.Throttled = true
-		o.ActualCost = 0 // a throttled query did not run
-	}
-	return o
 }

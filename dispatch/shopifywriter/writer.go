@@ -268,7 +268,7 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	}
 	sent := time.Now()
 	res, err := w.c.SetQuantities(ctx, req)
-	p.Observe(observation(res.Cost, cost, time.Since(sent), err))
+	p.Observe(admin.Observation(res.Cost, cost, time.Since(sent), err))
 	code := admin.ErrorCode(err)
 	w.mu.Lock()
 	w.learnCost(&w.writeCost, res.Cost)

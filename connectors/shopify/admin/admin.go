@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/errcode"
+	"github.com/stockgate/stockgate/ratelimit"
 )
 
 // DefaultAPIVersion is the API version of a zero Options.APIVersion.
@@ -536,4 +537,26 @@ func (c *Client) post(ctx context.Context, body []byte) (*response, *Cost, error
 		return nil, cost, e
 	}
 	return &resp, cost, nil
+}
+
+// Observation maps an answer's extensions.cost onto a rate limiter's
+// Observation (ratelimit package doc): reserved is what the caller
+// reserved for the call, age how long the call took. A call that failed
+// without a cost report (5xx, transport) is settled as if it cost what was
+// reserved: Shopify may have run it, and the limiter must never believe it
+// has more than Shopify does. A throttled query did not run and cost
+// nothing.
+func Observation(c Cost, reserved float64, age time.Duration, err error) ratelimit.Observation {
+	o := ratelimit.Observation{ReservedCost: reserved, ActualCost: c.Actual, Age: age}
+	if ts := c.ThrottleStatus; ts.RestoreRate > 0 || ts.MaximumAvailable > 0 {
+		o.Limit, o.Burst = ts.RestoreRate, ts.MaximumAvailable
+		o.Available, o.HasAvailable = ts.CurrentlyAvailable, true
+	} else if err != nil {
+		o.ActualCost = reserved
+	}
+	if ErrorCode(err) == errcode.ResourceExhausted {
+		o.Throttled = true
+		o.ActualCost = 0
+	}
+	return o
 }
