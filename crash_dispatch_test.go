@@ -17,10 +17,9 @@ import (
 // SIGKILL while it drains a backlog to a shop; restarted on the same data
 // dir, it writes what was still pending, and the shop ends showing the
 // ledger's channel quantity of every SKU, never throttled (while the
-// reconciliation reads every level through the same budget). Changes
-// that were on the in-memory bus but not yet in the durable queue when
-// the process died are written by the periodic reconcile pass (5 s here,
-// 5 minutes by default).
+// reconciliation reads every level through the same budget). The
+// periodic reconcile pass (5 minutes) does not come into it: every change
+// was queued durably in the ledger's own commit.
 func TestKill9WhileDrainingConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary; skipped with -short")
@@ -43,7 +42,7 @@ func TestKill9WhileDrainingConverges(t *testing.T) {
   - id: till
     kind: pos
     secrets: [env:E2E_POS_SECRET]
-dispatch: {window: 20ms, maxDelay: 100ms, reconcileInterval: 5s}
+dispatch: {window: 20ms, maxDelay: 100ms}
 `)
 	bin := buildGateway(t)
 	gw := startProcess(t, bin, cfg)

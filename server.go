@@ -194,7 +194,17 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		ledger.TopicInbound:      bus.Inbound(),
 		ledger.TopicAvailability: bus.Availability(),
 	}, &relay.Options{Retain: []string{ledger.TopicInbound}, Logger: log})
-	led := ledger.New(st, &ledger.Options{Catalog: cfg.Catalog(), Committed: rel.Notify, Logger: log})
+	// The ledger queues each change for the accounts it moves (the
+	// dispatcher's routes), in the commit; route is set once the
+	// dispatcher exists, before the ledger runs.
+	var route func(sku, location string) []string
+	led := ledger.New(st, &ledger.Options{Catalog: cfg.Catalog(), Committed: rel.Notify, Logger: log,
+		Route: func(sku, location string) []string {
+			if route == nil {
+				return nil
+			}
+			return route(sku, location)
+		}})
 	hub := live.NewHub()
 	ing := ingest.New(st, &ingest.Options{
 		MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, DedupTTL: cfg.Webhooks.DedupTTL,
@@ -243,6 +253,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	var rules registry.Rules // channel rules set at runtime go to the dispatcher
 	if disp != nil {
 		rules = disp
+		route = disp.Route
 	}
 	// Connectors made at runtime, secrets sealed with STOCKGATE_SECRET_KEY.
 	var sealKey *seal.Key

@@ -101,7 +101,11 @@
 // what the channel should show is always computed from the durable
 // ledger when the write is made. So:
 //
-//   - Run reads a Source batch, queues the SKUs it concerns for every
+//   - The ledger queues each change itself, in the transaction that
+//     commits it (ledger.Options.Route = Dispatcher.Route, store.Commit's
+//     Enqueue): a change committed is queued for every account it moves,
+//     whatever happens to the process afterwards.
+//   - Run also reads a Source batch, queues the SKUs it concerns for every
 //     account that syncs them in one store write, and only then reads the
 //     next batch (which is when a Source acknowledges the last one). Enqueue
 //     does the same for one call; Notify too, falling back to memory when
@@ -125,8 +129,7 @@
 //     breaker closes or it is resumed, the replica that writes the account
 //     queues every synced SKU again (in memory) and writes each one even
 //     if the ledger did not move: a value somebody changed by hand at the
-//     marketplace is put back (the compare-and-set finds it), and a change
-//     whose trigger was lost (below) is written within one interval.
+//     marketplace is put back (the compare-and-set finds it).
 //   - Dead letters are durable (store), and their dedup keys make a write
 //     refused again after a restart record once.
 //
@@ -134,11 +137,11 @@
 // the account once more and pauses it again, with a new alert), the
 // drivers' knowledge of what the channel shows (the Shopify driver's
 // first write of a SKU after a restart is an unconditional set; see
-// dispatch/shopifywriter), and the trigger between the ledger and Run:
-// the gateway's Source is the live hub, which acknowledges the bus message
-// once it has handed the change over, so a kill -9 in the instant before
-// the Dispatcher queues it loses the trigger (not the quantity, which the
-// next reconcile writes).
+// dispatch/shopifywriter), and, where the ledger is not given a Route,
+// the trigger between the ledger and Run: the live hub acknowledges the
+// bus message once it has handed the change over, so a kill -9 in the
+// instant before the Dispatcher queues it would lose the trigger (not the
+// quantity, which the next reconcile writes).
 //
 // # Replicas
 //

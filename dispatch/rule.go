@@ -63,3 +63,19 @@ func (d *Dispatcher) Limiter(account string) (ratelimit.Limiter, bool) {
 	}
 	return a.lim, true
 }
+
+// Route returns the accounts whose channel quantity a change of sku at
+// location moves: their rule counts the location and they sync the SKU.
+// The ledger queues the SKU for them in the commit of the change
+// (ledger.Options.Route).
+func (d *Dispatcher) Route(sku, location string) []string {
+	d.routes.RLock()
+	defer d.routes.RUnlock()
+	var out []string
+	for _, a := range d.byLoc[location] {
+		if a.w.Syncs(sku) {
+			out = append(out, a.key)
+		}
+	}
+	return out
+}

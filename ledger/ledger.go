@@ -52,6 +52,12 @@ type Options struct {
 	Committed func()
 	// MaxRetries bounds conflict retries per event; zero means 50.
 	MaxRetries int
+	// Route, when set, names the connector accounts whose channel
+	// quantity a change of sku at location moves (the dispatcher's
+	// Route): each commit queues the SKU for them in the store's durable
+	// queues, in the same transaction, so no crash can lose a change on
+	// its way to the marketplaces.
+	Route func(sku, location string) []string
 }
 
 // Ledger applies canonical events to a store.
@@ -188,6 +194,12 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 				return Result{}, err
 			}
 			c.Outbox = append(c.Outbox, msg)
+			if l.opts.Route != nil {
+				p := ch.Projection
+				for _, account := range l.opts.Route(p.SKU, p.Location) {
+					c.Enqueue = append(c.Enqueue, store.QueueItem{Account: account, SKU: p.SKU, Since: ch.Entry.RecordedAt})
+				}
+			}
 		}
 		err = l.st.Commit(ctx, c)
 		switch {

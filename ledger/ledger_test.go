@@ -243,3 +243,39 @@ func TestRunConsumesAndDeletesOutbox(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestCommitQueuesForTheRoutedAccounts: with a Route, a change is queued
+// in the store's durable queues of the accounts it moves, with its
+// commit; a change the route gives no account is queued for none.
+func TestCommitQueuesForTheRoutedAccounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := store.New(memstore.New(nil))
+	t.Cleanup(func() { st.Close() })
+	route := func(sku, loc string) []string {
+		if loc == "berlin" && sku == "SKU-1" {
+			return []string{"shop", "amazon"}
+		}
+		return nil
+	}
+	l := New(st, &Options{Route: route})
+	ev := movement(t, event.StockReceived, 10, nil) // SKU-1 at berlin
+	raw, _ := ev.Marshal()
+	if _, err := l.Apply(ctx, ev, raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, account := range []string{"shop", "amazon"} {
+		its, err := st.Pending(ctx, account, 0, 10)
+		if err != nil || len(its) != 1 || its[0].SKU != "SKU-1" {
+			t.Fatalf("%s's queue = %+v, %v; want SKU-1", account, its, err)
+		}
+	}
+	other := movement(t, event.StockReceived, 1, func(m *event.Movement) { m.SKU, m.SourceEventID = "SKU-2", "other" })
+	raw, _ = other.Marshal()
+	if _, err := l.Apply(ctx, other, raw); err != nil {
+		t.Fatal(err)
+	}
+	if its, _ := st.Pending(ctx, "shop", 0, 10); len(its) != 1 {
+		t.Fatalf("a change routed to no account was queued: %+v", its)
+	}
+}

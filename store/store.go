@@ -152,6 +152,11 @@ type Commit struct {
 	// ignored; a commit that fails (ErrAlreadyApplied, ErrConflict) deletes
 	// nothing.
 	DeleteOutbox []uint64
+	// Enqueue queues SKUs in the dispatcher's durable queues (Account,
+	// SKU, Since; see QueueItem) in the same transaction, when the commit
+	// is applied: the accounts whose channel quantity the step changes, so
+	// that no crash can lose a change on its way to the marketplaces.
+	Enqueue []QueueItem
 }
 
 // KeyedStep is an entry and the projection after it, guarded by the
@@ -326,6 +331,9 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	}
 	if c.Entry != nil && (c.Projection == nil || c.Projection.Seq != c.ExpectedSeq+1 || c.Entry.Seq != c.ExpectedSeq+1) {
 		return fmt.Errorf("store: commit: entry and projection must carry seq %d", c.ExpectedSeq+1)
+	}
+	if err := checkQueueItems(c.Enqueue, true); err != nil {
+		return fmt.Errorf("store: commit: enqueue: %w", err)
 	}
 	errs, err := s.d.Commit(ctx, []Commit{c})
 	if err != nil {

@@ -403,6 +403,11 @@ func commitOne(tx *bolt.Tx, c *store.Commit, now []byte) (outcome, err error) {
 	if err := deleteMessages(tx, c.DeleteOutbox); err != nil {
 		return nil, err
 	}
+	for _, it := range c.Enqueue {
+		if _, err := enqueue(tx, it.Account, it.SKU, it.Since); err != nil {
+			return nil, err
+		}
+	}
 	return nil, nil
 }
 

@@ -258,6 +258,9 @@ func (d *driver) commit(c *store.Commit) error {
 		d.addDeadLetter(*c.DeadLetter)
 	}
 	d.deleteOutbox(c.DeleteOutbox)
+	for _, it := range c.Enqueue {
+		d.queues.add(it.Account, it.SKU, it.Since)
+	}
 	return nil
 }
 

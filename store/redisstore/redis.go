@@ -350,6 +350,11 @@ func (d *driver) commitCall(c *store.Commit, now string) (call, error) {
 	for _, s := range c.DeleteOutbox {
 		args = append(args, strconv.FormatUint(s, 10))
 	}
+	args = append(args, len(c.Enqueue))
+	for _, it := range c.Enqueue {
+		ks = append(ks, d.k.queueTokens(it.Account), d.k.queueSince(it.Account))
+		args = append(args, it.SKU, unixNano20(it.Since))
+	}
 	if c.DeadLetter != nil {
 		v, err := json.Marshal(c.DeadLetter)
 		if err != nil {

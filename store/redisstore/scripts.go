@@ -74,17 +74,18 @@ return 0
 //
 //	KEYS: applied, seqs, outbox, alerts, alerts:ids, deadletters,
 //	      deadletters:ids, then per keyed step: the SKU's projections,
-//	      the key's entries; last, the skus index
+//	      the key's entries; then the skus index; then per queue item its
+//	      account's queue tokens and since keys
 //	ARGV: event id, now, step count, then per step: location, expected
 //	      seq, new seq, entry JSON, projection JSON; then message count,
 //	      messages…, alert count, id and JSON per alert, count and seqs of
-//	      outbox messages to delete, and optionally the dead letter's id
-//	      and JSON
+//	      outbox messages to delete, count of queue items and SKU and
+//	      since of each, and optionally the dead letter's id and JSON
 //
 // It checks the applied mark and every step's expected seq (a key's later
 // step expects what its earlier step writes) before it writes anything,
 // and returns resAlreadyApplied or resConflict having written nothing.
-var commitScript = redis.NewScript(luaLib + `
+var commitScript = redis.NewScript(luaLib + queueLib + `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end
 local steps = tonumber(ARGV[3])
 local written = {}
@@ -130,6 +131,16 @@ for i = 1, n do
   redis.call('ZREMRANGEBYSCORE', KEYS[3], ARGV[a + i], ARGV[a + i])
 end
 a = a + n + 1
+n = tonumber(ARGV[a])
+if n > 0 then
+  -- Queue items: KEYS from 9 + 2 * steps, two per item (tokens, since).
+  local last = redis.call('HINCRBY', KEYS[2], 'queue', n)
+  for i = 1, n do
+    local k = 7 + 2 * steps + 2 * i
+    enqueue(KEYS[2], KEYS[k], KEYS[k + 1], ARGV[a + 2 * i - 1], ARGV[a + 2 * i], last - n + i)
+  end
+end
+a = a + 2 * n + 1
 if ARGV[a] then
   record(KEYS[2], 'deadletter', KEYS[6], KEYS[7], 'dl-', ARGV[a], ARGV[a + 1])
 end

@@ -16,6 +16,7 @@ var queueTests = []struct {
 	fn   func(t *testing.T, e *env)
 }{
 	{"QueueEnqueuePending", testQueueEnqueuePending},
+	{"QueueEnqueuedByCommit", testQueueEnqueuedByCommit},
 	{"QueueDequeueComparesToken", testQueueDequeueComparesToken},
 	{"QueueSeed", testQueueSeed},
 	{"QueueConcurrentEnqueue", testQueueConcurrentEnqueue},
@@ -324,5 +325,29 @@ func benchQueueBatch(b *testing.B, newHarness HarnessMaker) {
 	}
 	if its, err := e.d.Pending(e.ctx, "shop", 0, 10); err != nil || len(its) != 0 {
 		b.Fatalf("queue after the benchmark: %d items, %v", len(its), err)
+	}
+}
+
+// testQueueEnqueuedByCommit: a commit's Enqueue items are queued with it,
+// under tokens later than any before; a commit that fails queues nothing.
+func testQueueEnqueuedByCommit(t *testing.T, e *env) {
+	t1 := start.Add(time.Minute)
+	before := enqueueItems(t, e, qi("shop", "OLD", t1))
+	c := step(key("MUG", "berlin"), 0, "ev-q1", 3)
+	c.Enqueue = []store.QueueItem{qi("shop", "MUG", t1), qi("amazon", "MUG", t1)}
+	wantErrs(t, "Commit", commit(t, e, c), nil)
+	shop, err := e.d.Pending(e.ctx, "shop", 0, 10)
+	if err != nil || len(shop) != 2 || shop[1].SKU != "MUG" || shop[1].Token <= before[0] || !shop[1].Since.Equal(t1) {
+		t.Fatalf("shop's queue after the commit = %+v, %v", shop, err)
+	}
+	if az, err := e.d.Pending(e.ctx, "amazon", 0, 10); err != nil || len(az) != 1 || az[0].SKU != "MUG" {
+		t.Fatalf("amazon's queue after the commit = %+v, %v", az, err)
+	}
+	// The same event again: already applied, nothing queued.
+	dup := step(key("CUP", "berlin"), 0, "ev-q1", 1)
+	dup.Enqueue = []store.QueueItem{qi("shop", "CUP", t1)}
+	wantErrs(t, "Commit", commit(t, e, dup), store.ErrAlreadyApplied)
+	if shop, _ := e.d.Pending(e.ctx, "shop", 0, 10); len(shop) != 2 {
+		t.Fatalf("a failed commit queued: %+v", shop)
 	}
 }
