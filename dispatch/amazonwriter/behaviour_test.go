@@ -23,13 +23,13 @@ func TestSmallChangesArePatches(t *testing.T) {
 		stock(l, 20)
 		w, log := loggedWriter(t, s, 20, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, 20)
 		before := s.Stats()
-		r.src <- l.move(skuName(3), "berlin", -2)
-		r.src <- l.move(skuName(4), "hamburg", -1)
+		r.Src <- l.Move(skuName(3), "berlin", -2)
+		r.Src <- l.Move(skuName(4), "hamburg", -1)
 		time.Sleep(2 * time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, 20)
 		after := s.Stats()
 		if n := after.Calls[listingsfake.OpPatchListingsItem] - before.Calls[listingsfake.OpPatchListingsItem]; n != 2 {
@@ -66,7 +66,7 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 				stock(l, tc.skus)
 				w := newWriter(t, s, tc.skus, nil)
 				r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-				r.idle(t, time.Minute)
+				r.Idle(t, time.Minute)
 				for i := range tc.skus {
 					got, ok := s.Quantity(sellerSKU(i))
 					if i == 4 {
@@ -75,8 +75,8 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 						}
 						continue
 					}
-					if !ok || got != l.want(skuName(i)) {
-						t.Errorf("%s: %d, want %d", skuName(i), got, l.want(skuName(i)))
+					if !ok || got != l.Want(rule, skuName(i)) {
+						t.Errorf("%s: %d, want %d", skuName(i), got, l.Want(rule, skuName(i)))
 					}
 				}
 				dls := deadLetters(t, l)
@@ -94,14 +94,14 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 				// A reconcile does not knock on the same door again.
 				_ = r.Reconcile("")
 				time.Sleep(time.Second)
-				r.idle(t, time.Minute)
+				r.Idle(t, time.Minute)
 				if n := len(deadLetters(t, l)); n != 1 {
 					t.Errorf("%d dead letters after a reconcile", n)
 				}
 				// The ledger moves: try again, and dead-letter the new version.
-				r.src <- l.move(skuName(4), "berlin", -1)
+				r.Src <- l.Move(skuName(4), "berlin", -1)
 				time.Sleep(2 * time.Second)
-				r.idle(t, time.Minute)
+				r.Idle(t, time.Minute)
 				if n := len(deadLetters(t, l)); n != 2 {
 					t.Errorf("%d dead letters after the SKU moved, want 2", n)
 				}
@@ -124,7 +124,7 @@ func TestThrottledPatchIsRetriedAfter(t *testing.T) {
 		s.Throttle(1)
 		w, log := loggedWriter(t, s, 10, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, 10)
 		patches := log.calls("/listings/")
 		if len(patches) != 11 || patches[0].status != 429 {
@@ -154,12 +154,12 @@ func TestFeedQuotaFallsBackToPatches(t *testing.T) {
 		stock(l, 600)
 		w := newWriter(t, s, 600, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, time.Minute) // the reconcile: one feed
+		r.Idle(t, time.Minute) // the reconcile: one feed
 		for i := range 600 {
-			r.src <- l.move(skuName(i), "berlin", -1)
+			r.Src <- l.Move(skuName(i), "berlin", -1)
 		}
 		time.Sleep(2 * time.Second)
-		r.idle(t, 10*time.Minute)
+		r.Idle(t, 10*time.Minute)
 		converged(t, l, s, 600)
 		fs, ws := s.Stats(), w.Stats()
 		t.Logf("fake %+v; writer %+v", fs, ws)
@@ -186,7 +186,7 @@ func TestOrderAroundAPendingFeed(t *testing.T) {
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		inFeed := skuName(7) // SKUs are taken in order: SKU-00007 is in the feed
 		time.Sleep(time.Second)
-		r.src <- l.move(inFeed, "berlin", -3)
+		r.Src <- l.Move(inFeed, "berlin", -3)
 		time.Sleep(15 * time.Second)
 		feeds := s.Feeds()
 		if len(feeds) != 1 || feeds[0].Status != "IN_QUEUE" {
@@ -195,7 +195,7 @@ func TestOrderAroundAPendingFeed(t *testing.T) {
 		if n := len(log.calls("/listings/")); n != 41 {
 			t.Errorf("%d patches while the feed is pending, want the 41 SKUs it does not carry", n)
 		}
-		r.idle(t, 5*time.Minute)
+		r.Idle(t, 5*time.Minute)
 		converged(t, l, s, 601)
 		done := s.Feeds()[0].Ended
 		patches := log.calls("/listings/2021-08-01/items/" + listingsfake.DefaultSellerID + "/" + sellerSKU(7))
@@ -216,17 +216,17 @@ func TestEchoesRecorded(t *testing.T) {
 		var echoes amazon.MemoryEchoes
 		w := newWriter(t, s, 600, func(o *amazonwriter.Options) { o.Echoes = &echoes })
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, time.Minute) // by feed
-		r.src <- l.move(skuName(9), "berlin", -4)
+		r.Idle(t, time.Minute) // by feed
+		r.Src <- l.Move(skuName(9), "berlin", -4)
 		time.Sleep(time.Second)
-		r.idle(t, time.Minute) // by patch
+		r.Idle(t, time.Minute) // by patch
 		if w.Stats().Feeds != 1 || w.Stats().PatchesAccepted != 1 {
 			t.Fatalf("writer %+v", w.Stats())
 		}
 		for i := range 600 {
 			q, at, ok := echoes.Pushed(sellerSKU(i))
-			if !ok || q != l.want(skuName(i)) || at.IsZero() {
-				t.Fatalf("%s: pushed %d at %v (%v), want %d", sellerSKU(i), q, at, ok, l.want(skuName(i)))
+			if !ok || q != l.Want(rule, skuName(i)) || at.IsZero() {
+				t.Fatalf("%s: pushed %d at %v (%v), want %d", sellerSKU(i), q, at, ok, l.Want(rule, skuName(i)))
 			}
 		}
 	})
@@ -243,7 +243,7 @@ func TestAuthFailurePauses(t *testing.T) {
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		time.Sleep(time.Second)
 		for range 20 {
-			r.src <- l.move(skuName(1), "berlin", -1)
+			r.Src <- l.Move(skuName(1), "berlin", -1)
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(time.Minute)
@@ -277,7 +277,7 @@ func TestStuckFeedIsCancelled(t *testing.T) {
 		stock(l, 300)
 		w := newWriter(t, s, 300, func(o *amazonwriter.Options) { o.FeedTimeout = time.Minute })
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, 10*time.Minute)
+		r.Idle(t, 10*time.Minute)
 		converged(t, l, s, 300)
 		feeds, ws := s.Feeds(), w.Stats()
 		t.Logf("feeds %+v; writer %+v; status %+v", feeds, ws, r.Status()[0])
@@ -287,7 +287,7 @@ func TestStuckFeedIsCancelled(t *testing.T) {
 		if st := r.Status()[0]; !strings.Contains(st.LastError, "cancelled") {
 			t.Errorf("last error %q does not say what happened", st.LastError)
 		}
-		r.stop()
+		r.Stop()
 		time.Sleep(4 * time.Hour) // past when the feed would have run
 		converged(t, l, s, 300)
 	})

@@ -2,7 +2,6 @@ package amazonwriter_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,9 +14,8 @@ import (
 	"github.com/stockgate/stockgate/connectors/amazon/listingsapi/listingsfake"
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/dispatch/amazonwriter"
-	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/dispatch/dispatchtest"
 	"github.com/stockgate/stockgate/store"
-	"github.com/stockgate/stockgate/store/memstore"
 )
 
 // The catalogue: stockgate SKU i is listed at Amazon as SellerSKU
@@ -80,137 +78,13 @@ func newWriter(t testing.TB, s *listingsfake.Server, n int, mod func(*amazonwrit
 	return w
 }
 
-// ledger is a store with helpers to move stock.
-type ledger struct {
-	*store.Store
-	t   testing.TB
-	mu  sync.Mutex
-	seq int
-}
-
-func newLedger(t testing.TB) *ledger {
-	st := store.New(memstore.New(nil))
-	t.Cleanup(func() { st.Close() })
-	return &ledger{Store: st, t: t}
-}
-
-// move adds delta to the available units of sku at loc and returns the
-// availability change the ledger would publish.
-func (l *ledger) move(sku, loc string, delta int64) event.Availability {
-	l.t.Helper()
-	ctx := context.Background()
-	for {
-		p, err := l.Projection(ctx, store.Key{SKU: sku, Location: loc})
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		l.mu.Lock()
-		l.seq++
-		id := fmt.Sprintf("ev-%d", l.seq)
-		l.mu.Unlock()
-		next := p
-		next.Key = store.Key{SKU: sku, Location: loc}
-		next.OnHand += delta
-		next.Available += delta
-		next.Seq = p.Seq + 1
-		next.UpdatedAt = time.Now()
-		e := store.Entry{Key: next.Key, Seq: next.Seq, EventID: id, Outcome: store.OutcomeApplied,
-			Delta: store.Quantities{OnHand: delta, Available: delta}, Result: next.Quantities, RecordedAt: next.UpdatedAt}
-		err = l.Commit(ctx, store.Commit{EventID: id, ExpectedSeq: p.Seq, Entry: &e, Projection: &next})
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		return event.Availability{SKU: sku, Location: loc, OnHand: next.OnHand, Available: next.Available, Seq: next.Seq,
-			RecordedAt: next.UpdatedAt}
-	}
-}
-
-// want is the channel quantity of sku by the ledger now.
-func (l *ledger) want(sku string) int64 {
-	l.t.Helper()
-	var ps []store.Projection
-	for _, loc := range rule.Locations {
-		p, err := l.Projection(context.Background(), store.Key{SKU: sku, Location: loc})
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		ps = append(ps, p)
-	}
-	return rule.Compute(ps).Value
-}
-
-// stock gives each of n SKUs some units at both stores.
-func stock(l *ledger, n int) {
-	for i := range n {
-		l.move(skuName(i), "berlin", 40+int64(i%7))
-		l.move(skuName(i), "hamburg", 10+int64(i%3))
-	}
-}
-
-// running is a Dispatcher running in the background.
-type running struct {
-	*dispatch.Dispatcher
-	src    chan event.Availability
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func start(t testing.TB, l *ledger, accounts []dispatch.Account, opts *dispatch.Options) *running {
-	t.Helper()
-	d, err := dispatch.New(l.Store, accounts, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = d.Reconcile("") // Run does it too; here so that idle cannot see an empty queue before Run begins
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Dispatcher: d, src: make(chan event.Availability, 4096), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- d.Run(ctx, dispatch.ChanSource(r.src)) }()
-	t.Cleanup(r.stop)
-	return r
-}
-
-// stop cancels Run and waits for it.
-func (r *running) stop() {
-	if r.cancel == nil {
-		return
-	}
-	r.cancel()
-	<-r.done
-	r.cancel = nil
-}
-
-// idle waits until every account's queue is empty, up to limit. It looks
-// every 50ms: Status walks the whole queue, and a feed takes seconds.
-func (r *running) idle(t testing.TB, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		busy := false
-		for _, s := range r.Status() {
-			if s.QueueDepth > 0 {
-				busy = true
-			}
-		}
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not idle after %v: %+v", limit, r.Status())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // converged checks that Amazon shows the ledger's channel quantity of
 // every SKU.
 func converged(t testing.TB, l *ledger, s *listingsfake.Server, n int) {
 	t.Helper()
 	bad := 0
 	for i := range n {
-		want := l.want(skuName(i))
+		want := l.Want(rule, skuName(i))
 		got, ok := s.Quantity(sellerSKU(i))
 		if !ok || got != want {
 			if bad++; bad <= 5 {
@@ -286,3 +160,18 @@ func loggedWriter(t testing.TB, s *listingsfake.Server, n int, mod func(*amazonw
 	})
 	return w, cl
 }
+
+// The ledger and the running Dispatcher of every driver's tests.
+type (
+	ledger  = dispatchtest.Ledger
+	running = dispatchtest.Running
+)
+
+func newLedger(t testing.TB) *ledger { return dispatchtest.NewLedger(t) }
+
+func start(t testing.TB, l *ledger, accounts []dispatch.Account, opts *dispatch.Options) *running {
+	return dispatchtest.Start(t, l, accounts, opts)
+}
+
+// stock gives each of n SKUs some units at both stores.
+func stock(l *ledger, n int) { l.Stock(n, skuName) }

@@ -36,7 +36,7 @@ func flashSale(l *ledger, src chan<- event.Availability, rnd *rand.Rand, skus, c
 		if rnd.IntN(20) == 0 {
 			delta = 5
 		}
-		src <- l.move(sku, loc, delta)
+		src <- l.Move(sku, loc, delta)
 		if (i+1)%perTick == 0 {
 			time.Sleep(tick)
 		}
@@ -61,9 +61,9 @@ func TestFlashSale(t *testing.T) {
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 
 		began := time.Now()
-		flashSale(l, r.src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
+		flashSale(l, r.Src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
 		fed := time.Now()
-		r.idle(t, 30*time.Minute)
+		r.Idle(t, 30*time.Minute)
 		drained := time.Now()
 
 		fs, ws, st := s.Stats(), w.Stats(), r.Status()[0]
@@ -107,23 +107,23 @@ func TestKillWhileDraining(t *testing.T) {
 		rnd := rand.New(rand.NewPCG(3, 4))
 		w1 := newWriter(t, s, skus, nil)
 		first := start(t, l, []dispatch.Account{{Writer: w1, Rule: rule}}, nil)
-		flashSale(l, first.src, rnd, skus, 30_000, 10_000)
+		flashSale(l, first.Src, rnd, skus, 30_000, 10_000)
 		depth := first.Status()[0].QueueDepth
 		if depth < 1_000 || w1.Stats().PendingFeeds == 0 {
 			t.Fatalf("%d SKUs and %d feeds pending at the kill: no backlog to lose", depth, w1.Stats().PendingFeeds)
 		}
-		first.stop() // kill: the queue and the writer's memory are gone
+		first.Stop() // kill: the queue and the writer's memory are gone
 		before := s.Stats()
 
 		// The ledger moves while nothing runs; nobody hears of it.
 		for i := 0; i < 2_000; i++ {
-			l.move(skuName(rnd.IntN(skus)), "hamburg", -1)
+			l.Move(skuName(rnd.IntN(skus)), "hamburg", -1)
 		}
 
 		w2 := newWriter(t, s, skus, nil)
 		second := start(t, l, []dispatch.Account{{Writer: w2, Rule: rule}}, nil)
 		began := time.Now()
-		second.idle(t, 30*time.Minute)
+		second.Idle(t, 30*time.Minute)
 		after := s.Stats()
 		t.Logf("killed with queue depth %d and %v feed(s) pending; restart converged in %v with %d requests (%d throttled), writer %+v",
 			depth, before.FeedsCreated-before.FeedsDone, time.Since(began), after.Requests-before.Requests, after.Throttled-before.Throttled, w2.Stats())
@@ -145,7 +145,7 @@ func TestOutage(t *testing.T) {
 		stock(l, skus)
 		w := newWriter(t, s, skus, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, skus)
 
 		down := time.Now()
@@ -160,7 +160,7 @@ func TestOutage(t *testing.T) {
 			}
 			sawOpen <- open
 		}()
-		flashSale(l, r.src, rnd, skus, 20_000, 500) // 40 s of sales during the outage
+		flashSale(l, r.Src, rnd, skus, 20_000, 500) // 40 s of sales during the outage
 		time.Sleep(time.Until(down.Add(time.Minute)))
 		during := s.Stats().Down
 		st := r.Status()[0]
@@ -178,7 +178,7 @@ func TestOutage(t *testing.T) {
 			t.Error("nothing pending after the outage: the test lost its backlog")
 		}
 		back := time.Now()
-		r.idle(t, 10*time.Minute)
+		r.Idle(t, 10*time.Minute)
 		t.Logf("drained %v after Amazon came back; writer %+v", time.Since(back), w.Stats())
 		converged(t, l, s, skus)
 		if s.Stats().Throttled != 0 {

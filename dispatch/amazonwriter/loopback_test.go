@@ -30,12 +30,12 @@ func TestLoopback(t *testing.T) {
 	l := newLedger(t)
 	stock(l, skus)
 	r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-	r.idle(t, 30*time.Second)
+	r.Idle(t, 30*time.Second)
 	for i := range 5 {
-		r.src <- l.move(skuName(i*50), "berlin", -1)
+		r.Src <- l.Move(skuName(i*50), "berlin", -1)
 	}
 	time.Sleep(300 * time.Millisecond)
-	r.idle(t, 30*time.Second)
+	r.Idle(t, 30*time.Second)
 	converged(t, l, fake, skus)
 	if st, ws := fake.Stats(), w.Stats(); st.Throttled != 0 || st.FeedsDone != 1 || ws.PatchesAccepted != 5 {
 		t.Errorf("fake %+v, writer %+v", st, ws)

@@ -24,7 +24,7 @@ func TestSmoke(t *testing.T) {
 		w := newWriter(t, s, 600, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		time.Sleep(100 * time.Millisecond)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, 600)
 		st, ws := s.Stats(), w.Stats()
 		t.Logf("fake %+v", st)

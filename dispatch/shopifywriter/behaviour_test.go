@@ -41,13 +41,13 @@ func TestCoalescing(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 10)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", 10, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		time.Sleep(5 * time.Second) // let the budget refill
 
 		began := time.Now()
 		var last time.Time
 		for range 10 {
-			r.src <- l.move(skuName(3), "berlin", -1)
+			r.Src <- l.Move(skuName(3), "berlin", -1)
 			last = time.Now()
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -56,7 +56,7 @@ func TestCoalescing(t *testing.T) {
 		if len(ats) != 1 {
 			t.Fatalf("%d writes %v, want 1", len(ats), qs)
 		}
-		if want := l.want(skuName(3)); qs[0] != want {
+		if want := l.Want(rule, skuName(3)); qs[0] != want {
 			t.Errorf("wrote %d, want the last value %d", qs[0], want)
 		}
 		if d := ats[0].Sub(last); d < 250*time.Millisecond || d > 260*time.Millisecond {
@@ -73,12 +73,12 @@ func TestMaxDelay(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 10)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", 10, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		time.Sleep(5 * time.Second)
 
 		began := time.Now()
 		for range 35 { // every 100ms for 3.5s
-			r.src <- l.move(skuName(5), "hamburg", -1)
+			r.Src <- l.Move(skuName(5), "hamburg", -1)
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(2 * time.Second)
@@ -95,7 +95,7 @@ func TestMaxDelay(t *testing.T) {
 				t.Errorf("writes %d and %d are %v apart", i-1, i, d)
 			}
 		}
-		if want := l.want(skuName(5)); qs[len(qs)-1] != want {
+		if want := l.Want(rule, skuName(5)); qs[len(qs)-1] != want {
 			t.Errorf("last write %d, want %d", qs[len(qs)-1], want)
 		}
 	})
@@ -146,11 +146,11 @@ func TestPerSKUOrder(t *testing.T) {
 			Backoff: dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 			Breaker: dispatch.BreakerSettings{Timeout: 2 * time.Second},
 		})
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		began := time.Now()
 		rnd := rand.New(rand.NewPCG(7, 8))
 		for i := 0; i < 20_000; i++ {
-			r.src <- l.move(skuName(rnd.IntN(skus)), "berlin", -1)
+			r.Src <- l.Move(skuName(rnd.IntN(skus)), "berlin", -1)
 			switch i {
 			case 5_000, 12_000:
 				s.SetDown(503, time.Now().Add(3*time.Second))
@@ -163,13 +163,13 @@ func TestPerSKUOrder(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 			}
 		}
-		r.idle(t, 5*time.Minute)
+		r.Idle(t, 5*time.Minute)
 		// The hand edits after the last write of a SKU are only undone by
 		// the next change or reconcile.
 		if err := r.Reconcile(""); err != nil {
 			t.Fatal(err)
 		}
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, skus)
 
 		w.mu.Lock()
@@ -216,11 +216,11 @@ func TestFairness(t *testing.T) {
 			t.Fatalf("busy shop has only %d pending", st.QueueDepth)
 		}
 		at := time.Now()
-		r.src <- l.move(skuName(0), "berlin", -3)
+		r.Src <- l.Move(skuName(0), "berlin", -3)
 		time.Sleep(time.Second)
 		ats, qs := quiet.writesOf(itemID(0), at)
-		if len(ats) != 1 || qs[0] != l.want(skuName(0)) {
-			t.Fatalf("quiet shop got %v, want one write of %d", qs, l.want(skuName(0)))
+		if len(ats) != 1 || qs[0] != l.Want(rule, skuName(0)) {
+			t.Fatalf("quiet shop got %v, want one write of %d", qs, l.Want(rule, skuName(0)))
 		}
 		// The window, then at most the busy batch in flight, then its own
 		// write (each call takes 50ms).
@@ -245,16 +245,16 @@ func TestStaleCompareRereadsAndRetries(t *testing.T) {
 		stock(l, 10)
 		w := newWriter(t, s, "shopify-eu", 10, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		r.idle(t, time.Minute)
-		if q, ok := w.Known(itemID(3)); !ok || q != l.want(skuName(3)) {
-			t.Fatalf("writer believes %d (%v), want %d", q, ok, l.want(skuName(3)))
+		r.Idle(t, time.Minute)
+		if q, ok := w.Known(itemID(3)); !ok || q != l.Want(rule, skuName(3)) {
+			t.Fatalf("writer believes %d (%v), want %d", q, ok, l.Want(rule, skuName(3)))
 		}
 		s.SetLevel(itemID(3), shopLocation, 77) // a hand edit
 		before := s.Stats()
-		r.src <- l.move(skuName(3), "berlin", -2)
-		r.src <- l.move(skuName(4), "berlin", -2) // a sibling in the same call
+		r.Src <- l.Move(skuName(3), "berlin", -2)
+		r.Src <- l.Move(skuName(4), "berlin", -2) // a sibling in the same call
 		time.Sleep(2 * time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, 10)
 		after := s.Stats()
 		if n := after.UserErrors - before.UserErrors; n != 1 {
@@ -275,15 +275,15 @@ func TestSameContentIsANewWrite(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 1)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", 1, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
-		want := l.want(skuName(0))
+		r.Idle(t, time.Minute)
+		want := l.Want(rule, skuName(0))
 		for round := range 2 {
 			s.SetLevel(itemID(0), shopLocation, 7)
 			if err := r.Reconcile("shopify-eu"); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(time.Second)
-			r.idle(t, time.Minute)
+			r.Idle(t, time.Minute)
 			if got, _ := s.Level(itemID(0), shopLocation); got != want {
 				t.Fatalf("round %d: shop shows %d, want %d (replays so far: %d)", round, got, want, s.Stats().Replays)
 			}
@@ -308,7 +308,7 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 10)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", 10, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		for i := range 10 {
 			got, ok := s.Level(itemID(i), shopLocation)
 			if i == 4 {
@@ -317,8 +317,8 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 				}
 				continue
 			}
-			if got != l.want(skuName(i)) {
-				t.Errorf("%s: %d, want %d", skuName(i), got, l.want(skuName(i)))
+			if got != l.Want(rule, skuName(i)) {
+				t.Errorf("%s: %d, want %d", skuName(i), got, l.Want(rule, skuName(i)))
 			}
 		}
 		dls := deadLetters(t, l)
@@ -331,7 +331,7 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 		before := s.Stats().Requests
 		_ = r.Reconcile("")
 		time.Sleep(time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		if n := len(deadLetters(t, l)); n != 1 {
 			t.Errorf("%d dead letters after a reconcile", n)
 		}
@@ -341,9 +341,9 @@ func TestRefusedItemIsDeadLettered(t *testing.T) {
 		t.Logf("reconcile: %d requests", s.Stats().Requests-before)
 
 		// The ledger moves: try again, and dead-letter the new version.
-		r.src <- l.move(skuName(4), "berlin", -1)
+		r.Src <- l.Move(skuName(4), "berlin", -1)
 		time.Sleep(2 * time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		if n := len(deadLetters(t, l)); n != 2 {
 			t.Errorf("%d dead letters after the SKU moved, want 2", n)
 		}
@@ -377,7 +377,7 @@ func TestAuthFailurePauses(t *testing.T) {
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		time.Sleep(time.Second)
 		for range 20 {
-			r.src <- l.move(skuName(1), "berlin", -1)
+			r.Src <- l.Move(skuName(1), "berlin", -1)
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(time.Minute)
@@ -411,11 +411,11 @@ func TestEchoesRecorded(t *testing.T) {
 		stock(l, 10)
 		var echoes shopify.MemoryEchoes
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", 10, &echoes), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		for i := range 10 {
 			q, at, ok := echoes.Pushed(itemID(i), shopLocation)
-			if !ok || q != l.want(skuName(i)) || at.IsZero() {
-				t.Errorf("%s: pushed %d at %v (%v), want %d", skuName(i), q, at, ok, l.want(skuName(i)))
+			if !ok || q != l.Want(rule, skuName(i)) || at.IsZero() {
+				t.Errorf("%s: pushed %d at %v (%v), want %d", skuName(i), q, at, ok, l.Want(rule, skuName(i)))
 			}
 		}
 	})
@@ -437,7 +437,7 @@ func TestExplain(t *testing.T) {
 		}
 		b, _ := json.Marshal(q)
 		t.Logf("%s", b)
-		if q.Value != l.want(skuName(1)) || !strings.Contains(q.Explanation.Rule, "berlin 41 + hamburg 11 = 52; buffer 1 units → 51 ⇒ 51") {
+		if q.Value != l.Want(rule, skuName(1)) || !strings.Contains(q.Explanation.Rule, "berlin 41 + hamburg 11 = 52; buffer 1 units → 51 ⇒ 51") {
 			t.Errorf("explanation %+v", q)
 		}
 		if _, err := d.Explain(context.Background(), "shopify-eu", "nope"); err == nil {

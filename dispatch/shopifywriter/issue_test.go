@@ -35,7 +35,7 @@ func flashSale(l *ledger, src chan<- event.Availability, rnd *rand.Rand, skus, c
 		if rnd.IntN(20) == 0 {
 			delta = 5
 		}
-		src <- l.move(sku, loc, delta)
+		src <- l.Move(sku, loc, delta)
 		if (i+1)%perTick == 0 {
 			time.Sleep(tick)
 		}
@@ -117,9 +117,9 @@ func TestFlashSaleStandardPlan(t *testing.T) {
 		stop := make(chan struct{})
 		samples := watch(r, s, 250*time.Millisecond, stop)
 		began := time.Now()
-		flashSale(l, r.src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
+		flashSale(l, r.Src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
 		fed := time.Now()
-		r.idle(t, 10*time.Minute)
+		r.Idle(t, 10*time.Minute)
 		close(stop)
 		ss := <-samples
 		drained := time.Now()
@@ -167,24 +167,24 @@ func TestKillWhileDraining(t *testing.T) {
 		stock(l, skus)
 		rnd := rand.New(rand.NewPCG(3, 4))
 		first := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", skus, nil), Rule: rule}}, nil)
-		flashSale(l, first.src, rnd, skus, 30_000, 10_000)
+		flashSale(l, first.Src, rnd, skus, 30_000, 10_000)
 		depth := first.Status()[0].QueueDepth
 		if depth < 1_000 {
 			t.Fatalf("only %d SKUs pending at the kill: no backlog to lose", depth)
 		}
-		first.stop() // kill: the queue and the writer's memory are gone
+		first.Stop() // kill: the queue and the writer's memory are gone
 		before := s.Stats()
 
 		// The ledger moves while nothing runs; nobody hears of it.
 		for i := 0; i < 2_000; i++ {
-			l.move(skuName(rnd.IntN(skus)), "hamburg", -1)
+			l.Move(skuName(rnd.IntN(skus)), "hamburg", -1)
 		}
 
 		// Restart at once: the shop's bucket is still drained, and the new
 		// limiter does not know it.
 		second := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", skus, nil), Rule: rule}}, nil)
 		began := time.Now()
-		second.idle(t, 10*time.Minute)
+		second.Idle(t, 10*time.Minute)
 		after := s.Stats()
 		t.Logf("killed with %d SKUs pending; restart converged in %v with %d requests (%d throttled)",
 			depth, time.Since(began), after.Requests-before.Requests, after.Throttled-before.Throttled)
@@ -202,7 +202,7 @@ func TestOutage(t *testing.T) {
 		l := newLedger(t)
 		stock(l, skus)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, s, "shopify-eu", skus, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, skus)
 
 		down := time.Now()
@@ -217,7 +217,7 @@ func TestOutage(t *testing.T) {
 			}
 			sawOpen <- open
 		}()
-		flashSale(l, r.src, rnd, skus, 20_000, 500) // 40 s of sales during the outage
+		flashSale(l, r.Src, rnd, skus, 20_000, 500) // 40 s of sales during the outage
 		time.Sleep(time.Until(down.Add(time.Minute)))
 		during := s.Stats().Down
 		st := r.Status()[0]
@@ -235,7 +235,7 @@ func TestOutage(t *testing.T) {
 			t.Error("nothing pending after the outage: the test lost its backlog")
 		}
 		back := time.Now()
-		r.idle(t, 5*time.Minute)
+		r.Idle(t, 5*time.Minute)
 		t.Logf("drained %v after the shop came back", time.Since(back))
 		converged(t, l, s, skus)
 		if s.Stats().Throttled != 0 {

@@ -43,13 +43,13 @@ func TestLoopback(t *testing.T) {
 	r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 	rnd := rand.New(rand.NewPCG(9, 10))
 	for range 10_000 {
-		r.src <- l.move(skuName(rnd.IntN(skus)), "berlin", -1)
+		r.Src <- l.Move(skuName(rnd.IntN(skus)), "berlin", -1)
 	}
 	time.Sleep(300 * time.Millisecond)
-	r.idle(t, 30*time.Second)
+	r.Idle(t, 30*time.Second)
 	for i := range skus {
-		if got, _ := s.Level(itemID(i), shopLocation); got != l.want(skuName(i)) {
-			t.Fatalf("%s: shop shows %d, ledger says %d", skuName(i), got, l.want(skuName(i)))
+		if got, _ := s.Level(itemID(i), shopLocation); got != l.Want(rule, skuName(i)) {
+			t.Fatalf("%s: shop shows %d, ledger says %d", skuName(i), got, l.Want(rule, skuName(i)))
 		}
 	}
 	if st := s.Stats(); st.Throttled != 0 {
@@ -70,7 +70,7 @@ func BenchmarkDeliveredPerShop(b *testing.B) {
 			r := start(b, l, []dispatch.Account{{Writer: w, Rule: rule}}, &dispatch.Options{
 				Window: time.Millisecond, MaxDelay: time.Millisecond, ReconcileInterval: -1,
 			})
-			r.idle(b, time.Minute)
+			r.Idle(b, time.Minute)
 			st0 := r.Status()[0]
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -78,12 +78,12 @@ func BenchmarkDeliveredPerShop(b *testing.B) {
 			updates := 0
 			for b.Loop() {
 				for i := range skus {
-					r.Notify(l.move(skuName(i), "berlin", -1))
+					r.Notify(l.Move(skuName(i), "berlin", -1))
 				}
-				r.idle(b, time.Minute)
+				r.Idle(b, time.Minute)
 				updates += skus
-				if got, _ := s.Level(itemID(7), shopLocation); got != l.want(skuName(7)) {
-					b.Fatalf("shop shows %d, ledger says %d", got, l.want(skuName(7)))
+				if got, _ := s.Level(itemID(7), shopLocation); got != l.Want(rule, skuName(7)) {
+					b.Fatalf("shop shows %d, ledger says %d", got, l.Want(rule, skuName(7)))
 				}
 			}
 			elapsed := time.Since(began)

@@ -17,7 +17,7 @@ func TestSmoke(t *testing.T) {
 		w := newWriter(t, s, "shopify-eu", 600, nil)
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		time.Sleep(100 * time.Millisecond)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, s, 600)
 		t.Logf("%+v", r.Status())
 		t.Logf("%+v", s.Stats())

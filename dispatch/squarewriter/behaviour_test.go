@@ -45,14 +45,14 @@ func TestRefusedChangeIsDeadLettered(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 10)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, 10, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		for i := range 10 {
 			got, ok := m.level(i)
 			switch {
 			case i == 4 && ok:
 				t.Errorf("the unknown variation was written: %d", got)
-			case i != 4 && got != l.want(skuName(i)):
-				t.Errorf("%s: %d, want %d", skuName(i), got, l.want(skuName(i)))
+			case i != 4 && got != l.Want(rule, skuName(i)):
+				t.Errorf("%s: %d, want %d", skuName(i), got, l.Want(rule, skuName(i)))
 			}
 		}
 		dls := deadLetters(t, l)
@@ -65,15 +65,15 @@ func TestRefusedChangeIsDeadLettered(t *testing.T) {
 		refused := m.Stats().Refused
 		_ = r.Reconcile("")
 		time.Sleep(time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		if n := len(deadLetters(t, l)); n != 1 || m.Stats().Refused != refused {
 			t.Errorf("after a reconcile: %d dead letters, %d refused calls (was %d)", n, m.Stats().Refused, refused)
 		}
 
 		// The ledger moves: try again, and dead-letter the new version.
-		r.src <- l.move(skuName(4), "berlin", -1)
+		r.Src <- l.Move(skuName(4), "berlin", -1)
 		time.Sleep(2 * time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		if n := len(deadLetters(t, l)); n != 2 {
 			t.Errorf("%d dead letters after the SKU moved, want 2", n)
 		}
@@ -93,7 +93,7 @@ func TestReconcilePutsBackAHandEdit(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 10)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, 10, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, m, 10)
 		m.SetCount(squarefake.Count{CatalogObjectID: objectID(3), LocationID: squareLocation, Quantity: "77"})
 		before := m.Stats()
@@ -101,7 +101,7 @@ func TestReconcilePutsBackAHandEdit(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, m, 10)
 		after := m.Stats()
 		if applied, ignored := after.Applied-before.Applied, after.Ignored-before.Ignored; applied != 1 || ignored != 9 {
@@ -121,9 +121,9 @@ func TestThrottleAdapts(t *testing.T) {
 		stock(l, skus)
 		w := newWriter(t, m, skus, func(o *squarewriter.Options) { o.RequestsPerSecond = 20 })
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		flashSale(l, r.src, rand.New(rand.NewPCG(11, 12)), skus, 10_000, 1_000)
+		flashSale(l, r.Src, rand.New(rand.NewPCG(11, 12)), skus, 10_000, 1_000)
 		atEnd := w.Rate()
-		r.idle(t, 5*time.Minute)
+		r.Idle(t, 5*time.Minute)
 		fs, st := m.Stats(), r.Status()[0]
 		t.Logf("%d requests, %d throttled; writer rate %.2f/s at the end of the sale, %.2f/s now; status %+v",
 			fs.Requests, fs.Throttled, atEnd, w.Rate(), st)
@@ -152,7 +152,7 @@ func TestEchoesRoundTrip(t *testing.T) {
 		stock(l, 3)
 		echoes := &square.MemoryEchoes{}
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, 3, func(o *squarewriter.Options) { o.Echoes = echoes }), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, m, 3)
 
 		// The inbound side of the same account: the written location is
@@ -182,7 +182,7 @@ func TestEchoesRoundTrip(t *testing.T) {
 			}
 			return ev, out
 		}
-		written := l.want(skuName(1))
+		written := l.Want(rule, skuName(1))
 		ev, out := deliver()
 		if m := ev.Movement; m.State != event.StateAvailable || m.Reason != event.ReasonEchoConfirmation || m.Quantity != written {
 			t.Fatalf("the echo of %d normalized to %+v", written, m)
@@ -217,7 +217,7 @@ func TestAuthFailurePauses(t *testing.T) {
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 		time.Sleep(time.Second)
 		for range 20 {
-			r.src <- l.move(skuName(1), "berlin", -1)
+			r.Src <- l.Move(skuName(1), "berlin", -1)
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(time.Minute)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,10 +16,8 @@ import (
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
 	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
 	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/dispatch/dispatchtest"
 	"github.com/stockgate/stockgate/dispatch/squarewriter"
-	"github.com/stockgate/stockgate/event"
-	"github.com/stockgate/stockgate/store"
-	"github.com/stockgate/stockgate/store/memstore"
 )
 
 // The Square location written, and the catalogue: SKU i is item variation
@@ -235,76 +232,6 @@ func (m *merchant) level(i int) (int64, bool) {
 	return q, true
 }
 
-// ledger is a store with helpers to move stock.
-type ledger struct {
-	*store.Store
-	t   testing.TB
-	mu  sync.Mutex
-	seq int
-}
-
-func newLedger(t testing.TB) *ledger {
-	st := store.New(memstore.New(nil))
-	t.Cleanup(func() { st.Close() })
-	return &ledger{Store: st, t: t}
-}
-
-// move adds delta to the available units of sku at loc and returns the
-// availability change the ledger would publish.
-func (l *ledger) move(sku, loc string, delta int64) event.Availability {
-	l.t.Helper()
-	ctx := context.Background()
-	for {
-		p, err := l.Projection(ctx, store.Key{SKU: sku, Location: loc})
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		l.mu.Lock()
-		l.seq++
-		id := fmt.Sprintf("ev-%d", l.seq)
-		l.mu.Unlock()
-		next := p
-		next.Key = store.Key{SKU: sku, Location: loc}
-		next.OnHand += delta
-		next.Available += delta
-		next.Seq = p.Seq + 1
-		next.UpdatedAt = time.Now()
-		e := store.Entry{Key: next.Key, Seq: next.Seq, EventID: id, Outcome: store.OutcomeApplied,
-			Delta: store.Quantities{OnHand: delta, Available: delta}, Result: next.Quantities, RecordedAt: next.UpdatedAt}
-		err = l.Commit(ctx, store.Commit{EventID: id, ExpectedSeq: p.Seq, Entry: &e, Projection: &next})
-		if errors.Is(err, store.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		return event.Availability{SKU: sku, Location: loc, OnHand: next.OnHand, Available: next.Available, Seq: next.Seq,
-			RecordedAt: next.UpdatedAt}
-	}
-}
-
-// want is the channel quantity of sku by the ledger now.
-func (l *ledger) want(sku string) int64 {
-	l.t.Helper()
-	var ps []store.Projection
-	for _, loc := range rule.Locations {
-		p, err := l.Projection(context.Background(), store.Key{SKU: sku, Location: loc})
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		ps = append(ps, p)
-	}
-	return rule.Compute(ps).Value
-}
-
-// stock gives each of n SKUs some units at both stores.
-func stock(l *ledger, n int) {
-	for i := range n {
-		l.move(skuName(i), "berlin", 40+int64(i%7))
-		l.move(skuName(i), "hamburg", 10+int64(i%3))
-	}
-}
-
 // newWriter is a Writer of the fake for n SKUs; mod changes its options.
 func newWriter(t testing.TB, m *merchant, n int, mod func(*squarewriter.Options)) *squarewriter.Writer {
 	t.Helper()
@@ -319,67 +246,13 @@ func newWriter(t testing.TB, m *merchant, n int, mod func(*squarewriter.Options)
 	return w
 }
 
-// running is a Dispatcher running in the background.
-type running struct {
-	*dispatch.Dispatcher
-	src    chan event.Availability
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func start(t testing.TB, l *ledger, accounts []dispatch.Account, opts *dispatch.Options) *running {
-	t.Helper()
-	d, err := dispatch.New(l.Store, accounts, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = d.Reconcile("") // Run does it too; here so that idle cannot see an empty queue before Run begins
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Dispatcher: d, src: make(chan event.Availability, 4096), cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- d.Run(ctx, dispatch.ChanSource(r.src)) }()
-	t.Cleanup(r.stop)
-	return r
-}
-
-// stop cancels Run and waits for it, as a kill would (minus the writes in
-// flight, which a kill -9 may or may not have let through).
-func (r *running) stop() {
-	if r.cancel == nil {
-		return
-	}
-	r.cancel()
-	<-r.done
-	r.cancel = nil
-}
-
-// idle waits until every account's queue is empty, up to limit.
-func (r *running) idle(t testing.TB, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		busy := false
-		for _, s := range r.Status() {
-			if s.QueueDepth > 0 {
-				busy = true
-			}
-		}
-		if !busy {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not idle after %v: %+v", limit, r.Status())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // converged checks that the fake shows the ledger's channel quantity of
 // every SKU.
 func converged(t testing.TB, l *ledger, m *merchant, n int) {
 	t.Helper()
 	bad := 0
 	for i := range n {
-		want := l.want(skuName(i))
+		want := l.Want(rule, skuName(i))
 		got, ok := m.level(i)
 		if !ok || got != want {
 			if bad++; bad <= 5 {
@@ -391,3 +264,18 @@ func converged(t testing.TB, l *ledger, m *merchant, n int) {
 		t.Fatalf("%d of %d SKUs differ", bad, n)
 	}
 }
+
+// The ledger and the running Dispatcher of every driver's tests.
+type (
+	ledger  = dispatchtest.Ledger
+	running = dispatchtest.Running
+)
+
+func newLedger(t testing.TB) *ledger { return dispatchtest.NewLedger(t) }
+
+func start(t testing.TB, l *ledger, accounts []dispatch.Account, opts *dispatch.Options) *running {
+	return dispatchtest.Start(t, l, accounts, opts)
+}
+
+// stock gives each of n SKUs some units at both stores.
+func stock(l *ledger, n int) { l.Stock(n, skuName) }

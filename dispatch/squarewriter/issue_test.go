@@ -35,7 +35,7 @@ func flashSale(l *ledger, src chan<- event.Availability, rnd *rand.Rand, skus, c
 		if rnd.IntN(20) == 0 {
 			delta = 5
 		}
-		src <- l.move(sku, loc, delta)
+		src <- l.Move(sku, loc, delta)
 		if (i+1)%perTick == 0 {
 			time.Sleep(tick)
 		}
@@ -113,9 +113,9 @@ func TestFlashSale(t *testing.T) {
 		stop := make(chan struct{})
 		samples := watch(r, m, 250*time.Millisecond, stop)
 		began := time.Now()
-		flashSale(l, r.src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
+		flashSale(l, r.Src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
 		fed := time.Now()
-		r.idle(t, 10*time.Minute)
+		r.Idle(t, 10*time.Minute)
 		close(stop)
 		ss := <-samples
 
@@ -167,21 +167,21 @@ func TestKillWhileDraining(t *testing.T) {
 		stock(l, skus)
 		rnd := rand.New(rand.NewPCG(3, 4))
 		first := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, skus, nil), Rule: rule}}, nil)
-		flashSale(l, first.src, rnd, skus, 30_000, 10_000)
+		flashSale(l, first.Src, rnd, skus, 30_000, 10_000)
 		depth := first.Status()[0].QueueDepth
 		if depth < 1_000 {
 			t.Fatalf("only %d SKUs pending at the kill: no backlog to lose", depth)
 		}
-		first.stop()
+		first.Stop()
 		before := m.Stats()
 
 		for i := 0; i < 2_000; i++ { // the ledger moves while nothing runs
-			l.move(skuName(rnd.IntN(skus)), "hamburg", -1)
+			l.Move(skuName(rnd.IntN(skus)), "hamburg", -1)
 		}
 
 		second := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, skus, nil), Rule: rule}}, nil)
 		began := time.Now()
-		second.idle(t, 10*time.Minute)
+		second.Idle(t, 10*time.Minute)
 		after := m.Stats()
 		t.Logf("killed with %d SKUs pending; restart converged in %v with %d requests (%d throttled, %d refused)",
 			depth, time.Since(began), after.Requests-before.Requests, after.Throttled-before.Throttled, after.Refused-before.Refused)
@@ -202,7 +202,7 @@ func TestOutage(t *testing.T) {
 		l := newLedger(t)
 		stock(l, skus)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, skus, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, m, skus)
 
 		down := time.Now()
@@ -216,7 +216,7 @@ func TestOutage(t *testing.T) {
 			}
 			sawOpen <- open
 		}()
-		flashSale(l, r.src, rand.New(rand.NewPCG(5, 6)), skus, 20_000, 500) // 40 s of sales during the outage
+		flashSale(l, r.Src, rand.New(rand.NewPCG(5, 6)), skus, 20_000, 500) // 40 s of sales during the outage
 		time.Sleep(time.Until(down.Add(time.Minute)))
 		during := m.Stats().Down
 		st := r.Status()[0]
@@ -234,7 +234,7 @@ func TestOutage(t *testing.T) {
 			t.Error("nothing pending after the outage: the test lost its backlog")
 		}
 		back := time.Now()
-		r.idle(t, 5*time.Minute)
+		r.Idle(t, 5*time.Minute)
 		t.Logf("drained %v after Square came back", time.Since(back))
 		converged(t, l, m, skus)
 		if fs := m.Stats(); fs.Throttled != 0 {
@@ -253,7 +253,7 @@ func TestIdempotentRetry(t *testing.T) {
 		l := newLedger(t)
 		stock(l, 10)
 		r := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, 10, nil), Rule: rule}}, nil)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		time.Sleep(2 * time.Second)
 		from, st0, applied0 := len(m.batchCalls()), m.Stats(), len(m.Applied())
 
@@ -261,10 +261,10 @@ func TestIdempotentRetry(t *testing.T) {
 		m.loseAnswer = 1
 		m.mu.Unlock()
 		for i := range 3 {
-			r.src <- l.move(skuName(i), "berlin", -2)
+			r.Src <- l.Move(skuName(i), "berlin", -2)
 		}
 		time.Sleep(5 * time.Second)
-		r.idle(t, time.Minute)
+		r.Idle(t, time.Minute)
 		converged(t, l, m, 10)
 
 		calls := m.batchCalls()[from:]

@@ -1,0 +1,151 @@
+// Package dispatchtest is test support for dispatch.Writer drivers: a
+// ledger to move stock in and a Dispatcher running over it, so that every
+// driver's tests (dispatch/shopifywriter, squarewriter, amazonwriter)
+// drive the real Dispatcher the same way.
+package dispatchtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stockgate/stockgate/channel"
+	"github.com/stockgate/stockgate/dispatch"
+	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/memstore"
+)
+
+// Ledger is an in-memory store with helpers to move stock.
+type Ledger struct {
+	*store.Store
+	t   testing.TB
+	mu  sync.Mutex
+	seq int
+}
+
+// NewLedger returns an empty Ledger, closed when t ends.
+func NewLedger(t testing.TB) *Ledger {
+	st := store.New(memstore.New(nil))
+	t.Cleanup(func() { st.Close() })
+	return &Ledger{Store: st, t: t}
+}
+
+// Move adds delta to the available units of sku at loc and returns the
+// availability change the ledger would publish.
+func (l *Ledger) Move(sku, loc string, delta int64) event.Availability {
+	l.t.Helper()
+	ctx := context.Background()
+	for {
+		p, err := l.Projection(ctx, store.Key{SKU: sku, Location: loc})
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		l.mu.Lock()
+		l.seq++
+		id := fmt.Sprintf("ev-%d", l.seq)
+		l.mu.Unlock()
+		next := p
+		next.Key = store.Key{SKU: sku, Location: loc}
+		next.OnHand += delta
+		next.Available += delta
+		next.Seq = p.Seq + 1
+		next.UpdatedAt = time.Now()
+		e := store.Entry{Key: next.Key, Seq: next.Seq, EventID: id, Outcome: store.OutcomeApplied,
+			Delta: store.Quantities{OnHand: delta, Available: delta}, Result: next.Quantities, RecordedAt: next.UpdatedAt}
+		err = l.Commit(ctx, store.Commit{EventID: id, ExpectedSeq: p.Seq, Entry: &e, Projection: &next})
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		return event.Availability{SKU: sku, Location: loc, OnHand: next.OnHand, Available: next.Available, Seq: next.Seq,
+			RecordedAt: next.UpdatedAt}
+	}
+}
+
+// Want is the channel quantity of sku by rule and the ledger now.
+func (l *Ledger) Want(rule channel.Rule, sku string) int64 {
+	l.t.Helper()
+	var ps []store.Projection
+	for _, loc := range rule.Locations {
+		p, err := l.Projection(context.Background(), store.Key{SKU: sku, Location: loc})
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	return rule.Compute(ps).Value
+}
+
+// Stock gives each of n SKUs, named by name, some units at berlin and
+// hamburg.
+func (l *Ledger) Stock(n int, name func(int) string) {
+	for i := range n {
+		l.Move(name(i), "berlin", 40+int64(i%7))
+		l.Move(name(i), "hamburg", 10+int64(i%3))
+	}
+}
+
+// Running is a Dispatcher running in the background over a Ledger, fed
+// through Src.
+type Running struct {
+	*dispatch.Dispatcher
+	Src    chan event.Availability
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// Start runs a Dispatcher of accounts over l until Stop or the end of t.
+func Start(t testing.TB, l *Ledger, accounts []dispatch.Account, opts *dispatch.Options) *Running {
+	t.Helper()
+	d, err := dispatch.New(l.Store, accounts, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Queue every SKU before Run, so that Idle cannot see an empty queue
+	// before Run begins.
+	_ = d.Reconcile("")
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Running{Dispatcher: d, Src: make(chan event.Availability, 4096), cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- d.Run(ctx, dispatch.ChanSource(r.Src)) }()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// Stop cancels Run and waits for it (as a kill would, minus the writes in
+// flight, which a kill -9 may or may not have let through).
+func (r *Running) Stop() {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	<-r.done
+	r.cancel = nil
+}
+
+// Idle waits until every account's queue is empty, up to limit. It looks
+// every 50ms: Status walks the whole queue.
+func (r *Running) Idle(t testing.TB, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		busy := false
+		for _, s := range r.Status() {
+			if s.QueueDepth > 0 {
+				busy = true
+			}
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not idle after %v: %+v", limit, r.Status())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
