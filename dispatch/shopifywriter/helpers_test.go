@@ -2,10 +2,8 @@ package shopifywriter_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -44,52 +42,6 @@ func items(n int) map[int64]string {
 // unit held back.
 var rule = channel.Rule{Channel: "shopify-eu", Locations: []string{"berlin", "hamburg"}, BufferUnits: 1}
 
-// pipeNet is an in-memory network for a testing/synctest bubble, where
-// goroutines blocked on real sockets would keep time from moving: HTTP/1.1
-// runs for real (http.Server and http.Transport) over net.Pipe.
-type pipeNet struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeNet() *pipeNet {
-	return &pipeNet{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (p *pipeNet) Accept() (net.Conn, error) {
-	select {
-	case c := <-p.conns:
-		return c, nil
-	case <-p.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (p *pipeNet) Close() error {
-	p.once.Do(func() { close(p.closed) })
-	return nil
-}
-
-func (p *pipeNet) Addr() net.Addr { return pipeAddr{} }
-
-func (p *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	c, s := net.Pipe()
-	select {
-	case p.conns <- s:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-p.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "shop.test:80" }
-
 // shop is a fake Shopify shop served over a pipeNet, with a log of what
 // reached it.
 type shop struct {
@@ -122,10 +74,10 @@ func newShop(t testing.TB, opts shopifyfake.Options) *shop {
 	t.Helper()
 	s := &shop{Server: shopifyfake.New(opts), t: t, levels: make(map[int64][]int64)}
 	s.idle = sync.NewCond(&s.gate)
-	pn := newPipeNet()
+	pn := dispatchtest.NewPipeNet("shop.test:80")
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: time.Minute}
 	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
-	tr := &http.Transport{DialContext: pn.dial, MaxIdleConnsPerHost: 4}
+	tr := &http.Transport{DialContext: pn.Dial, MaxIdleConnsPerHost: 4}
 	s.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	s.url = "http://shop.test"
 	t.Cleanup(func() {

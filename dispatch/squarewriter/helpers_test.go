@@ -2,10 +2,8 @@ package squarewriter_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -40,52 +38,6 @@ func items(n int) map[string]string {
 // location, one unit held back.
 var rule = channel.Rule{Channel: "square-berlin", Locations: []string{"berlin", "hamburg"}, BufferUnits: 1}
 
-// pipeNet is an in-memory network for a testing/synctest bubble, where
-// goroutines blocked on real sockets would keep time from moving: HTTP/1.1
-// runs for real (http.Server and http.Transport) over net.Pipe.
-type pipeNet struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeNet() *pipeNet {
-	return &pipeNet{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (p *pipeNet) Accept() (net.Conn, error) {
-	select {
-	case c := <-p.conns:
-		return c, nil
-	case <-p.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (p *pipeNet) Close() error {
-	p.once.Do(func() { close(p.closed) })
-	return nil
-}
-
-func (p *pipeNet) Addr() net.Addr { return pipeAddr{} }
-
-func (p *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	c, s := net.Pipe()
-	select {
-	case p.conns <- s:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-p.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "square.test:80" }
-
 // merchant is a fake Square account served over a pipeNet, with a log of
 // the batch-create calls that reached it.
 type merchant struct {
@@ -119,10 +71,10 @@ func newMerchant(t testing.TB, opts squarefake.Options) *merchant {
 	t.Helper()
 	m := &merchant{Server: squarefake.New(&opts), t: t}
 	m.idle = sync.NewCond(&m.gate)
-	pn := newPipeNet()
+	pn := dispatchtest.NewPipeNet("square.test:80")
 	srv := &http.Server{Handler: m, ReadHeaderTimeout: time.Minute}
 	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
-	tr := &http.Transport{DialContext: pn.dial, MaxIdleConnsPerHost: 4}
+	tr := &http.Transport{DialContext: pn.Dial, MaxIdleConnsPerHost: 4}
 	m.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	m.url = "http://square.test"
 	t.Cleanup(func() {
