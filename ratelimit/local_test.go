@@ -89,19 +89,3 @@ func TestObservationValidateReportsEveryField(t *testing.T) {
 		}
 	}
 }
-
-// TestDrainCreditsTheAnswersAge: a reported level is taken as of when the
-// call was sent: the drain leaves what refilled since (Limit × Age).
-func TestDrainCreditsTheAnswersAge(t *testing.T) {
-	o := ratelimit.Observation{Available: 100, HasAvailable: true, Limit: 50, Age: 200 * time.Millisecond}
-	if d, ok := o.DrainTo(); !ok || d != 110 {
-		t.Fatalf("DrainTo = %v %v, want 110 (100 + 50/s × 0.2 s)", d, ok)
-	}
-	o.Age = 0
-	if d, _ := o.DrainTo(); d != 100 {
-		t.Fatalf("DrainTo without Age = %v, want 100", d)
-	}
-	if err := (ratelimit.Observation{Age: -time.Second}).Validate(); err == nil {
-		t.Fatal("a negative Age was accepted")
-	}
-}

@@ -81,14 +81,6 @@ type Observation struct {
 	// marketplace has not yet seen the calls in flight.
 	Available    float64
 	HasAvailable bool
-	// Age is how long the call took, from sending it to reading Available:
-	// the marketplace measured Available at some time in between, and the
-	// bucket has refilled since then by at most Limit × Age. The drain
-	// gives it that benefit of the doubt (see DrainTo), so that the time
-	// an answer spends in flight is not taken from the budget; without
-	// it, a writer at real-world latency spends a tenth or more less than
-	// the marketplace allows. Zero: none.
-	Age time.Duration
 	// Throttled reports that the call was refused for its rate (HTTP 429,
 	// Shopify THROTTLED, Amazon QuotaExceeded, Square RATE_LIMITED). Unless
 	// HasAvailable says otherwise, the bucket is then taken to be empty.
@@ -133,9 +125,6 @@ func (o Observation) Validate() error {
 	check("Available", o.Available)
 	check("ReservedCost", o.ReservedCost)
 	check("ActualCost", o.ActualCost)
-	if o.Age < 0 {
-		errs = append(errs, fmt.Errorf("%w: Age = %v", ErrInvalidObservation, o.Age))
-	}
 	if o.RetryAfter < 0 {
 		errs = append(errs, fmt.Errorf("%w: RetryAfter = %v", ErrInvalidObservation, o.RetryAfter))
 	}
@@ -143,13 +132,15 @@ func (o Observation) Validate() error {
 }
 
 // DrainTo returns the level the bucket must be drained to (if it holds more)
-// and whether there is one: Available when reported (plus Limit × Age, the
-// most it can have refilled since it was measured), else 0 after a
-// throttle or a Retry-After.
+// and whether there is one: Available when reported, else 0 after a
+// throttle or a Retry-After. Available was measured while the call ran, so
+// the drain may take what refilled since; crediting that back (the call's
+// duration times Limit) was tried and, on a loaded machine, overestimated
+// and drew a THROTTLED, so the limiter errs on the side of the budget.
 func (o Observation) DrainTo() (float64, bool) {
 	switch {
 	case o.HasAvailable:
-		return o.Available + max(0, o.Limit)*max(0, o.Age.Seconds()), true
+		return o.Available, true
 	case o.Throttled || o.RetryAfter > 0:
 		return 0, true
 	}

@@ -185,9 +185,8 @@ func (s *ShopifySource) read(ctx context.Context, item, location int64) (int64, 
 		case <-t.C:
 		}
 	}
-	sent := time.Now()
 	qty, c, err := s.c.Available(ctx, item, location)
-	o := admin.Observation(c, cost, time.Since(sent), err)
+	o := admin.Observation(c, cost, err)
 	_ = s.lim.Observe(context.WithoutCancel(ctx), time.Now(), o)
 	if c.Requested > 0 {
 		s.cost = max(c.Requested, c.Actual)

@@ -1,8 +1,6 @@
 package shopifywriter
 
 import (
-	"time"
-
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -86,9 +84,8 @@ func (w *Writer) reread(ctx context.Context, p dispatch.Pacer, item int64) error
 	if err := p.Wait(ctx, cost); err != nil {
 		return err
 	}
-	sent := time.Now()
 	v, c, err := w.c.Available(ctx, item, w.loc)
-	p.Observe(admin.Observation(c, cost, time.Since(sent), err))
+	p.Observe(admin.Observation(c, cost, err))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.learnCost(&w.readCost, c)

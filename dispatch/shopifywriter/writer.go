@@ -266,9 +266,8 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	if err := p.Wait(ctx, cost); err != nil {
 		return nil, err
 	}
-	sent := time.Now()
 	res, err := w.c.SetQuantities(ctx, req)
-	p.Observe(admin.Observation(res.Cost, cost, time.Since(sent), err))
+	p.Observe(admin.Observation(res.Cost, cost, err))
 	code := admin.ErrorCode(err)
 	w.mu.Lock()
 	w.learnCost(&w.writeCost, res.Cost)

@@ -541,13 +541,13 @@ func (c *Client) post(ctx context.Context, body []byte) (*response, *Cost, error
 
 // Observation maps an answer's extensions.cost onto a rate limiter's
 // Observation (ratelimit package doc): reserved is what the caller
-// reserved for the call, age how long the call took. A call that failed
+// reserved for the call. A call that failed
 // without a cost report (5xx, transport) is settled as if it cost what was
 // reserved: Shopify may have run it, and the limiter must never believe it
 // has more than Shopify does. A throttled query did not run and cost
 // nothing.
-func Observation(c Cost, reserved float64, age time.Duration, err error) ratelimit.Observation {
-	o := ratelimit.Observation{ReservedCost: reserved, ActualCost: c.Actual, Age: age}
+func Observation(c Cost, reserved float64, err error) ratelimit.Observation {
+	o := ratelimit.Observation{ReservedCost: reserved, ActualCost: c.Actual}
 	if ts := c.ThrottleStatus; ts.RestoreRate > 0 || ts.MaximumAvailable > 0 {
 		o.Limit, o.Burst = ts.RestoreRate, ts.MaximumAvailable
 		o.Available, o.HasAvailable = ts.CurrentlyAvailable, true
