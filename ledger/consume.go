@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gcpubsub "gocloud.dev/pubsub"
@@ -106,12 +107,21 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 		}
 	}
 	if err != nil {
-		l.opts.Logger.Error("apply failed; the event will be redelivered", "err", err)
+		// The store is failing (an outage, most likely): every worker backs
+		// off before handing the event back, longer while failures go on,
+		// so an outage is not a tight redelivery loop (nor a log flood).
+		delay := l.failing.next()
+		l.opts.Logger.Error("apply failed; the event will be redelivered", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
 		if msg.Nackable() {
 			msg.Nack()
 		}
 		return
 	}
+	l.failing.reset()
 	if res.Duplicate && len(consumed) > 0 {
 		del.add(consumed[0])
 	}
@@ -173,5 +183,20 @@ func (d *deleter) run(ctx context.Context) {
 		case <-t.C:
 			flush()
 		}
+	}
+}
+
+// streak spaces redeliveries while applies fail in a row: 50ms, doubling,
+// at most 5s; a success resets it. It is safe for concurrent use.
+type streak struct{ n atomic.Int32 }
+
+func (s *streak) next() time.Duration {
+	n := min(s.n.Add(1)-1, 7)
+	return min(50*time.Millisecond<<n, 5*time.Second)
+}
+
+func (s *streak) reset() {
+	if s.n.Load() != 0 {
+		s.n.Store(0)
 	}
 }

@@ -62,8 +62,9 @@ type Options struct {
 
 // Ledger applies canonical events to a store.
 type Ledger struct {
-	st   *store.Store
-	opts Options
+	st      *store.Store
+	opts    Options
+	failing streak // applies failed in a row, to back off redeliveries
 }
 
 // New returns a ledger over st.

@@ -3,8 +3,11 @@ package ledger
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,5 +280,61 @@ func TestCommitQueuesForTheRoutedAccounts(t *testing.T) {
 	}
 	if its, _ := st.Pending(ctx, "shop", 0, 10); len(its) != 1 {
 		t.Fatalf("a change routed to no account was queued: %+v", its)
+	}
+}
+
+// failingDriver is a memstore whose commits fail while fail is set.
+type failingDriver struct {
+	store.Driver
+	fail    atomic.Bool
+	commits atomic.Int64
+}
+
+func (d *failingDriver) Commit(ctx context.Context, items []store.Commit) ([]error, error) {
+	d.commits.Add(1)
+	if d.fail.Load() {
+		return nil, errors.New("store down")
+	}
+	return d.Driver.Commit(ctx, items)
+}
+
+// TestRunBacksOffWhileTheStoreFails: while commits fail, the event is
+// handed back after a growing delay rather than at once (no tight
+// redelivery loop), and it is applied once the store answers.
+func TestRunBacksOffWhileTheStoreFails(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	drv := &failingDriver{Driver: memstore.New(nil)}
+	drv.fail.Store(true)
+	st := store.New(drv)
+	defer st.Close()
+	l := New(st, &Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	topic := mempubsub.NewTopic(nil)
+	defer topic.Shutdown(ctx)
+	sub, err := mempubsub.NewSubscription(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Shutdown(ctx)
+	applied := make(chan Result, 1)
+	go l.Run(ctx, sub, &RunOptions{Workers: 4, Applied: func(r Result) { applied <- r }})
+	ev := movement(t, event.StockReceived, 3, nil)
+	raw, _ := ev.Marshal()
+	if err := topic.Send(ctx, &gcpubsub.Message{Body: raw}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if n := drv.commits.Load(); n < 2 || n > 12 {
+		t.Fatalf("%d commit attempts in 1 s of outage; want a few (backing off), not a tight loop", n)
+	}
+	drv.fail.Store(false)
+	select {
+	case r := <-applied:
+		if len(r.Changes) != 1 {
+			t.Fatalf("result %+v", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event was not applied after the store came back")
 	}
 }
