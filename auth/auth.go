@@ -185,12 +185,24 @@ func (k *Keys) Middleware(next http.Handler) http.Handler {
 			unauthorized(w, "unknown or revoked key")
 			return
 		}
-		// A revocation ends the request: that closes a websocket or an
-		// SSE stream opened with this key.
-		ctx, stop := k.Watch(WithPrincipal(r.Context(), p), p.ID)
-		defer stop()
+		ctx := WithPrincipal(r.Context(), p)
+		if streaming(r) {
+			// A revocation ends the request: that closes a websocket or
+			// an SSE stream opened with this key. A plain query is over
+			// before a revocation could matter, and is not watched.
+			var stop func()
+			ctx, stop = k.Watch(ctx, p.ID)
+			defer stop()
+		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// streaming reports whether r opens a long-lived stream: a websocket
+// upgrade or an SSE subscription.
+func streaming(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
+		strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
 func unauthorized(w http.ResponseWriter, msg string) {

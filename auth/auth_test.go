@@ -63,3 +63,39 @@ func TestBootstrapCreatesOnceWithMode0600(t *testing.T) {
 		t.Fatalf("second bootstrap: %q created=%v %v; want the same key, not created", k2, created, err)
 	}
 }
+
+// TestMiddlewareWatchesOnlyStreams: websockets and SSE streams are
+// registered to close on revocation; a plain query costs no watch.
+func TestMiddlewareWatchesOnlyStreams(t *testing.T) {
+	keys := NewKeys()
+	if err := keys.Add("admin-key-0123456789", Principal{Name: "ops", Role: Admin}); err != nil {
+		t.Fatal(err)
+	}
+	var watched int
+	h := keys.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		keys.mu.RLock()
+		watched = len(keys.watches["config:ops"])
+		keys.mu.RUnlock()
+	}))
+	for _, tc := range []struct {
+		name, header, value string
+		want                int
+	}{
+		{"plain query", "", "", 0},
+		{"sse", "Accept", "text/event-stream", 1},
+		{"websocket", "Upgrade", "websocket", 1},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", nil)
+		req.Header.Set("Authorization", "Bearer admin-key-0123456789")
+		if tc.header != "" {
+			req.Header.Set(tc.header, tc.value)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		if watched != tc.want {
+			t.Errorf("%s: %d watches during the request, want %d", tc.name, watched, tc.want)
+		}
+	}
+	if n := len(keys.watches); n != 0 {
+		t.Errorf("%d watches left after the requests", n)
+	}
+}
