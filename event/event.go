@@ -284,6 +284,9 @@ func envelope(id string, t Type, source, sku, location string, at time.Time, cor
 // Attributes are written in the SDK's fixed order and extensions sorted by
 // name, so equal events marshal to equal bytes.
 func (e *Event) Marshal() ([]byte, error) {
+	if b, ok := appendEnvelope(make([]byte, 0, 320+len(e.Envelope.DataEncoded)), &e.Envelope); ok {
+		return b, nil
+	}
 	var buf bytes.Buffer
 	buf.Grow(320 + len(e.Envelope.DataEncoded))
 	if err := ce.WriteJson(&e.Envelope, &buf); err != nil {
@@ -299,6 +302,14 @@ func (e *Event) Marshal() ([]byte, error) {
 // source), for the dead-letter record: always for an error wrapping
 // ErrUnknownType.
 func Parse(b []byte) (*Event, error) {
+	if ev, ok := parseEnvelope(b); ok {
+		return ev, nil
+	}
+	return parseSDK(b)
+}
+
+// parseSDK is Parse through the SDK's envelope decoder.
+func parseSDK(b []byte) (*Event, error) {
 	if !json.Valid(b) {
 		return nil, fmt.Errorf("%w: envelope: not a JSON document", ErrInvalid)
 	}
