@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -63,6 +64,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	l, err := newLoad(cfg, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	rep, runErr := l.run(ctx)
 	if rep != nil {
@@ -123,6 +131,7 @@ Flags:
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.BoolVar(&c.JSON, "json", false, "also print the report as one JSON object")
 	fs.StringVar(&c.SKUName, "sku-name", "", "name the SKUs load-`NAME`-<i> instead of a fresh run id (to sync them to the fakes subcommand's marketplaces; use a fresh gateway data dir per run)")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the command's own CPU profile to `file` (to check that it measures the gateway, not itself)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -144,4 +153,20 @@ Flags:
 		return c, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return c, nil
+}
+
+// startCPUProfile profiles the command's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -30,9 +32,12 @@ const (
 	msgNext            = "next"
 	msgError           = "error"
 	msgComplete        = "complete"
-
-	subscriptionID = "1"
 )
+
+// maxSKUsPerSubscription is the gateway's cap on the skus of one
+// availabilityChanged subscription; a subscriber with more SKUs subscribes
+// several times on its connection (ids "1", "2", …).
+const maxSKUsPerSubscription = 1000
 
 const availabilitySubscription = `subscription($skus: [String!], $location: String) {
   availabilityChanged(skus: $skus, location: $location) {
@@ -67,6 +72,7 @@ type change struct {
 type subscriber struct {
 	conn    *websocket.Conn
 	closing atomic.Bool
+	ids     []string // the subscriptions' ids
 }
 
 // dialSubscriber opens a websocket to the GraphQL endpoint at wsURL,
@@ -120,13 +126,20 @@ func (s *subscriber) handshake(ctx context.Context, key string, skus []string, l
 		}
 		switch m.Type {
 		case msgConnectionAck:
-			vars := map[string]any{"skus": skus}
-			if location != "" {
-				vars["location"] = location
+			for chunk := range slices.Chunk(skus, maxSKUsPerSubscription) {
+				vars := map[string]any{"skus": chunk}
+				if location != "" {
+					vars["location"] = location
+				}
+				id := strconv.Itoa(len(s.ids) + 1)
+				s.ids = append(s.ids, id)
+				if err := s.write(ctx, msgSubscribe, id, map[string]any{
+					"query": availabilitySubscription, "variables": vars,
+				}); err != nil {
+					return err
+				}
 			}
-			return s.write(ctx, msgSubscribe, subscriptionID, map[string]any{
-				"query": availabilitySubscription, "variables": vars,
-			})
+			return nil
 		case msgPing:
 			if err := s.write(ctx, msgPong, "", nil); err != nil {
 				return err
@@ -195,7 +208,9 @@ func (s *subscriber) close() {
 	s.closing.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = s.write(ctx, msgComplete, subscriptionID, nil)
+	for _, id := range s.ids {
+		_ = s.write(ctx, msgComplete, id, nil)
+	}
 	_ = s.conn.Close(websocket.StatusNormalClosure, "load run done")
 }
 

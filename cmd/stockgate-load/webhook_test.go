@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -141,20 +143,129 @@ func TestPostSendsSignedBytes(t *testing.T) {
 		{"bad signature", bad, "/webhooks/shop", 401, "error", "bad signature"},
 		{"plain-text error", good, "/webhooks/nope", 404, "", "no such connector"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			wh, err := tt.hooks.build(1, "sku", time.Now())
+	posters := map[string]func(u string, wh *webhook) (answer, error){
+		"net/http": func(u string, wh *webhook) (answer, error) {
+			return post(context.Background(), srv.Client(), u, wh)
+		},
+		"raw": func(u string, wh *webhook) (answer, error) {
+			p, err := newRawPoster(u, 1)
 			if err != nil {
-				t.Fatal(err)
+				return answer{}, err
 			}
-			a, err := post(context.Background(), srv.Client(), srv.URL+tt.path, wh)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a.code != tt.code || a.Status != tt.status || a.Error != tt.errMsg {
-				t.Errorf("answer = %+v, want code %d status %q error %q", a, tt.code, tt.status, tt.errMsg)
-			}
-		})
+			defer p.close()
+			return p.post(context.Background(), wh)
+		},
+	}
+	for name, send := range posters {
+		for _, tt := range tests {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				wh, err := tt.hooks.build(1, "sku", time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, err := send(srv.URL+tt.path, wh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.code != tt.code || a.Status != tt.status || a.Error != tt.errMsg {
+					t.Errorf("answer = %+v, want code %d status %q error %q", a, tt.code, tt.status, tt.errMsg)
+				}
+			})
+		}
+	}
+}
+
+// TestRawPosterConnections checks that the raw poster carries sequential
+// requests over one kept-alive connection, dials again after the server
+// closed one, and gives up at the request's deadline.
+func TestRawPosterConnections(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int64
+	var gotBodies atomic.Int64
+	block := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.ContentLength != int64(len(body)) || r.Header.Get(headerTopic) != topicOrdersCreate {
+			http.Error(w, "bad request framing", http.StatusBadRequest)
+			return
+		}
+		gotBodies.Add(1)
+		switch r.URL.Path {
+		case "/close":
+			w.Header().Set("Connection", "close")
+		case "/slow":
+			<-block
+		}
+		io.WriteString(w, `{"status":"accepted","events":1}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(func() { close(block); srv.Close() })
+	w := webhooks{secret: "s", shop: "s.myshopify.com", run: 1 << 29}
+	send := func(p *rawPoster, seq int64) (answer, error) {
+		t.Helper()
+		wh, err := w.build(seq, "sku", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.post(context.Background(), wh)
+	}
+
+	keep, err := newRawPoster(srv.URL+"/keep", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.close()
+	for i := range int64(5) {
+		if a, err := send(keep, i); err != nil || a.code != 200 || a.Status != "accepted" {
+			t.Fatalf("request %d: %+v, %v", i, a, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("5 sequential requests used %d connections, want 1", n)
+	}
+
+	closing, err := newRawPoster(srv.URL+"/close", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closing.close()
+	for i := range int64(3) {
+		if a, err := send(closing, 10+i); err != nil || a.code != 200 {
+			t.Fatalf("request %d to a closing server: %+v, %v", i, a, err)
+		}
+	}
+	if n := conns.Load(); n != 4 {
+		t.Errorf("3 requests answered with Connection: close used %d new connections, want 3", n-1)
+	}
+	if n := gotBodies.Load(); n != 8 {
+		t.Errorf("server read %d well-framed requests, want 8", n)
+	}
+
+	slow, err := newRawPoster(srv.URL+"/slow", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.close()
+	wh, err := w.build(20, "sku", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if a, err := slow.post(ctx, wh); err == nil {
+		t.Errorf("a request past its deadline answered %+v, want an error", a)
+	}
+	if len(slow.idle) != 0 {
+		t.Error("the timed-out connection was kept for reuse")
+	}
+
+	if _, err := newRawPoster("https://example.com/webhooks/x", 1); err == nil {
+		t.Error("newRawPoster accepted an https URL")
 	}
 }
