@@ -204,8 +204,8 @@ func (g *fakeGateway) graphql(w http.ResponseWriter, r *http.Request) {
 			conn.Close(4400, "subscribe expected")
 			return
 		}
-		for _, s := range p.Variables.SKUs {
-			sub.skus[s] = true
+		if !g.addSKUs(ctx, conn, sub, m.ID, p.Variables.SKUs) {
+			return
 		}
 		break
 	}
@@ -226,8 +226,18 @@ func (g *fakeGateway) graphql(w http.ResponseWriter, r *http.Request) {
 			if wsjson.Read(ctx, conn, &m) != nil || m.Type == msgComplete {
 				return
 			}
-			if m.Type == msgPong {
+			switch m.Type {
+			case msgPong:
 				g.gotPong()
+			case msgSubscribe: // more SKUs on the same connection
+				var p struct {
+					Variables struct {
+						SKUs []string `json:"skus"`
+					} `json:"variables"`
+				}
+				if json.Unmarshal(m.Payload, &p) != nil || !g.addSKUs(ctx, conn, sub, m.ID, p.Variables.SKUs) {
+					return
+				}
 			}
 		}
 	}()
@@ -243,6 +253,23 @@ func (g *fakeGateway) graphql(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// addSKUs adds the SKUs of subscription id to sub, refusing more than the
+// gateway's 1,000 per subscription as the gateway does (an error message
+// for the subscription).
+func (g *fakeGateway) addSKUs(ctx context.Context, conn *websocket.Conn, sub *fakeSub, id string, skus []string) bool {
+	if len(skus) > 1000 {
+		b, _ := json.Marshal([]map[string]string{{"message": "at most 1000 skus per subscription"}})
+		wsjson.Write(ctx, conn, wsMessage{ID: id, Type: msgError, Payload: b})
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, s := range skus {
+		sub.skus[s] = true
+	}
+	return true
 }
 
 func (g *fakeGateway) gotPong() {
@@ -290,6 +317,16 @@ func TestLoadAgainstFakeGateway(t *testing.T) {
 				}
 				if r.AckLatency.Count != 100 || r.AckedPerSecond <= 0 {
 					t.Errorf("ack latency %+v, %v/s", r.AckLatency, r.AckedPerSecond)
+				}
+			},
+		},
+		{
+			name: "more SKUs than one subscription takes",
+			args: []string{"-rate", "0", "-duration", "300ms", "-concurrency", "32", "-skus", "2500", "-subscribers", "1", "-location", fakeLoc},
+			check: func(t *testing.T, r *report) {
+				d := r.Delivery
+				if r.Acked == 0 || d == nil || int64(d.Latency.Count) != r.Acked || d.Missing != 0 || d.Unexpected != 0 {
+					t.Errorf("acked %d, delivery %+v: want every acked webhook delivered over the split subscriptions", r.Acked, d)
 				}
 			},
 		},
