@@ -154,8 +154,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusServiceUnavailable, Answer{Status: "error", Error: "connector " + strconv.Quote(id) + " is paused; deliver again later"})
 		return
 	}
-	log := h.opts.Logger.With("connector", id)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
+	// The logger is built on the paths that log, not for every delivery.
+	log := func() *slog.Logger { return h.opts.Logger.With("connector", id) }
+	body, err := readBody(w, r, h.opts.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -168,18 +169,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &connectors.Request{Header: r.Header, Body: body, URL: requestURL(r), ReceivedAt: h.opts.Now()}
 	if err := c.Verify(req); err != nil {
-		log.Warn("webhook rejected", "reason", "signature", "bytes", len(body), "err", err)
+		log().Warn("webhook rejected", "reason", "signature", "bytes", len(body), "err", err)
 		reply(w, http.StatusUnauthorized, Answer{Status: "error", Error: "bad or missing signature"})
 		return
 	}
 	res, err := c.Normalize(r.Context(), req)
 	if err != nil {
 		if errors.Is(err, connectors.ErrMalformed) {
-			log.Warn("webhook rejected", "reason", "malformed", "err", err)
+			log().Warn("webhook rejected", "reason", "malformed", "err", err)
 			reply(w, http.StatusBadRequest, Answer{Status: "error", Error: err.Error()})
 			return
 		}
-		log.Error("webhook failed", "err", err)
+		log().Error("webhook failed", "err", err)
 		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
 		return
 	}
@@ -194,11 +195,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dup, err := h.Accept(r.Context(), res, req.ReceivedAt)
 	switch {
 	case errors.Is(err, errEncode):
-		log.Error("encoding event", "err", err)
+		log().Error("encoding event", "err", err)
 		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
 		return
 	case err != nil:
-		log.Error("store unavailable; webhook not accepted", "err", err)
+		log().Error("store unavailable; webhook not accepted", "err", err)
 		w.Header().Set("Retry-After", "5")
 		reply(w, http.StatusServiceUnavailable, Answer{Status: "error", Error: "store unavailable, retry later"})
 		return
@@ -207,12 +208,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, u := range res.Unmapped {
-		log.Warn("webhook part kept as dead letter", "topic", res.Topic, "reason", u.Reason)
+		log().Warn("webhook part kept as dead letter", "topic", res.Topic, "reason", u.Reason)
 	}
 	reply(w, http.StatusOK, Answer{Status: "accepted", Events: len(res.Events), Unmapped: len(res.Unmapped)})
 }
 
 var errEncode = errors.New("ingest: encoding event")
+
+// readBody reads r's body, at most limit bytes (a longer one fails with
+// *http.MaxBytesError). A body with a Content-Length within the limit is
+// read into one buffer of that size rather than grown as it arrives.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if n := r.ContentLength; n > 0 && n <= limit {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(rd, b); err != nil {
+			return nil, err
+		}
+		return b, nil // net/http ends the body at its Content-Length
+	}
+	return io.ReadAll(rd)
+}
 
 // Accept stores a normalized delivery: its canonical events in the outbox
 // and its dead letters, together with its dedup key, in one transaction.
