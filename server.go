@@ -199,6 +199,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// dispatcher exists, before the ledger runs.
 	var route func(sku, location string) []string
 	led := ledger.New(st, &ledger.Options{Catalog: cfg.Catalog(), Committed: rel.Notify, Logger: log,
+		CacheProjections: st.Exclusive(),
 		Route: func(sku, location string) []string {
 			if route == nil {
 				return nil

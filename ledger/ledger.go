@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stockgate/stockgate/event"
@@ -58,6 +59,14 @@ type Options struct {
 	// queues, in the same transaction, so no crash can lose a change on
 	// its way to the marketplaces.
 	Route func(sku, location string) []string
+	// CacheProjections keeps each key's projection in memory after the
+	// ledger commits it, so that the key's next event is stepped without
+	// reading the store. Set it only when this ledger is the store's one
+	// writer (store.Store.Exclusive); a stale projection is still safe, as
+	// the commit's expected sequence number refuses it and the ledger
+	// reads the store and steps again, but with several writers that
+	// would be a wasted commit for most events.
+	CacheProjections bool
 }
 
 // Ledger applies canonical events to a store.
@@ -65,7 +74,16 @@ type Ledger struct {
 	st      *store.Store
 	opts    Options
 	failing streak // applies failed in a row, to back off redeliveries
+
+	// projections caches committed projections by key, when
+	// Options.CacheProjections; read and written under the key's lock.
+	projections sync.Map // store.Key → store.Projection
+	cached      atomic.Int64
 }
+
+// maxCachedProjections bounds the projection cache; keys past it are read
+// from the store each time.
+const maxCachedProjections = 1 << 20
 
 // New returns a ledger over st.
 func New(st *store.Store, opts *Options) *Ledger {
@@ -86,6 +104,42 @@ func New(st *store.Store, opts *Options) *Ledger {
 		o.MaxRetries = 50
 	}
 	return &Ledger{st: st, opts: o}
+}
+
+// cachedProjection returns k's cached projection on an event's first
+// attempt; a retry after a conflict reads the store.
+func (l *Ledger) cachedProjection(k store.Key, attempt int) (store.Projection, bool) {
+	if !l.opts.CacheProjections || attempt > 0 {
+		return store.Projection{}, false
+	}
+	v, ok := l.projections.Load(k)
+	if !ok {
+		return store.Projection{}, false
+	}
+	return v.(store.Projection), true
+}
+
+// rememberProjections caches what a commit wrote, or forgets the keys
+// when it wrote nothing (a conflict, a duplicate, a failure), so that the
+// next event reads them from the store.
+func (l *Ledger) rememberProjections(keys []store.Key, changes []Change, err error) {
+	if !l.opts.CacheProjections {
+		return
+	}
+	for i, k := range keys {
+		if err != nil || i >= len(changes) {
+			if _, had := l.projections.LoadAndDelete(k); had {
+				l.cached.Add(-1)
+			}
+			continue
+		}
+		if _, had := l.projections.Swap(k, changes[i].Projection); !had {
+			if l.cached.Add(1) > maxCachedProjections {
+				l.projections.Delete(k)
+				l.cached.Add(-1)
+			}
+		}
+	}
 }
 
 // Result says what applying an event did.
@@ -165,9 +219,12 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 		before := make([]store.Projection, len(keys))
 		safety := make([]int64, len(keys))
 		for i, k := range keys {
-			p, err := l.st.Projection(ctx, k)
-			if err != nil {
-				return Result{}, err
+			p, ok := l.cachedProjection(k, attempt)
+			if !ok {
+				var err error
+				if p, err = l.st.Projection(ctx, k); err != nil {
+					return Result{}, err
+				}
 			}
 			p.Key = k
 			before[i] = p
@@ -203,6 +260,7 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 			}
 		}
 		err = l.st.Commit(ctx, c)
+		l.rememberProjections(keys, changes, err)
 		switch {
 		case err == nil:
 			if len(c.Outbox) > 0 && l.opts.Committed != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -337,4 +338,103 @@ func TestRunBacksOffWhileTheStoreFails(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the event was not applied after the store came back")
 	}
+}
+
+// countingDriver is a memstore that counts projection reads.
+type countingDriver struct {
+	store.Driver
+	reads atomic.Int64
+}
+
+func (d *countingDriver) Projection(ctx context.Context, k store.Key) (store.Projection, error) {
+	d.reads.Add(1)
+	return d.Driver.Projection(ctx, k)
+}
+
+// TestProjectionCache checks the ledger's projection cache: events
+// applied through it leave the store exactly as without it, it spares the
+// store reads of a key's later events, and a stale cache (another writer
+// committed the key meanwhile) costs a retry, never a lost update.
+func TestProjectionCache(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cat := catalog{skus: map[string]int64{"SKU-1": 1, "SKU-2": 0}}
+	events := func(t *testing.T) []*event.Event {
+		set := func(id string, at time.Duration) func(*event.Movement) {
+			return func(m *event.Movement) { m.SourceEventID = id; m.OccurredAt = t0.Add(at) }
+		}
+		return []*event.Event{
+			movement(t, event.StockReceived, 20, set("r1", 0)),
+			movement(t, event.OrderCommitted, 3, set("c1", time.Minute)),
+			movement(t, event.StockTransferred, 5, set("t1", 2*time.Minute)),
+			movement(t, event.StockCounted, 11, set("n1", 3*time.Minute)),
+			movement(t, event.StockCounted, 99, set("n0", time.Minute)), // stale
+			movement(t, event.OrderFulfilled, 2, set("f1", 4*time.Minute)),
+			movement(t, event.StockAdjusted, -1, set("a1", 5*time.Minute)),
+		}
+	}
+	keys := []store.Key{{SKU: "SKU-1", Location: "berlin"}, {SKU: "SKU-1", Location: "paris"}}
+	run := func(t *testing.T, cache bool) (*countingDriver, []store.Projection, [][]store.Entry) {
+		drv := &countingDriver{Driver: memstore.New(nil)}
+		st := store.New(drv)
+		t.Cleanup(func() { st.Close() })
+		l := New(st, &Options{Catalog: cat, CacheProjections: cache, Now: func() time.Time { return t0.Add(time.Hour) }})
+		for _, ev := range events(t) {
+			if _, err := l.Apply(ctx, ev, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ps []store.Projection
+		var hs [][]store.Entry
+		for _, k := range keys {
+			p, err := st.Projection(ctx, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := st.History(ctx, k, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, hs = append(ps, p), append(hs, h)
+		}
+		return drv, ps, hs
+	}
+
+	t.Run("same store as without", func(t *testing.T) {
+		t.Parallel()
+		uncached, wantP, wantH := run(t, false)
+		cached, gotP, gotH := run(t, true)
+		if !reflect.DeepEqual(gotP, wantP) || !reflect.DeepEqual(gotH, wantH) {
+			t.Fatalf("with the cache the store holds\n%+v\n%+v\nwithout it\n%+v\n%+v", gotP, gotH, wantP, wantH)
+		}
+		// The reads counted include the 2 of run itself; without the cache
+		// every event reads each of its keys (the transfer two).
+		if u, c := uncached.reads.Load(), cached.reads.Load(); u != 10 || c != 4 {
+			t.Errorf("projection reads: %d without the cache, %d with it; want 10 and 4 (each key once, then run's reads)", u, c)
+		}
+	})
+
+	t.Run("two writers", func(t *testing.T) {
+		t.Parallel()
+		st := store.New(memstore.New(nil))
+		t.Cleanup(func() { st.Close() })
+		// Each ledger's cache goes stale whenever the other commits.
+		opts := &Options{Catalog: cat, CacheProjections: true}
+		ls := []*Ledger{New(st, opts), New(st, opts)}
+		const n = 200
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				ev := movement(t, event.StockReceived, 1, func(m *event.Movement) { m.SourceEventID = "r-" + strconv.Itoa(i) })
+				if _, err := ls[i%2].Apply(ctx, ev, nil); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		p, _ := st.Projection(ctx, keys[0])
+		if p.OnHand != n || p.Seq != n {
+			t.Fatalf("after %d receipts through two caching ledgers: on hand %d, seq %d", n, p.OnHand, p.Seq)
+		}
+	})
 }

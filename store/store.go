@@ -281,6 +281,22 @@ type Store struct {
 // New wraps a driver.
 func New(d Driver) *Store { return &Store{d: d} }
 
+// ExclusiveDriver is implemented by a driver whose backend one process
+// opens alone (an embedded database), so that nothing but this process
+// writes it.
+type ExclusiveDriver interface {
+	// Exclusive reports whether the backend is this process's alone.
+	Exclusive() bool
+}
+
+// Exclusive reports whether this process is the store's only writer:
+// what it last committed is what the store holds. A shared backend
+// (Redis, which replicas share) returns false.
+func (s *Store) Exclusive() bool {
+	x, ok := s.d.(ExclusiveDriver)
+	return ok && x.Exclusive()
+}
+
 func (s *Store) check(ctx context.Context) error {
 	if s.closed.Load() {
 		return ErrClosed

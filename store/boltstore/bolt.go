@@ -676,6 +676,9 @@ func scan(b, ids *bolt.Bucket, after string, limit int, fn func(v []byte) error)
 }
 
 // Ping implements store.Driver.
+// Exclusive implements store.ExclusiveDriver: a bbolt file is locked by the process that opens it.
+func (d *driver) Exclusive() bool { return true }
+
 func (d *driver) Ping(ctx context.Context) error {
 	return d.view(ctx, "ping", func(*bolt.Tx) error { return nil })
 }

@@ -209,6 +209,10 @@ func TestOpenLocked(t *testing.T) {
 	if _, err := Open(path, &Options{LockTimeout: 20 * time.Millisecond}); !errors.Is(err, bolt.ErrTimeout) {
 		t.Errorf("second Open: got %v, want a timeout", err)
 	}
+	// Locked to one process, so that process may trust what it wrote.
+	if !store.New(d).Exclusive() {
+		t.Error("a bbolt store does not report itself exclusive")
+	}
 }
 
 func TestOpenSchemaVersion(t *testing.T) {

@@ -472,6 +472,9 @@ func position(index map[string]int, after string) (int, error) {
 }
 
 // Ping implements store.Driver.
+// Exclusive implements store.ExclusiveDriver: the data lives in this process.
+func (d *driver) Exclusive() bool { return true }
+
 func (d *driver) Ping(ctx context.Context) error {
 	if err := d.lock(ctx); err != nil {
 		return err

@@ -4,7 +4,15 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/stockgate/stockgate/store"
 )
+
+func TestExclusive(t *testing.T) {
+	if !store.New(New(nil)).Exclusive() {
+		t.Error("an in-memory store does not report itself exclusive")
+	}
+}
 
 func TestOpenURL(t *testing.T) {
 	for _, tc := range []struct {

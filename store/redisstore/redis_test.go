@@ -49,6 +49,16 @@ func replicas(t *testing.T, n int, opts redisstore.Options) []store.Driver {
 // TestAcceptAcrossReplicas: two replicas accepting the same webhook at the
 // same moment store it once: exactly one of them wins each dedup key, in
 // single-item calls and in batches.
+// TestNotExclusive checks that a Redis store does not claim to be its
+// process's alone: replicas share it.
+func TestNotExclusive(t *testing.T) {
+	t.Parallel()
+	ds := replicas(t, 1, redisstore.Options{})
+	if store.New(ds[0]).Exclusive() {
+		t.Error("a Redis store reports itself exclusive; replicas share it")
+	}
+}
+
 func TestAcceptAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	rounds := 200
