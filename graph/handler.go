@@ -59,6 +59,9 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 		Resolvers:  r,
 		Directives: DirectiveRoot{HasRole: HasRole},
 	}))
+	// graphql-transport-ws: the lean transport of livews.go; gqlgen's
+	// transport.Websocket below keeps serving the legacy graphql-ws.
+	srv.AddTransport(newLiveWS(r, o))
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: o.KeepAlive,
 		InitFunc:              wsInit(o.Keys),

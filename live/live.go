@@ -4,7 +4,10 @@
 // A [Hub] is fed from the bus's availability topic and never blocks on a
 // subscriber: each [Subscriber] has a buffer that keeps the latest change
 // per SKU and location, so a slow reader skips intermediate values and is
-// told so (Coalesced), while everyone else, and the publisher, go on.
+// told so (Coalesced), while everyone else, and the publisher, go on. A
+// subscriber is read either by a goroutine waiting in Next (Subscribe), or,
+// by a reader that keeps no goroutine per subscriber, with Drain when a
+// callback says changes are pending (SubscribeFunc).
 //
 // # Delivery semantics
 //
@@ -60,27 +63,49 @@ type Filter struct {
 	Location string
 }
 
-// Subscriber is one live subscription.
+// Subscriber is one live subscription. It is read either by waiting in
+// Next, or, when made by SubscribeFunc, by calling Drain after its notify
+// function says that changes are pending.
 type Subscriber struct {
 	hub    *Hub
 	filter Filter
-	ready  chan struct{}
+	ready  chan struct{} // nil in notify mode
+	notify func()        // set in notify mode
 
 	mu        sync.Mutex
 	pending   map[key]*Change
 	order     []key
 	closed    bool
+	notified  bool // notify mode: notify was called and Drain not since
 	coalesced uint64
 }
 
-// Subscribe adds a subscriber. Close it when done.
+// Subscribe adds a subscriber read with Next. Close it when done.
 func (h *Hub) Subscribe(f Filter) *Subscriber {
-	s := &Subscriber{hub: h, filter: f, ready: make(chan struct{}, 1), pending: map[key]*Change{}}
+	return h.add(&Subscriber{hub: h, filter: f, ready: make(chan struct{}, 1), pending: map[key]*Change{}})
+}
+
+// SubscribeFunc adds a subscriber in notify mode, for a reader that keeps
+// no goroutine waiting per subscriber: notify is called each time the
+// subscriber's buffer goes from empty to non-empty, and once when the
+// subscriber closes (its hub closed, or Close was called). The reader then
+// calls Drain until it has taken every change. notify runs on the
+// publisher's goroutine with the hub's read lock held: it must return at
+// once and must not call the hub or the subscriber. Next must not be used
+// on such a subscriber. Close it when done.
+func (h *Hub) SubscribeFunc(f Filter, notify func()) *Subscriber {
+	return h.add(&Subscriber{hub: h, filter: f, notify: notify, pending: map[key]*Change{}})
+}
+
+func (h *Hub) add(s *Subscriber) *Subscriber {
+	f := s.filter
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		s.closed = true
-		close(s.ready)
+		if s.ready != nil {
+			close(s.ready)
+		}
 		return s
 	}
 	if len(f.SKUs) == 0 {
@@ -199,12 +224,43 @@ func (s *Subscriber) offer(k key, a event.Availability) {
 		s.pending[k] = &Change{Availability: a}
 		s.order = append(s.order, k)
 	}
+	if s.notify != nil {
+		first := len(s.order) == 1 && !s.notified
+		s.notified = s.notified || first
+		s.mu.Unlock()
+		if first {
+			s.notify()
+		}
+		return
+	}
 	// Signal under the lock: shut closes ready under the same lock.
 	select {
 	case s.ready <- struct{}{}:
 	default:
 	}
 	s.mu.Unlock()
+}
+
+// Drain returns every pending change of a subscriber made by
+// SubscribeFunc, oldest key first, appended to dst, without waiting. It
+// returns ErrClosed once the subscriber is closed and nothing is pending.
+// After Drain returns no change, the next change calls notify again.
+func (s *Subscriber) Drain(dst []Change) ([]Change, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notified = false
+	if len(s.order) == 0 {
+		if s.closed {
+			return dst, ErrClosed
+		}
+		return dst, nil
+	}
+	for _, k := range s.order {
+		dst = append(dst, *s.pending[k])
+	}
+	s.order = s.order[:0]
+	clear(s.pending)
+	return dst, nil
 }
 
 // Next waits for changes and returns every pending one, oldest key first.
@@ -261,9 +317,13 @@ func (s *Subscriber) Close() {
 
 func (s *Subscriber) shut() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed {
-		s.closed = true
+	was := s.closed
+	s.closed = true
+	if !was && s.ready != nil {
 		close(s.ready)
+	}
+	s.mu.Unlock()
+	if !was && s.notify != nil {
+		s.notify()
 	}
 }

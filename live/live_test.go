@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,5 +130,63 @@ func BenchmarkPublish1000Subscribers(b *testing.B) {
 		if !h.Publish(av("A", "x", uint64(i+1), 1)) {
 			b.Fatal("publish refused")
 		}
+	}
+}
+
+// TestSubscribeFuncNotifiesOncePerBatch: a subscriber in notify mode is
+// told when its buffer goes from empty to non-empty, not per change, keeps
+// coalescing, and is told when it closes.
+func TestSubscribeFuncNotifiesOncePerBatch(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	var calls atomic.Int32
+	s := h.SubscribeFunc(Filter{SKUs: []string{"A", "B"}}, func() { calls.Add(1) })
+	h.Publish(av("A", "berlin", 1, 1))
+	h.Publish(av("A", "berlin", 2, 2))
+	h.Publish(av("B", "berlin", 1, 3))
+	h.Publish(av("C", "berlin", 1, 3)) // not watched
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("notify called %d times for one batch, want 1", n)
+	}
+	got, err := s.Drain(nil)
+	if err != nil || len(got) != 2 || got[0].SKU != "A" || got[0].Seq != 2 || !got[0].Coalesced || got[1].SKU != "B" {
+		t.Fatalf("Drain = %+v, %v", got, err)
+	}
+	if got, err := s.Drain(got[:0]); err != nil || len(got) != 0 {
+		t.Fatalf("second Drain = %+v, %v", got, err)
+	}
+	h.Publish(av("B", "berlin", 2, 4))
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("notify called %d times after a drained buffer filled again, want 2", n)
+	}
+	h.Close()
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("closing the hub notified %d times in all, want 3", n)
+	}
+	// What was pending is still handed over, then ErrClosed.
+	if got, err := s.Drain(nil); err != nil || len(got) != 1 || got[0].Seq != 2 {
+		t.Fatalf("Drain after close = %+v, %v", got, err)
+	}
+	if _, err := s.Drain(nil); err != ErrClosed {
+		t.Fatalf("Drain of a closed, empty subscriber: %v, want ErrClosed", err)
+	}
+	if h.Subscribers() != 0 {
+		t.Fatal("closed hub still counts subscribers")
+	}
+}
+
+// TestSubscribeFuncClose: Close removes the subscriber and notifies once.
+func TestSubscribeFuncClose(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	var calls atomic.Int32
+	s := h.SubscribeFunc(Filter{}, func() { calls.Add(1) })
+	s.Close()
+	s.Close()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("notify called %d times by Close, want 1", n)
+	}
+	if h.Publish(av("A", "x", 1, 1)); calls.Load() != 1 || h.Subscribers() != 0 {
+		t.Fatal("a closed subscriber was offered a change")
 	}
 }
