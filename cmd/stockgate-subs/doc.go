@@ -75,6 +75,16 @@
 // full query, which registers it. It reports queries/s, latency and the
 // gateway's CPU per query (with -pid).
 //
+// Each worker sends its GETs over one raw HTTP/1.1 keep-alive connection
+// of its own, one in flight at a time, as prebuilt request bytes, and
+// parses each answer with http.ReadResponse on a reused bufio.Reader; every
+// answer is still checked to be the asked SKU's availability. With
+// net/http's Client (its connection goroutines, a request, header map and
+// context per call) the command spent 26–30 µs of CPU per query, nearly
+// two thirds of what the gateway spent answering, on the 2 cores they
+// share; this way it spends 14–16 µs, nearly all of it in the write and
+// read system calls.
+//
 // # Report
 //
 // Deliveries/s; webhook → subscriber latency p50/p90/p99/max, its p99 per
