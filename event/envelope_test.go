@@ -20,16 +20,9 @@ import (
 // not flat).
 func envelopeSeeds(tb testing.TB) [][]byte {
 	tb.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("no samples: %v", err)
-	}
 	var seeds [][]byte
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			tb.Fatal(err)
-		}
+	for _, f := range goldenSamples(tb) {
+		raw := f.raw
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, raw); err != nil {
 			tb.Fatal(err)
@@ -117,18 +110,12 @@ func checkMarshal(t *testing.T, ev *Event) {
 }
 
 // TestEnvelopeFastPathTaken checks that the fast paths take what stockgate
-// itself writes: every golden sample, and events built by NewMovement and
-// NewAvailability, parse without the SDK and marshal as the SDK would.
+// itself writes: every golden sample parses without the SDK, reads what
+// the SDK reads, and marshals as the SDK would, into bytes the fast path
+// takes again.
 func TestEnvelopeFastPathTaken(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no samples: %v", err)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, f := range goldenSamples(t) {
+		file, raw := f.path, f.raw
 		ev, ok := parseEnvelope(raw)
 		if !ok {
 			t.Errorf("%s: the fast path refused a golden sample", file)
@@ -204,4 +191,28 @@ func diffEvents(a, b *Event) string {
 		}
 	}
 	return ""
+}
+
+// goldenSample is one file of testdata/samples.
+type goldenSample struct {
+	path string
+	raw  []byte
+}
+
+// goldenSamples reads every golden sample.
+func goldenSamples(tb testing.TB) []goldenSample {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no samples: %v", err)
+	}
+	out := make([]goldenSample, 0, len(files))
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, goldenSample{file, raw})
+	}
+	return out
 }

@@ -3,8 +3,6 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -111,15 +109,8 @@ func FuzzFastAvailability(f *testing.F) {
 // they accept nothing the validator rejects, and the fast decoding reads
 // what the slow one and a strict json.Decoder read.
 func FuzzFastDoc(f *testing.F) {
-	files, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no samples: %v", err)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, sample := range goldenSamples(f) {
+		raw := sample.raw
 		var env struct {
 			Type string          `json:"type"`
 			Data json.RawMessage `json:"data"`
@@ -155,6 +146,7 @@ func FuzzFastDoc(f *testing.F) {
 		}
 		var got, want, strict any
 		var ok bool
+		var err error
 		if typ == AvailabilityChanged {
 			got, ok = r.parseAvailability(data)
 			strict = new(Availability)
@@ -199,15 +191,8 @@ func marshalMatches[T any](t *testing.T, v *T, marshal func(*T) ([]byte, error))
 // what connectors send, take the fast path both ways: built from typed
 // data and parsed from JSON.
 func TestFastPathTakesSamples(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "samples", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no samples: %v", err)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, sample := range goldenSamples(t) {
+		raw := sample.raw
 		var env struct {
 			Type string          `json:"type"`
 			Data json.RawMessage `json:"data"`
@@ -223,13 +208,13 @@ func TestFastPathTakesSamples(t *testing.T) {
 		if typ == AvailabilityChanged {
 			a, ok := r.parseAvailability(env.Data)
 			if !ok || !r.availabilityOK(a) {
-				t.Errorf("%s: fast path not taken", file)
+				t.Errorf("%s: fast path not taken", sample.path)
 			}
 			continue
 		}
 		m, ok := r.parseMovement(typ, env.Data)
 		if !ok || !r.movementOK(typ, m) {
-			t.Errorf("%s: fast path not taken", file)
+			t.Errorf("%s: fast path not taken", sample.path)
 		}
 	}
 }
