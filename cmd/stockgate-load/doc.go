@@ -82,14 +82,13 @@
 // base64(HMAC-SHA256(secret, body)) and carries a unique
 // X-Shopify-Event-Id, the gateway's dedup key.
 //
-// To http:// gateways the webhooks go over keep-alive connections the
-// command owns, one request in flight on each, written with one write call
-// and read back with net/http's response parser: the same requests as
-// net/http's client sends, for about a third less of the command's CPU
-// (gateway and command share the machine's cores, and every core-second
-// the command spends is one the gateway cannot). https:// gateways go
-// through net/http. -cpuprofile writes the command's own CPU profile, to
-// check how much of the machine the measurement took.
+// The webhooks go over keep-alive connections of package internal/rawhttp,
+// one request in flight on each, written with one write call and read back
+// with net/http's response parser: the same requests as net/http's client
+// sends, for about a third less of the command's CPU (gateway and command
+// share the machine's cores, and every core-second the command spends is
+// one the gateway cannot). -cpuprofile writes the command's own CPU
+// profile, to check how much of the machine the measurement took.
 //
 // # Matching changes to webhooks
 //

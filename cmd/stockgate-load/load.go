@@ -131,8 +131,7 @@ type load struct {
 	webhookURLs []string
 	graphqlURLs []string
 	// raw has, for each of webhookURLs, the lean poster that sends the
-	// run's webhooks, or nil for an https:// URL, which goes through
-	// client.
+	// run's webhooks (client sends the warm-up ones).
 	raw      []*rawPoster
 	progress io.Writer
 
@@ -182,12 +181,9 @@ func newLoad(cfg config, progress io.Writer) (*load, error) {
 	for _, base := range cfg.bases() {
 		u := base + "/webhooks/" + url.PathEscape(cfg.Connector)
 		l.webhookURLs = append(l.webhookURLs, u)
-		var rp *rawPoster
-		if strings.HasPrefix(u, "http://") {
-			var err error
-			if rp, err = newRawPoster(u, cfg.Concurrency); err != nil {
-				return nil, err
-			}
+		rp, err := newRawPoster(u, cfg.Concurrency, cfg.Timeout)
+		if err != nil {
+			return nil, err
 		}
 		l.raw = append(l.raw, rp)
 		l.graphqlURLs = append(l.graphqlURLs, "ws"+strings.TrimPrefix(base, "http")+"/graphql") // http→ws, https→wss
@@ -243,9 +239,7 @@ func (l *load) run(ctx context.Context) (*report, error) {
 	l.send(ctx, start)
 	wall := time.Since(start)
 	for _, rp := range l.raw {
-		if rp != nil {
-			rp.close()
-		}
+		rp.close()
 	}
 	l.drain(ctx, subs)
 	l.unsubscribe(subs)
@@ -470,12 +464,7 @@ func (l *load) deliver(ctx context.Context, seq int64, s int) {
 	l.sent.Add(1)
 	start := time.Now()
 	l.track.sending(s, start)
-	var a answer
-	if i := seq % int64(len(l.webhookURLs)); l.raw[i] != nil {
-		a, err = l.raw[i].post(rctx, wh)
-	} else {
-		a, err = post(rctx, l.client, l.webhookURLs[i], wh)
-	}
+	a, err := l.raw[seq%int64(len(l.raw))].post(rctx, wh)
 	took := time.Since(start)
 	switch {
 	case err != nil:

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/stockgate/stockgate/internal/rawhttp"
 )
 
 // qpsReport is a -qps run's result.
@@ -53,7 +55,7 @@ func runQPS(ctx context.Context, cfg config, progress io.Writer) (*qpsReport, er
 
 	q := newQuerier(r.client, cfg.URL, cfg.Key, cfg.Location)
 	// The workers' requests, built once: the hashed GET of each SKU as
-	// raw HTTP/1.1 bytes (see rawGetter).
+	// raw HTTP/1.1 bytes (see package rawhttp).
 	reqs := make([][]byte, pool)
 	urls := make([]string, pool)
 	hdr := "Authorization: " + q.auth + "\r\nAccept: application/graphql-response+json, application/json\r\n"
@@ -107,12 +109,12 @@ func runQPS(ctx context.Context, cfg config, progress io.Writer) (*qpsReport, er
 	end := start.Add(cfg.Duration)
 	for w := range cfg.Concurrency {
 		rng := rand.New(rand.NewPCG(uint64(w), r.rng.Uint64()))
-		g, err := newRawGetter(cfg.URL, cfg.Timeout)
+		g, err := rawhttp.New(cfg.URL, cfg.Timeout)
 		if err != nil {
 			return nil, err
 		}
 		wg.Go(func() {
-			defer g.close()
+			defer g.Close()
 			var buf bytes.Buffer
 			lat := make([]time.Duration, 0, 1<<14)
 			for {
@@ -163,21 +165,21 @@ func runQPS(ctx context.Context, cfg config, progress io.Writer) (*qpsReport, er
 // answer is sku's availability. When the gateway no longer knows the
 // hash (its cache evicted it), it registers the query with a POST and
 // sends the GET again, as Apollo clients do.
-func (q *querier) rawGet(ctx context.Context, g *rawGetter, req []byte, sku string, buf *bytes.Buffer) error {
-	code, b, err := g.do(ctx, req, buf)
+func (q *querier) rawGet(ctx context.Context, g *rawhttp.Conn, req []byte, sku string, buf *bytes.Buffer) error {
+	code, b, err := g.Do(ctx, req, buf)
 	if err != nil {
 		return err
 	}
 	if _, err = availabilityAnswer(code, b, sku); !errors.Is(err, errNotPersisted) {
 		return err
 	}
-	rctx, cancel := context.WithTimeout(ctx, g.timeout)
+	rctx, cancel := context.WithTimeout(ctx, g.Timeout())
 	err = q.register(rctx, sku, buf)
 	cancel()
 	if err != nil {
 		return err
 	}
-	if code, b, err = g.do(ctx, req, buf); err != nil {
+	if code, b, err = g.Do(ctx, req, buf); err != nil {
 		return err
 	}
 	_, err = availabilityAnswer(code, b, sku)
