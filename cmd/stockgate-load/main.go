@@ -9,9 +9,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/stockgate/stockgate/internal/cpuprof"
 )
 
 // Environment variables for the secrets, so that they stay out of shell
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cfg.CPUProfile != "" {
-		stop, err := startCPUProfile(cfg.CPUProfile)
+		stop, err := cpuprof.Start(cfg.CPUProfile)
 		if err != nil {
 			return err
 		}
@@ -153,20 +154,4 @@ Flags:
 		return c, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return c, nil
-}
-
-// startCPUProfile profiles the command's CPU into path until stop.
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -256,23 +255,6 @@ func loadAverage() string {
 		return "?"
 	}
 	return string(f[0])
-}
-
-// startOwnProfile starts profiling this process's CPU into file; stop
-// ends it.
-func startOwnProfile(file string) (stop func(), err error) {
-	f, err := os.Create(file)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
 }
 
 // ownCPU returns the CPU time this process has used.

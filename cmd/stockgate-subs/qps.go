@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/stockgate/stockgate/internal/cpuprof"
 	"github.com/stockgate/stockgate/internal/rawhttp"
 )
 
@@ -91,7 +92,7 @@ func runQPS(ctx context.Context, cfg config, progress io.Writer) (*qpsReport, er
 		go func() { prof <- r.gauge.profile(ctx, cfg.Duration, cfg.CPUProfile) }()
 	}
 	if cfg.OwnProfile != "" {
-		stop, err := startOwnProfile(cfg.OwnProfile)
+		stop, err := cpuprof.Start(cfg.OwnProfile)
 		if err != nil {
 			return nil, err
 		}

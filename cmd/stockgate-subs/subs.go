@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/stockgate/stockgate/internal/cpuprof"
 	"golang.org/x/time/rate"
 )
 
@@ -139,7 +140,7 @@ func (r *subsRun) run(ctx context.Context) (*subsReport, error) {
 		go func() { prof <- r.gauge.profile(ctx, r.cfg.Duration, r.cfg.CPUProfile) }()
 	}
 	if r.cfg.OwnProfile != "" {
-		stop, err := startOwnProfile(r.cfg.OwnProfile)
+		stop, err := cpuprof.Start(r.cfg.OwnProfile)
 		if err != nil {
 			return rep, err
 		}
