@@ -16,24 +16,29 @@ import (
 // BenchmarkApply measures ledger events applied per second: read the
 // projection, compute, commit the entry, projection, applied mark and
 // availability change. Parallel callers over 1,000 keys share commits.
+// The -cached variants keep projections in memory (Options.CacheProjections,
+// as the gateway does over an embedded store) and skip the read.
 func BenchmarkApply(b *testing.B) {
+	openBolt := func(b *testing.B) store.Driver {
+		d, err := boltstore.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
 	for _, bc := range []struct {
-		name string
-		open func(b *testing.B) store.Driver
+		name   string
+		open   func(b *testing.B) store.Driver
+		cached bool
 	}{
-		{"memstore", func(*testing.B) store.Driver { return memstore.New(nil) }},
-		{"boltstore", func(b *testing.B) store.Driver {
-			d, err := boltstore.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return d
-		}},
+		{"memstore", func(*testing.B) store.Driver { return memstore.New(nil) }, false},
+		{"boltstore", openBolt, false},
+		{"boltstore-cached", openBolt, true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			st := store.New(bc.open(b))
 			defer st.Close()
-			l := New(st, nil)
+			l := New(st, &Options{CacheProjections: bc.cached})
 			evs := make([]*event.Event, b.N)
 			for i := range evs {
 				ev, err := event.NewMovement(event.StockReceived, "", event.Movement{
