@@ -35,8 +35,10 @@
 // The idempotency key (ref §4.1: required, 1 to 128 characters) is a
 // version-5 UUID of the account, the location and, for each change in
 // catalog object order, the catalog object, the quantity, the ledger
-// Version of the update and its occurred_at. occurred_at is stamped when a
-// (SKU, Version) is sent and kept until Square answers the write: a call
+// Version of the update, its occurred_at and the stamp's number (so that
+// two operations stamped in the same millisecond differ). occurred_at is
+// stamped when a (SKU, Version) is sent and kept until Square answers the
+// write: a call
 // whose outcome is unknown (5xx, transport failure, timeout) or that was
 // throttled keeps its stamps, so the Dispatcher's retry of the same batch
 // is byte for byte the same request under the same key, and Square answers

@@ -90,9 +90,10 @@ type Writer struct {
 	maxRate  float64
 	now      func() time.Time
 
-	mu     sync.Mutex
-	stamps map[string]stamp // SKU → occurred_at of its unconfirmed write
-	rate   float64          // the call rate the limiter was last given
+	mu      sync.Mutex
+	stamps  map[string]stamp // SKU → occurred_at of its unconfirmed write
+	stamped uint64           // stamps made so far
+	rate    float64          // the call rate the limiter was last given
 }
 
 // stamp is the occurred_at a version of a SKU's quantity is sent with
@@ -100,6 +101,10 @@ type Writer struct {
 type stamp struct {
 	version uint64
 	at      time.Time
+	// n numbers the stamps this writer made, so that two operations
+	// stamped in the same millisecond (a reconcile right after the write
+	// it repeats) still differ in their idempotency keys.
+	n uint64
 }
 
 var (
@@ -275,7 +280,8 @@ func (w *Writer) request(ups []dispatch.Update, at []int) squareapi.ChangeReques
 		u := ups[i]
 		st, ok := w.stamps[u.SKU]
 		if !ok || st.version != u.Version || now.Sub(st.at) > stampMaxAge || st.at.After(now) {
-			st = stamp{version: u.Version, at: now}
+			w.stamped++
+			st = stamp{version: u.Version, at: now, n: w.stamped}
 			w.stamps[u.SKU] = st
 		}
 		pc := squareapi.PhysicalCount{
@@ -283,10 +289,11 @@ func (w *Writer) request(ups []dispatch.Update, at []int) squareapi.ChangeReques
 			Quantity: u.Quantity, OccurredAt: st.at, ReferenceID: reference(w.account, u.Version),
 		}
 		req.Counts = append(req.Counts, pc)
-		var b [24]byte
+		var b [32]byte
 		binary.BigEndian.PutUint64(b[0:], u.Version)
 		binary.BigEndian.PutUint64(b[8:], uint64(u.Quantity))
 		binary.BigEndian.PutUint64(b[16:], uint64(st.at.UnixMilli()))
+		binary.BigEndian.PutUint64(b[24:], st.n)
 		h.Write([]byte(pc.CatalogObjectID + "\x00"))
 		h.Write(b[:])
 	}

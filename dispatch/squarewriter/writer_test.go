@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stockgate/stockgate/connectors/square/squareapi"
+	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/dispatch/squarewriter"
 	"github.com/stockgate/stockgate/errcode"
@@ -233,5 +234,31 @@ func TestObservations(t *testing.T) {
 	}
 	if w.RetryAfter(throttled) != 2*time.Second || w.ErrorCode(throttled) != errcode.ResourceExhausted {
 		t.Error("RetryAfter or ErrorCode do not pass the client's through")
+	}
+}
+
+// TestRewriteInTheSameMillisecond: a write that repeats the last confirmed
+// one (a reconcile pass) is a new operation under a new idempotency key,
+// even when it is stamped in the same millisecond, so it puts back a
+// count changed at Square in between. With keys made of content and time
+// alone, Square would answer it as a duplicate of the first write and
+// keep the hand-set count.
+func TestRewriteInTheSameMillisecond(t *testing.T) {
+	m := newMerchant(t, squarefake.Options{})
+	c := &clock{t: time.Now()}
+	w := newWriter(t, m, 1, func(o *squarewriter.Options) { o.Now = c.now })
+	ups := []dispatch.Update{{SKU: skuName(0), Quantity: 5, Version: 3}}
+	write := func() {
+		t.Helper()
+		outs, err := w.Write(context.Background(), &pacer{}, ups)
+		if err != nil || len(outs) != 1 || outs[0].Code != errcode.OK {
+			t.Fatalf("write: %+v, %v", outs, err)
+		}
+	}
+	write()
+	m.SetCount(squarefake.Count{CatalogObjectID: objectID(0), LocationID: squareLocation, Quantity: "77"})
+	write()
+	if got, ok := m.level(0); !ok || got != 5 {
+		t.Errorf("after the rewrite Square shows %d (exists %v), want 5", got, ok)
 	}
 }
