@@ -36,8 +36,9 @@
 //
 // # Errors
 //
-// Every error is an *Error with an errcode.Code (HTTP statuses mapped by
-// errcode.FromHTTPStatus):
+// Requests, headers and errors are package spapi's, which every SP-API
+// client of stockgate shares. Every error is an *Error (spapi.Error) with
+// an errcode.Code (HTTP statuses mapped by errcode.FromHTTPStatus):
 //
 //	ResourceExhausted  HTTP 429 {"errors":[{"code":"QuotaExceeded",…}]} (ref §6.1)
 //	Unauthenticated    HTTP 401 or 403, or the token func failed

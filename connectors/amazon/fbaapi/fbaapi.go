@@ -1,18 +1,15 @@
 package fbaapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/stockgate/stockgate/connectors/amazon/spapi"
 	"github.com/stockgate/stockgate/errcode"
 )
 
@@ -26,29 +23,14 @@ const MaxSellerSKUs = 50
 // TimeFormat is how StartDateTime is sent: ISO 8601 in UTC, whole seconds.
 const TimeFormat = "2006-01-02T15:04:05Z"
 
-const maxResponse = 32 << 20
-
-// Options configure a Client; nil means the defaults.
-type Options struct {
-	// HTTPClient sends the requests. Zero: a client with a 30s timeout.
-	HTTPClient *http.Client
-	// UserAgent is sent as User-Agent, at most 500 characters (ref §6.2).
-	// Zero: "stockgate (Language=Go)".
-	UserAgent string
-	// Now stamps x-amz-date and turns a Retry-After date into a duration.
-	// Zero: time.Now.
-	Now func() time.Time
-}
+// Options configure a Client; nil means the defaults (SP-API's).
+type Options = spapi.Options
 
 // Client reads FBA inventory summaries through the SP-API FBA Inventory
-// API v1. It is a driver: it classifies errors and never retries or
-// paces. It is safe for concurrent use.
+// API v1, over an spapi.Client. It is a driver: it classifies errors and
+// never retries or paces. It is safe for concurrent use.
 type Client struct {
-	endpoint  string
-	token     func(ctx context.Context) (string, error)
-	http      *http.Client
-	userAgent string
-	now       func() time.Time
+	api *spapi.Client
 }
 
 // New returns a client for the SP-API endpoint baseURL, such as
@@ -56,39 +38,12 @@ type Client struct {
 // for an LWA access token before every request and sends it as
 // x-amz-access-token (ref §6.2; token should cache it, a token lives one
 // hour). It reports every problem at once, as an InvalidArgument *Error.
-func New(baseURL string, token func(ctx context.Context) (string, error), opts *Options) (*Client, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
+func New(baseURL string, token spapi.TokenFunc, opts *Options) (*Client, error) {
+	api, err := spapi.New(baseURL, token, opts)
+	if err != nil {
+		return nil, err
 	}
-	var problems []error
-	u, err := url.Parse(baseURL)
-	switch {
-	case err != nil:
-		problems = append(problems, fmt.Errorf("baseURL: %v", err))
-	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" || strings.Trim(u.Path, "/") != "":
-		problems = append(problems, fmt.Errorf("baseURL: %q: want scheme://host[:port] with no path, query or credentials", u.Redacted()))
-	}
-	if token == nil {
-		problems = append(problems, errors.New("token: nil func"))
-	}
-	if len(o.UserAgent) > 500 {
-		problems = append(problems, errors.New("Options.UserAgent: longer than 500 characters (ref §6.2)"))
-	}
-	if len(problems) > 0 {
-		return nil, &Error{Code: errcode.InvalidArgument, Err: fmt.Errorf("fbaapi.New: %w", errors.Join(problems...))}
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
-	}
-	if o.UserAgent == "" {
-		o.UserAgent = "stockgate (Language=Go)"
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	return &Client{endpoint: u.Scheme + "://" + u.Host + Path, token: token, http: o.HTTPClient, userAgent: o.UserAgent, now: o.Now}, nil
+	return &Client{api: api}, nil
 }
 
 // Request is one getInventorySummaries call at Marketplace granularity,
@@ -184,7 +139,6 @@ type wireResponse struct {
 	Pagination *struct {
 		NextToken string `json:"nextToken"`
 	} `json:"pagination"`
-	Errors []APIError `json:"errors"`
 }
 
 // GetInventorySummaries fetches one page: GET /fba/inventory/v1/summaries
@@ -200,7 +154,7 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 		problems = append(problems, fmt.Errorf("Request.SellerSKUs: %d: at most %d", len(req.SellerSKUs), MaxSellerSKUs))
 	}
 	if len(problems) > 0 {
-		return Response{}, &Error{Code: errcode.InvalidArgument, Err: errors.Join(problems...)}
+		return Response{}, &Error{Op: "getInventorySummaries", Code: errcode.InvalidArgument, Err: errors.Join(problems...)}
 	}
 	q := url.Values{
 		"details":         {"true"},
@@ -217,75 +171,29 @@ func (c *Client) GetInventorySummaries(ctx context.Context, req Request) (Respon
 	if req.NextToken != "" {
 		q.Set("nextToken", req.NextToken)
 	}
-	tok, err := c.token(ctx)
-	if err != nil {
-		if code := ErrorCode(err); code != errcode.Unknown {
-			return Response{}, err
-		}
-		e := transportError(ctx, fmt.Errorf("access token: %w", err))
-		if e.Code == errcode.Unavailable {
-			e.Code = errcode.Unauthenticated
-		}
-		return Response{}, e
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+"?"+q.Encode(), nil)
-	if err != nil {
-		return Response{}, &Error{Code: errcode.InvalidArgument, Err: err}
-	}
-	hreq.Header.Set("x-amz-access-token", tok)
-	hreq.Header.Set("x-amz-date", c.now().UTC().Format("20060102T150405Z"))
-	hreq.Header.Set("Accept", "application/json")
-	hreq.Header.Set("User-Agent", c.userAgent)
-	hr, err := c.http.Do(hreq)
-	if err != nil {
-		return Response{}, transportError(ctx, err)
-	}
-	defer hr.Body.Close()
-	reqID := hr.Header.Get("x-amzn-RequestId")
-	raw, err := io.ReadAll(io.LimitReader(hr.Body, maxResponse))
-	if err != nil {
-		e := transportError(ctx, fmt.Errorf("reading response: %w", err))
-		e.HTTPStatus, e.RequestID = hr.StatusCode, reqID
-		return Response{}, e
-	}
 	var wr wireResponse
-	jsonErr := json.Unmarshal(raw, &wr)
-	if hr.StatusCode < 200 || hr.StatusCode > 299 {
-		e := &Error{Code: errcode.FromHTTPStatus(hr.StatusCode), HTTPStatus: hr.StatusCode, RequestID: reqID,
-			RetryAfter: retryAfterHeader(hr.Header, c.now())}
-		if jsonErr == nil && len(wr.Errors) > 0 {
-			e.Errors, e.Err = wr.Errors, errors.New(describe(wr.Errors))
-		} else {
-			e.Err = fmt.Errorf("%s: %.200s", http.StatusText(hr.StatusCode), bytes.TrimSpace(raw))
-		}
-		return Response{}, e
+	m, err := c.api.Do(ctx, spapi.Request{Op: "getInventorySummaries", Method: http.MethodGet, Path: Path, Query: q}, &wr)
+	if err != nil {
+		return Response{}, err
 	}
-	if jsonErr != nil {
-		return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
-			Err: fmt.Errorf("decoding GetInventorySummariesResponse: %w", jsonErr)}
-	}
-	if len(wr.Errors) > 0 {
-		return Response{}, &Error{Code: errorCode(wr.Errors[0].Code), HTTPStatus: hr.StatusCode, RequestID: reqID,
-			Errors: wr.Errors, Err: errors.New(describe(wr.Errors))}
+	fail := func(err error) (Response, error) {
+		return Response{}, &Error{Op: "getInventorySummaries", Code: errcode.Unknown, HTTPStatus: m.Status,
+			RequestID: m.RequestID, RateLimit: m.RateLimit, Err: err}
 	}
 	if wr.Payload == nil {
-		return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
-			Err: errors.New("GetInventorySummariesResponse has no payload")}
+		return fail(errors.New("GetInventorySummariesResponse has no payload"))
 	}
 	resp := Response{Granularity: wr.Payload.Granularity, Summaries: make([]Summary, 0, len(wr.Payload.InventorySummaries))}
 	if wr.Pagination != nil {
 		resp.NextToken = wr.Pagination.NextToken
 	}
-	if rl, err := strconv.ParseFloat(hr.Header.Get("x-amzn-RateLimit-Limit"), 64); err == nil && rl > 0 {
-		resp.RateLimit = rl
-	}
+	resp.RateLimit = m.RateLimit
 	for i, ws := range wr.Payload.InventorySummaries {
 		s := ws.Summary
 		if ws.LastUpdatedTime != "" {
 			t, err := time.Parse(time.RFC3339Nano, ws.LastUpdatedTime)
 			if err != nil {
-				return Response{}, &Error{Code: errcode.Unknown, HTTPStatus: hr.StatusCode, RequestID: reqID,
-					Err: fmt.Errorf("inventorySummaries[%d].lastUpdatedTime: %q is not ISO 8601", i, ws.LastUpdatedTime)}
+				return fail(fmt.Errorf("inventorySummaries[%d].lastUpdatedTime: %q is not ISO 8601", i, ws.LastUpdatedTime))
 			}
 			s.LastUpdatedTime = t
 		}
