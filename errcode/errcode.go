@@ -6,7 +6,9 @@
 // marketplace driver needs, so the names are the gRPC ones, cut to what
 // stockgate returns. A package's own Error type carries the Code along with
 // the marketplace's details (HTTP status, the marketplace's own code,
-// Retry-After); the package's ErrorCode(err) reads it back.
+// Retry-After); the package's ErrorCode(err) reads it back. Code that
+// classifies a failure itself (a Writer deciding that a call was throttled
+// or aborted) returns an [Error], and [Of] reads a code from either.
 //
 // # HTTP statuses
 //
@@ -29,7 +31,12 @@
 // DeadlineExceeded).
 package errcode
 
-import "strconv"
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+)
 
 // Code classifies an error. The zero value is OK, the code of a nil error.
 // Codes are compared, switched on and logged by name (String); their
@@ -131,4 +138,37 @@ func FromHTTPStatus(status int) Code {
 		return InvalidArgument
 	}
 	return Unknown
+}
+
+// Error is an error its maker classified itself (a Writer's verdict on a
+// marketplace's answer, say), as opposed to a driver's own error type.
+type Error struct {
+	// Code classifies Err.
+	Code Code
+	// RetryAfter, when positive, is how long to wait before sending again.
+	RetryAfter time.Duration
+	// Err describes the failure.
+	Err error
+}
+
+// Error returns Err's text.
+func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Of classifies err: the Code of the first *Error in its chain; Canceled
+// or DeadlineExceeded for a context's own errors; else what driver says,
+// the ErrorCode of the driver package that made err.
+func Of(err error, driver func(error) Code) Code {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e.Code
+	case errors.Is(err, context.Canceled):
+		return Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return DeadlineExceeded
+	}
+	return driver(err)
 }

@@ -1,6 +1,9 @@
 package errcode_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -71,5 +74,32 @@ func TestFromHTTPStatus(t *testing.T) {
 		if got := errcode.FromHTTPStatus(tt.status); got != tt.want {
 			t.Errorf("FromHTTPStatus(%d) = %v, want %v", tt.status, got, tt.want)
 		}
+	}
+}
+
+// TestOf checks the order of classification: a maker's own *errcode.Error wins
+// even around a context error, then the context's errors, then the
+// driver's classifier.
+func TestOf(t *testing.T) {
+	driver := func(error) errcode.Code { return errcode.Unavailable }
+	ctxErr := fmt.Errorf("call: %w", context.DeadlineExceeded)
+	for _, tc := range []struct {
+		name string
+		err  error
+		want errcode.Code
+	}{
+		{"own code", fmt.Errorf("batch: %w", &errcode.Error{Code: errcode.Aborted, Err: errors.New("sibling failed")}), errcode.Aborted},
+		{"own code around a context error", &errcode.Error{Code: errcode.ResourceExhausted, Err: ctxErr}, errcode.ResourceExhausted},
+		{"canceled", fmt.Errorf("x: %w", context.Canceled), errcode.Canceled},
+		{"deadline", ctxErr, errcode.DeadlineExceeded},
+		{"driver's", errors.New("503"), errcode.Unavailable},
+	} {
+		if got := errcode.Of(tc.err, driver); got != tc.want {
+			t.Errorf("%s: Of = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	e := &errcode.Error{Code: errcode.Aborted, Err: errors.New("inner")}
+	if e.Error() != "inner" || !errors.Is(e, e.Err) {
+		t.Errorf("Error %q, Unwrap does not reach Err", e.Error())
 	}
 }

@@ -60,7 +60,7 @@ func (w *Writer) submit(ctx context.Context, b *batch, idx []int) ([]int, error)
 		body, err = json.Marshal(doc)
 	}
 	if err != nil {
-		return nil, &writeError{code: errcode.Unknown, err: fmt.Errorf("encoding the feed: %w", err)}
+		return nil, &errcode.Error{Code: errcode.Unknown, Err: fmt.Errorf("encoding the feed: %w", err)}
 	}
 	until := w.deadline(ctx, w.clock.Now().Add(w.wait))
 
@@ -81,7 +81,7 @@ func (w *Writer) submit(ctx context.Context, b *batch, idx []int) ([]int, error)
 		return nil, err
 	}
 	if at := w.budget.nextSubmission(w.clock.Now()); at.After(w.clock.Now()) {
-		return nil, &writeError{code: errcode.ResourceExhausted, err: fmt.Errorf("JSON_LISTINGS_FEED window full until %v", at)}
+		return nil, &errcode.Error{Code: errcode.ResourceExhausted, Err: fmt.Errorf("JSON_LISTINGS_FEED window full until %v", at)}
 	}
 	sentAt := w.clock.Now()
 	cf, err := w.c.CreateFeed(ctx, listingsapi.CreateFeedRequest{FeedType: listingsapi.FeedTypeJSONListings,
@@ -136,8 +136,8 @@ func (w *Writer) feedCall(ctx context.Context, op listingsapi.Operation, until t
 	case err != nil:
 		return err
 	case !ok:
-		return &writeError{code: errcode.ResourceExhausted, retryAfter: at.Sub(w.clock.Now()),
-			err: fmt.Errorf("%s budget empty until %v", op, at)}
+		return &errcode.Error{Code: errcode.ResourceExhausted, RetryAfter: at.Sub(w.clock.Now()),
+			Err: fmt.Errorf("%s budget empty until %v", op, at)}
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ func (w *Writer) patch(ctx context.Context, p dispatch.Pacer, b *batch, idx []in
 			b.set(i, dispatch.Outcome{Code: errcode.InvalidArgument, Err: err}, settled)
 			continue
 		case errcode.ResourceExhausted:
-			return &writeError{code: code, retryAfter: w.oneCall(), err: err}
+			return &errcode.Error{Code: code, RetryAfter: w.oneCall(), Err: err}
 		}
 		return err
 	}

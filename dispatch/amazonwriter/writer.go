@@ -318,39 +318,19 @@ func (w *Writer) count(f func(s *Stats)) {
 	w.mu.Unlock()
 }
 
-// writeError is an error the Writer classifies itself.
-type writeError struct {
-	code       errcode.Code
-	retryAfter time.Duration
-	err        error
-}
-
-func (e *writeError) Error() string { return e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
-
 // ErrorCode implements dispatch.Writer: the client's code, or the
 // Writer's own.
 func (w *Writer) ErrorCode(err error) errcode.Code {
-	var we *writeError
-	if errors.As(err, &we) {
-		return we.code
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return errcode.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return errcode.DeadlineExceeded
-	}
-	return spapi.ErrorCode(err)
+	return errcode.Of(err, spapi.ErrorCode)
 }
 
 // RetryAfter implements dispatch.Writer: a Retry-After Amazon sent (it
 // documents none, ref §6.1), else after a throttled patch the time the
 // bucket needs for one call at the rate Amazon last reported.
 func (w *Writer) RetryAfter(err error) time.Duration {
-	var we *writeError
-	if errors.As(err, &we) && we.retryAfter > 0 {
-		return we.retryAfter
+	var e *errcode.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return e.RetryAfter
 	}
 	return spapi.RetryAfter(err)
 }
@@ -427,8 +407,8 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 		// Nothing to do but wait for a feed, and the wait could not even
 		// start (a deadline shorter than deadlineMargin): come back at the
 		// next poll instead of spinning through empty turns.
-		return nil, &writeError{code: errcode.ResourceExhausted, retryAfter: w.nextPoll(),
-			err: fmt.Errorf("waiting for %d pending feed(s); next poll in %v", len(w.pending), w.nextPoll())}
+		return nil, &errcode.Error{Code: errcode.ResourceExhausted, RetryAfter: w.nextPoll(),
+			Err: fmt.Errorf("waiting for %d pending feed(s); next poll in %v", len(w.pending), w.nextPoll())}
 	}
 	for i := range b.outs {
 		if b.state[i] == unset {

@@ -33,7 +33,7 @@ func (w *Writer) failed(ctx context.Context, p dispatch.Pacer, req admin.SetRequ
 			case "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":
 				// The key is forgotten (the outcome was definitive): the
 				// retry gets a new one.
-				return nil, &writeError{code: errcode.Aborted, err: err}
+				return nil, &errcode.Error{Code: errcode.Aborted, Err: err}
 			}
 			return nil, err
 		}

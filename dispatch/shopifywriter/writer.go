@@ -205,30 +205,11 @@ func (w *Writer) Known(itemID int64) (int64, bool) {
 
 // ErrorCode implements dispatch.Writer.
 func (w *Writer) ErrorCode(err error) errcode.Code {
-	var we *writeError
-	if errors.As(err, &we) {
-		return we.code
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return errcode.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return errcode.DeadlineExceeded
-	}
-	return admin.ErrorCode(err)
+	return errcode.Of(err, admin.ErrorCode)
 }
 
 // RetryAfter implements dispatch.Writer.
 func (w *Writer) RetryAfter(err error) time.Duration { return admin.RetryAfter(err) }
-
-// writeError is an error the Writer classifies itself.
-type writeError struct {
-	code errcode.Code
-	err  error
-}
-
-func (e *writeError) Error() string { return e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
 
 // Write implements dispatch.Writer with one inventorySetQuantities call,
 // and one level read per item Shopify found stale.

@@ -197,31 +197,12 @@ func (w *Writer) InitialBudget() (limit, burst float64) { return w.maxRate, max(
 
 // ErrorCode implements dispatch.Writer.
 func (w *Writer) ErrorCode(err error) errcode.Code {
-	var we *writeError
-	if errors.As(err, &we) {
-		return we.code
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return errcode.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return errcode.DeadlineExceeded
-	}
-	return squareapi.ErrorCode(err)
+	return errcode.Of(err, squareapi.ErrorCode)
 }
 
 // RetryAfter implements dispatch.Writer: the answer's Retry-After, which
 // Square does not document (ref §4.3), else zero.
 func (w *Writer) RetryAfter(err error) time.Duration { return squareapi.RetryAfter(err) }
-
-// writeError is an error the Writer classifies itself.
-type writeError struct {
-	code errcode.Code
-	err  error
-}
-
-func (e *writeError) Error() string { return e.err.Error() }
-func (e *writeError) Unwrap() error { return e.err }
 
 // Write implements dispatch.Writer with one BatchChangeInventory call of
 // PHYSICAL_COUNT changes (see the package doc).
@@ -328,7 +309,7 @@ func (w *Writer) failed(req squareapi.ChangeRequest, ups []dispatch.Update, at [
 		if e.Code == "IDEMPOTENCY_KEY_REUSED" {
 			// The key was used for other content (occurred_at stamps lost
 			// in a restart, say): with new stamps the key is new.
-			return nil, &writeError{code: errcode.Aborted, err: err}
+			return nil, &errcode.Error{Code: errcode.Aborted, Err: err}
 		}
 		j, ok := squareapi.ChangeIndex(e)
 		if !ok || j >= len(req.Counts) {
