@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/stockgate/stockgate/connectors"
@@ -393,39 +392,22 @@ type Echoes interface {
 	Pushed(sellerSKU string) (qty int64, at time.Time, ok bool)
 }
 
-// MemoryEchoes is an in-memory Echoes, safe for concurrent use; the zero
-// value is ready.
+// MemoryEchoes is an in-memory Echoes per SellerSKU, as
+// connectors.EchoLog keeps them; safe for concurrent use, the zero value
+// is ready.
 type MemoryEchoes struct {
-	mu sync.Mutex
-	m  map[string]pushed
+	log connectors.EchoLog[string]
 }
 
-type pushed struct {
-	qty int64
-	at  time.Time
-}
-
-// Record remembers a write.
+// Record remembers a write; one older than the write kept is ignored.
 func (e *MemoryEchoes) Record(sellerSKU string, qty int64, at time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.m == nil {
-		e.m = map[string]pushed{}
-	}
-	e.m[sellerSKU] = pushed{qty, at}
+	e.log.Record(sellerSKU, qty, at)
 }
 
 // Pushed implements Echoes.
 func (e *MemoryEchoes) Pushed(sellerSKU string) (int64, time.Time, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, ok := e.m[sellerSKU]
-	return p.qty, p.at, ok
+	return e.log.Pushed(sellerSKU)
 }
-
-// echoWindow is how far before our write Amazon's EventTime may be and
-// still be the echo of it (clocks differ).
-const echoWindow = time.Minute
 
 // isEcho reports whether an MFN quantity report is the echo of a write.
 func (c *Connector) isEcho(sellerSKU string, qty int64, at time.Time) bool {
@@ -433,5 +415,5 @@ func (c *Connector) isEcho(sellerSKU string, qty int64, at time.Time) bool {
 		return false
 	}
 	q, when, ok := c.echoes.Pushed(sellerSKU)
-	return ok && q == qty && !at.Before(when.Add(-echoWindow))
+	return connectors.IsEcho(qty, at, q, when, ok)
 }

@@ -1,8 +1,9 @@
 package shopify
 
 import (
-	"sync"
 	"time"
+
+	"github.com/stockgate/stockgate/connectors"
 )
 
 // Echoes tells the inbound side what stockgate itself last wrote to
@@ -19,28 +20,15 @@ type Echoes interface {
 	Pushed(itemID, locationID int64) (qty int64, at time.Time, ok bool)
 }
 
-// echoSkew is how far a level's updated_at (Shopify's clock) may lie
-// before the push time (stockgate's clock) and still be the echo of that
-// push. A level stamped earlier than that shows the state before the push,
-// which only happens to equal it.
-const echoSkew = time.Minute
-
 // MemoryEchoes is an in-memory Echoes: Record notes each write, Pushed
-// reports the latest per (item, location). It keeps one entry per level
-// ever written, so it grows with the catalogue, not with traffic. The zero
-// value is ready to use; it is safe for concurrent use and must not be
-// copied after first use.
+// reports the latest per (item, location), as connectors.EchoLog keeps
+// them. The zero value is ready to use; it is safe for concurrent use and
+// must not be copied after first use.
 type MemoryEchoes struct {
-	mu     sync.RWMutex
-	pushed map[levelID]push
+	log connectors.EchoLog[levelID]
 }
 
 type levelID struct{ item, location int64 }
-
-type push struct {
-	qty int64
-	at  time.Time
-}
 
 var _ Echoes = (*MemoryEchoes)(nil)
 
@@ -48,22 +36,10 @@ var _ Echoes = (*MemoryEchoes)(nil)
 // item at the location to qty at at. A record older than the one kept for
 // the level is ignored, so concurrent writers may record in any order.
 func (e *MemoryEchoes) Record(itemID, locationID, qty int64, at time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	k := levelID{itemID, locationID}
-	if p, ok := e.pushed[k]; ok && at.Before(p.at) {
-		return
-	}
-	if e.pushed == nil {
-		e.pushed = make(map[levelID]push)
-	}
-	e.pushed[k] = push{qty, at}
+	e.log.Record(levelID{itemID, locationID}, qty, at)
 }
 
 // Pushed implements Echoes.
 func (e *MemoryEchoes) Pushed(itemID, locationID int64) (int64, time.Time, bool) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	p, ok := e.pushed[levelID{itemID, locationID}]
-	return p.qty, p.at, ok
+	return e.log.Pushed(levelID{itemID, locationID})
 }

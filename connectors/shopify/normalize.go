@@ -449,8 +449,7 @@ func (n *normalizer) inventoryLevel() error {
 	}
 	reason := reasonChannelReport
 	if n.c.echoes != nil {
-		if pushed, pushedAt, ok := n.c.echoes.Pushed(lv.InventoryItemID, lv.LocationID); ok && pushed == q &&
-			(pushedAt.IsZero() || !at.Before(pushedAt.Add(-echoSkew))) {
+		if pushed, pushedAt, ok := n.c.echoes.Pushed(lv.InventoryItemID, lv.LocationID); connectors.IsEcho(q, at, pushed, pushedAt, ok) {
 			reason = reasonEcho
 		}
 	}

@@ -1,8 +1,9 @@
 package square
 
 import (
-	"sync"
 	"time"
+
+	"github.com/stockgate/stockgate/connectors"
 )
 
 // Echoes tells the inbound side what stockgate itself last wrote to Square,
@@ -22,28 +23,15 @@ type Echoes interface {
 	Pushed(catalogObjectID, locationID string) (qty int64, at time.Time, ok bool)
 }
 
-// echoSkew is how far a count's calculated_at (Square's clock) may lie
-// before the write's time (stockgate's clock) and still be the echo of
-// that write. A count calculated earlier than that is the state before the
-// write, which only happens to equal it.
-const echoSkew = time.Minute
-
 // MemoryEchoes is an in-memory Echoes: Record notes each write, Pushed
-// reports the latest per (catalog object, location). It keeps one entry
-// per count ever written, so it grows with the catalogue, not with
-// traffic. The zero value is ready to use; it is safe for concurrent use
-// and must not be copied after first use.
+// reports the latest per (catalog object, location), as connectors.EchoLog
+// keeps them. The zero value is ready to use; it is safe for concurrent
+// use and must not be copied after first use.
 type MemoryEchoes struct {
-	mu     sync.RWMutex
-	pushed map[countID]push
+	log connectors.EchoLog[countID]
 }
 
 type countID struct{ object, location string }
-
-type push struct {
-	qty int64
-	at  time.Time
-}
 
 var _ Echoes = (*MemoryEchoes)(nil)
 
@@ -51,24 +39,12 @@ var _ Echoes = (*MemoryEchoes)(nil)
 // at the location to qty at at. A record older than the one kept is
 // ignored, so concurrent writers may record in any order.
 func (e *MemoryEchoes) Record(catalogObjectID, locationID string, qty int64, at time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	k := countID{catalogObjectID, locationID}
-	if p, ok := e.pushed[k]; ok && at.Before(p.at) {
-		return
-	}
-	if e.pushed == nil {
-		e.pushed = make(map[countID]push)
-	}
-	e.pushed[k] = push{qty, at}
+	e.log.Record(countID{catalogObjectID, locationID}, qty, at)
 }
 
 // Pushed implements Echoes.
 func (e *MemoryEchoes) Pushed(catalogObjectID, locationID string) (int64, time.Time, bool) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	p, ok := e.pushed[countID{catalogObjectID, locationID}]
-	return p.qty, p.at, ok
+	return e.log.Pushed(countID{catalogObjectID, locationID})
 }
 
 // isEcho reports whether an IN_STOCK count of q calculated at at reports
@@ -78,5 +54,5 @@ func (c *Connector) isEcho(object, location string, q int64, at time.Time) bool 
 		return false
 	}
 	pushed, pushedAt, ok := c.echoes.Pushed(object, location)
-	return ok && pushed == q && (pushedAt.IsZero() || !at.Before(pushedAt.Add(-echoSkew)))
+	return connectors.IsEcho(q, at, pushed, pushedAt, ok)
 }
