@@ -172,3 +172,16 @@ func Of(err error, driver func(error) Code) Code {
 	}
 	return driver(err)
 }
+
+// Transport classifies a failure to get an answer at all, made under ctx:
+// Canceled or DeadlineExceeded when ctx ended, else Unavailable (a refused
+// connection, a client timeout, a reset).
+func Transport(ctx context.Context) Code {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return Canceled
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return DeadlineExceeded
+	}
+	return Unavailable
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stockgate/stockgate/errcode"
 )
@@ -101,5 +102,27 @@ func TestOf(t *testing.T) {
 	e := &errcode.Error{Code: errcode.Aborted, Err: errors.New("inner")}
 	if e.Error() != "inner" || !errors.Is(e, e.Err) {
 		t.Errorf("Error %q, Unwrap does not reach Err", e.Error())
+	}
+}
+
+// TestTransport checks how a failure without an answer is classified by
+// the context it was made under.
+func TestTransport(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel2()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want errcode.Code
+	}{
+		{"live", context.Background(), errcode.Unavailable},
+		{"canceled", canceled, errcode.Canceled},
+		{"past its deadline", expired, errcode.DeadlineExceeded},
+	} {
+		if got := errcode.Transport(tc.ctx); got != tc.want {
+			t.Errorf("%s: Transport = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

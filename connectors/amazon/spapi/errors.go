@@ -150,12 +150,5 @@ func Describe(errs []APIError) string {
 // context gives Canceled or DeadlineExceeded, anything else (a refused
 // connection, a client timeout) is Unavailable.
 func TransportError(ctx context.Context, op string, err error) *Error {
-	code := errcode.Unavailable
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		code = errcode.Canceled
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		code = errcode.DeadlineExceeded
-	}
-	return &Error{Op: op, Code: code, Err: err}
+	return &Error{Op: op, Code: errcode.Transport(ctx), Err: err}
 }

@@ -287,12 +287,5 @@ func statusError(resp *http.Response, errs []wireError, cost *Cost) *Error {
 
 // transportError classifies a failure to get a response.
 func transportError(ctx context.Context, err error) *Error {
-	code := errcode.Unavailable
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		code = errcode.Canceled
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		code = errcode.DeadlineExceeded
-	}
-	return &Error{Code: code, Err: err}
+	return &Error{Code: errcode.Transport(ctx), Err: err}
 }

@@ -138,12 +138,5 @@ func describe(errs []APIError) string {
 
 // transportError classifies a failure to get a response.
 func transportError(ctx context.Context, err error) *Error {
-	code := errcode.Unavailable
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		code = errcode.Canceled
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		code = errcode.DeadlineExceeded
-	}
-	return &Error{Code: code, Err: err}
+	return &Error{Code: errcode.Transport(ctx), Err: err}
 }
