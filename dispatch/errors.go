@@ -40,10 +40,8 @@ func classify(ctx context.Context, w Writer, err error) errcode.Code {
 	switch {
 	case err == nil:
 		return errcode.OK
-	case errors.Is(ctx.Err(), context.Canceled):
-		return errcode.Canceled
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return errcode.DeadlineExceeded
+	case ctx.Err() != nil:
+		return errcode.Transport(ctx)
 	}
 	return w.ErrorCode(err)
 }
