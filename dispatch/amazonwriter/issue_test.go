@@ -9,7 +9,6 @@ import (
 
 	"github.com/stockgate/stockgate/connectors/amazon/listingsapi/listingsfake"
 	"github.com/stockgate/stockgate/dispatch"
-	"github.com/stockgate/stockgate/event"
 )
 
 // The acceptance tests, as dispatch/shopifywriter runs them for
@@ -19,29 +18,6 @@ import (
 // the bubble's fake clock; HTTP runs through the fake's in-memory
 // transport. The fake processes a feed in 2 s plus 1 ms per message
 // (Amazon takes minutes; the waits are the same code either way).
-
-// flashSale sends changes changes over skus SKUs at perSecond changes per
-// second: mostly sales of one unit at either store, with a restock now
-// and then. It returns when all were sent.
-func flashSale(l *ledger, src chan<- event.Availability, rnd *rand.Rand, skus, changes, perSecond int) {
-	const tick = 5 * time.Millisecond
-	perTick := max(1, perSecond*int(tick)/int(time.Second))
-	for i := 0; i < changes; i++ {
-		sku := skuName(rnd.IntN(skus))
-		loc := "berlin"
-		if rnd.IntN(3) == 0 {
-			loc = "hamburg"
-		}
-		delta := int64(-1)
-		if rnd.IntN(20) == 0 {
-			delta = 5
-		}
-		src <- l.Move(sku, loc, delta)
-		if (i+1)%perTick == 0 {
-			time.Sleep(tick)
-		}
-	}
-}
 
 // TestFlashSale: 100,000 availability changes over 5,000 SKUs. No answer
 // is a 429; the bulk goes as JSON_LISTINGS_FEEDs and the result of every
@@ -61,7 +37,7 @@ func TestFlashSale(t *testing.T) {
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
 
 		began := time.Now()
-		flashSale(l, r.Src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
+		l.FlashSale(r.Src, rand.New(rand.NewPCG(1, 2)), skuName, skus, changes, perSecond)
 		fed := time.Now()
 		r.Idle(t, 30*time.Minute)
 		drained := time.Now()
@@ -107,7 +83,7 @@ func TestKillWhileDraining(t *testing.T) {
 		rnd := rand.New(rand.NewPCG(3, 4))
 		w1 := newWriter(t, s, skus, nil)
 		first := start(t, l, []dispatch.Account{{Writer: w1, Rule: rule}}, nil)
-		flashSale(l, first.Src, rnd, skus, 30_000, 10_000)
+		l.FlashSale(first.Src, rnd, skuName, skus, 30_000, 10_000)
 		depth := first.Status()[0].QueueDepth
 		if depth < 1_000 || w1.Stats().PendingFeeds == 0 {
 			t.Fatalf("%d SKUs and %d feeds pending at the kill: no backlog to lose", depth, w1.Stats().PendingFeeds)
@@ -160,7 +136,7 @@ func TestOutage(t *testing.T) {
 			}
 			sawOpen <- open
 		}()
-		flashSale(l, r.Src, rnd, skus, 20_000, 500) // 40 s of sales during the outage
+		l.FlashSale(r.Src, rnd, skuName, skus, 20_000, 500) // 40 s of sales during the outage
 		time.Sleep(time.Until(down.Add(time.Minute)))
 		during := s.Stats().Down
 		st := r.Status()[0]

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,30 @@ func (l *Ledger) Stock(n int, name func(int) string) {
 	for i := range n {
 		l.Move(name(i), "berlin", 40+int64(i%7))
 		l.Move(name(i), "hamburg", 10+int64(i%3))
+	}
+}
+
+// FlashSale sends changes changes over skus SKUs (named by name) to src at
+// perSecond changes per second, on the clock (a synctest bubble's): mostly
+// sales of one unit at berlin or hamburg, with a restock of five now and
+// then. It returns when all were sent.
+func (l *Ledger) FlashSale(src chan<- event.Availability, rnd *rand.Rand, name func(int) string, skus, changes, perSecond int) {
+	const tick = 5 * time.Millisecond
+	perTick := max(1, perSecond*int(tick)/int(time.Second))
+	for i := 0; i < changes; i++ {
+		sku := name(rnd.IntN(skus))
+		loc := "berlin"
+		if rnd.IntN(3) == 0 {
+			loc = "hamburg"
+		}
+		delta := int64(-1)
+		if rnd.IntN(20) == 0 {
+			delta = 5
+		}
+		src <- l.Move(sku, loc, delta)
+		if (i+1)%perTick == 0 {
+			time.Sleep(tick)
+		}
 	}
 }
 

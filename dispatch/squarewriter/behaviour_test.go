@@ -121,7 +121,7 @@ func TestThrottleAdapts(t *testing.T) {
 		stock(l, skus)
 		w := newWriter(t, m, skus, func(o *squarewriter.Options) { o.RequestsPerSecond = 20 })
 		r := start(t, l, []dispatch.Account{{Writer: w, Rule: rule}}, nil)
-		flashSale(l, r.Src, rand.New(rand.NewPCG(11, 12)), skus, 10_000, 1_000)
+		l.FlashSale(r.Src, rand.New(rand.NewPCG(11, 12)), skuName, skus, 10_000, 1_000)
 		atEnd := w.Rate()
 		r.Idle(t, 5*time.Minute)
 		fs, st := m.Stats(), r.Status()[0]

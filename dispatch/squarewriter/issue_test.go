@@ -11,36 +11,12 @@ import (
 	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/dispatch/squarewriter"
-	"github.com/stockgate/stockgate/event"
 )
 
 // The acceptance tests for Square. They run in testing/synctest
 // bubbles: the fake, its rate limit, the Dispatcher's windows, backoff and
 // budget waits and the breaker's timeout all run on the bubble's fake
 // clock, and HTTP/1.1 runs for real over in-memory pipes.
-
-// flashSale sends changes changes over skus SKUs at perSecond changes per
-// second: mostly sales of one unit at either store, with a restock now
-// and then. It returns when all were sent.
-func flashSale(l *ledger, src chan<- event.Availability, rnd *rand.Rand, skus, changes, perSecond int) {
-	const tick = 5 * time.Millisecond
-	perTick := max(1, perSecond*int(tick)/int(time.Second))
-	for i := 0; i < changes; i++ {
-		sku := skuName(rnd.IntN(skus))
-		loc := "berlin"
-		if rnd.IntN(3) == 0 {
-			loc = "hamburg"
-		}
-		delta := int64(-1)
-		if rnd.IntN(20) == 0 {
-			delta = 5
-		}
-		src <- l.Move(sku, loc, delta)
-		if (i+1)%perTick == 0 {
-			time.Sleep(tick)
-		}
-	}
-}
 
 // sample is the state of a run at one time.
 type sample struct {
@@ -113,7 +89,7 @@ func TestFlashSale(t *testing.T) {
 		stop := make(chan struct{})
 		samples := watch(r, m, 250*time.Millisecond, stop)
 		began := time.Now()
-		flashSale(l, r.Src, rand.New(rand.NewPCG(1, 2)), skus, changes, perSecond)
+		l.FlashSale(r.Src, rand.New(rand.NewPCG(1, 2)), skuName, skus, changes, perSecond)
 		fed := time.Now()
 		r.Idle(t, 10*time.Minute)
 		close(stop)
@@ -167,7 +143,7 @@ func TestKillWhileDraining(t *testing.T) {
 		stock(l, skus)
 		rnd := rand.New(rand.NewPCG(3, 4))
 		first := start(t, l, []dispatch.Account{{Writer: newWriter(t, m, skus, nil), Rule: rule}}, nil)
-		flashSale(l, first.Src, rnd, skus, 30_000, 10_000)
+		l.FlashSale(first.Src, rnd, skuName, skus, 30_000, 10_000)
 		depth := first.Status()[0].QueueDepth
 		if depth < 1_000 {
 			t.Fatalf("only %d SKUs pending at the kill: no backlog to lose", depth)
@@ -216,7 +192,7 @@ func TestOutage(t *testing.T) {
 			}
 			sawOpen <- open
 		}()
-		flashSale(l, r.Src, rand.New(rand.NewPCG(5, 6)), skus, 20_000, 500) // 40 s of sales during the outage
+		l.FlashSale(r.Src, rand.New(rand.NewPCG(5, 6)), skuName, skus, 20_000, 500) // 40 s of sales during the outage
 		time.Sleep(time.Until(down.Add(time.Minute)))
 		during := m.Stats().Down
 		st := r.Status()[0]
