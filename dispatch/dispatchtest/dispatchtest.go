@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -173,4 +174,58 @@ func (r *Running) Idle(t testing.TB, limit time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Serve serves h over a PipeNet at host (such as "shop.test:80"), inside
+// the current synctest bubble or on real time outside one, and returns a
+// client of it. When t ends it closes the server and waits for the
+// requests being answered; one that arrives meanwhile is answered 503.
+func Serve(t testing.TB, host string, h http.Handler) *http.Client {
+	t.Helper()
+	g := &gated{h: h}
+	g.idle = sync.NewCond(&g.mu)
+	pn := NewPipeNet(host)
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: time.Minute}
+	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
+	tr := &http.Transport{DialContext: pn.Dial, MaxIdleConnsPerHost: 4}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+		pn.Close()
+		g.mu.Lock()
+		g.closing = true
+		for g.inflight > 0 {
+			g.idle.Wait()
+		}
+		g.mu.Unlock()
+	})
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// gated counts the requests h is answering and refuses new ones once
+// closing.
+type gated struct {
+	h        http.Handler
+	mu       sync.Mutex
+	idle     *sync.Cond // signalled when a request ends
+	inflight int
+	closing  bool
+}
+
+func (g *gated) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	g.inflight++
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.inflight--
+		g.idle.Broadcast()
+		g.mu.Unlock()
+	}()
+	g.h.ServeHTTP(w, r)
 }

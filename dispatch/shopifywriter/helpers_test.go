@@ -51,11 +51,6 @@ type shop struct {
 	httpc   *http.Client
 	latency time.Duration // added to every answer
 
-	gate     sync.Mutex
-	idle     *sync.Cond // signalled when a request ends
-	inflight int        // requests being answered
-	closing  bool
-
 	mu     sync.Mutex
 	cost   float64           // Σ actualQueryCost
 	writes []appliedWrite    // applied inventorySetQuantities, in order
@@ -72,44 +67,9 @@ type appliedWrite struct {
 // outside one) and closes it when the test ends.
 func newShop(t testing.TB, opts shopifyfake.Options) *shop {
 	t.Helper()
-	s := &shop{Server: shopifyfake.New(opts), t: t, levels: make(map[int64][]int64)}
-	s.idle = sync.NewCond(&s.gate)
-	pn := dispatchtest.NewPipeNet("shop.test:80")
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: time.Minute}
-	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
-	tr := &http.Transport{DialContext: pn.Dial, MaxIdleConnsPerHost: 4}
-	s.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	s.url = "http://shop.test"
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		srv.Close()
-		pn.Close()
-		s.gate.Lock()
-		s.closing = true
-		for s.inflight > 0 {
-			s.idle.Wait()
-		}
-		s.gate.Unlock()
-	})
+	s := &shop{Server: shopifyfake.New(opts), t: t, levels: make(map[int64][]int64), url: "http://shop.test"}
+	s.httpc = dispatchtest.Serve(t, "shop.test:80", s)
 	return s
-}
-
-// enter counts a request in, unless the shop is closing.
-func (s *shop) enter() bool {
-	s.gate.Lock()
-	defer s.gate.Unlock()
-	if s.closing {
-		return false
-	}
-	s.inflight++
-	return true
-}
-
-func (s *shop) leave() {
-	s.gate.Lock()
-	s.inflight--
-	s.idle.Broadcast()
-	s.gate.Unlock()
 }
 
 // ServeHTTP passes the request to the fake and logs the answer.
@@ -117,11 +77,6 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := readAll(r)
 	r.Body = nopCloser{bytes.NewReader(body)}
 	now := time.Now()
-	if !s.enter() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	defer s.leave()
 	if s.latency > 0 {
 		select {
 		case <-time.After(s.latency):

@@ -46,11 +46,6 @@ type merchant struct {
 	url   string
 	httpc *http.Client
 
-	gate     sync.Mutex
-	idle     *sync.Cond
-	inflight int
-	closing  bool
-
 	mu         sync.Mutex
 	calls      []call // BatchChangeInventory requests, in order
 	loseAnswer int    // the next n applied batch-creates are answered 504 instead
@@ -69,43 +64,9 @@ type call struct {
 // when the test ends.
 func newMerchant(t testing.TB, opts squarefake.Options) *merchant {
 	t.Helper()
-	m := &merchant{Server: squarefake.New(&opts), t: t}
-	m.idle = sync.NewCond(&m.gate)
-	pn := dispatchtest.NewPipeNet("square.test:80")
-	srv := &http.Server{Handler: m, ReadHeaderTimeout: time.Minute}
-	go srv.Serve(pn) //nolint:errcheck // ErrServerClosed
-	tr := &http.Transport{DialContext: pn.Dial, MaxIdleConnsPerHost: 4}
-	m.httpc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	m.url = "http://square.test"
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		srv.Close()
-		pn.Close()
-		m.gate.Lock()
-		m.closing = true
-		for m.inflight > 0 {
-			m.idle.Wait()
-		}
-		m.gate.Unlock()
-	})
+	m := &merchant{Server: squarefake.New(&opts), t: t, url: "http://square.test"}
+	m.httpc = dispatchtest.Serve(t, "square.test:80", m)
 	return m
-}
-
-func (m *merchant) enter() bool {
-	m.gate.Lock()
-	defer m.gate.Unlock()
-	if m.closing {
-		return false
-	}
-	m.inflight++
-	return true
-}
-
-func (m *merchant) leave() {
-	m.gate.Lock()
-	m.inflight--
-	m.idle.Broadcast()
-	m.gate.Unlock()
 }
 
 // ServeHTTP passes the request to the fake and logs batch-creates.
@@ -113,11 +74,6 @@ func (m *merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(r.Body)
 	body := buf.Bytes()
-	if !m.enter() {
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
-	}
-	defer m.leave()
 	r2 := r.Clone(r.Context())
 	r2.Body = readCloser{bytes.NewReader(body)}
 	rec := httptest.NewRecorder()
