@@ -10,25 +10,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stockgate/stockgate/internal/testsvc"
 )
 
 // needRedis fails (under CI) or skips when Redis is not there.
 func needRedis(t *testing.T) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		msg := "Redis is not reachable at 127.0.0.1:6379 (" + err.Error() + "); start it with: " +
-			`redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return testsvc.Redis(t, nil)
 }
 
 // TestRedisStoreEndToEnd runs the gateway on the Redis store, changing

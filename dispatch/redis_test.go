@@ -6,7 +6,6 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -19,32 +18,17 @@ import (
 	"github.com/stockgate/stockgate/dispatch/redislease"
 	"github.com/stockgate/stockgate/dispatch/shopifywriter"
 	"github.com/stockgate/stockgate/event"
+	"github.com/stockgate/stockgate/internal/testsvc"
 	"github.com/stockgate/stockgate/ratelimit/redislimit"
 	"github.com/stockgate/stockgate/store"
 	"github.com/stockgate/stockgate/store/redisstore"
 )
 
-const redisAddr = "127.0.0.1:6379"
-
-// startRedis is the start command from shared/SERVICES.md.
-const startRedis = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`
-
 // redisClient returns a client of the real Redis, or fails (CI=true) or
 // skips when it does not answer.
 func redisClient(t *testing.T) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, DialTimeout: time.Second, MaxRetries: -1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		msg := fmt.Sprintf("Redis at %s is not answering (%v); start it with: %s", redisAddr, err, startRedis)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := testsvc.Redis(t, &redis.Options{MaxRetries: -1})
 	return c
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -13,29 +11,14 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/stockgate/stockgate/dispatch/redisbreaker"
+	"github.com/stockgate/stockgate/internal/testsvc"
 )
-
-const redisAddr = "127.0.0.1:6379"
-
-// startRedis is the start command from shared/SERVICES.md.
-const startRedis = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`
 
 // client returns a client of the real Redis, or fails (CI=true) or skips
 // when it does not answer.
 func client(t *testing.T) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, DialTimeout: time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		msg := fmt.Sprintf("Redis at %s is not answering (%v); start it with: %s", redisAddr, err, startRedis)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := testsvc.Redis(t, nil)
 	return c
 }
 

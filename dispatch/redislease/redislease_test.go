@@ -3,8 +3,6 @@ package redislease_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -12,29 +10,15 @@ import (
 
 	"github.com/stockgate/stockgate/dispatch"
 	"github.com/stockgate/stockgate/dispatch/redislease"
+	"github.com/stockgate/stockgate/internal/testsvc"
 )
-
-const redisAddr = "127.0.0.1:6379"
-
-// startRedis is the start command from shared/SERVICES.md.
-const startRedis = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`
 
 // newLeases returns Leases under a prefix of this test's own on the real
 // Redis, or fails (CI=true) or skips when it does not answer; the keys go
 // when the test ends.
 func newLeases(t *testing.T) (*redislease.Leases, *redis.Client) {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, DialTimeout: time.Second})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		msg := fmt.Sprintf("Redis at %s is not answering (%v); start it with: %s", redisAddr, err, startRedis)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	c := testsvc.Redis(t, nil)
 	prefix := "stockgate:test:lease:" + rand.Text()[:12] + ":"
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -42,7 +26,6 @@ func newLeases(t *testing.T) (*redislease.Leases, *redis.Client) {
 		for iter.Next(ctx) {
 			c.Del(ctx, iter.Val())
 		}
-		c.Close()
 	})
 	l, err := redislease.New(c, &redislease.Options{Prefix: prefix})
 	if err != nil {

@@ -10,14 +10,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stockgate/stockgate/internal/testsvc"
 	"github.com/stockgate/stockgate/ratelimit"
 	"github.com/stockgate/stockgate/ratelimit/redislimit"
 )
-
-const redisAddr = "127.0.0.1:6379"
-
-// startRedis is the start command from shared/SERVICES.md.
-const startRedis = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`
 
 // runPrefix is unique to this test run: several test packages share the
 // server.
@@ -30,23 +26,13 @@ var keySeq atomic.Int64
 // deletes the keys of the test's buckets (see uniqueAccount).
 func newClient(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, DialTimeout: time.Second, PoolSize: 32})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Redis at %s is not answering (%v); start it with: %s", redisAddr, err, startRedis)
-		}
-		t.Skipf("Redis at %s is not answering (%v); start it with: %s", redisAddr, err, startRedis)
-	}
+	c := testsvc.Redis(t, &redis.Options{PoolSize: 32})
 	t.Cleanup(func() {
 		ctx := context.Background()
 		iter := c.Scan(ctx, 0, runPrefix+t.Name()+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			c.Del(ctx, iter.Val())
 		}
-		c.Close()
 	})
 	return c
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stockgate/stockgate/internal/testsvc"
 	"github.com/stockgate/stockgate/ratelimit"
 	"github.com/stockgate/stockgate/ratelimit/ratelimittest"
 	"github.com/stockgate/stockgate/ratelimit/redislimit"
@@ -199,7 +200,7 @@ func TestKeyExpires(t *testing.T) {
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
-	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+	rc := redis.NewClient(&redis.Options{Addr: testsvc.RedisAddr})
 	defer rc.Close()
 	var c redis.Scripter = rc
 	for _, tc := range []struct {

@@ -4,42 +4,23 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stockgate/stockgate/internal/testsvc"
 	"github.com/stockgate/stockgate/store"
 	"github.com/stockgate/stockgate/store/redisstore"
 	"github.com/stockgate/stockgate/store/storetest"
 )
 
-// redisAddr is the test server: the project's machines and CI run Redis
-// there (see shared/SERVICES.md).
-const redisAddr = "127.0.0.1:6379"
-
-// startRedis is the command that starts the test server.
-const startRedis = `redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log`
-
-// needRedis returns a new client of the test server, which the caller
-// closes. When the server does not answer it skips the test, or fails it
-// when CI=true, since CI must have the server.
+// needRedis returns a new client of the test server (testsvc.Redis),
+// closed when t ends.
 func needRedis(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: redisAddr, MaxRetries: -1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		_ = c.Close()
-		msg := fmt.Sprintf("Redis at %s does not answer (%v); start it with:\n\t%s", redisAddr, err, startRedis)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return c
+	return testsvc.Redis(t, &redis.Options{MaxRetries: -1})
 }
 
 // uniquePrefix returns a key prefix no other test run uses, with a hash

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/stockgate/stockgate/internal/testsvc"
 	"github.com/stockgate/stockgate/store"
 	"github.com/stockgate/stockgate/store/redisstore"
 )
@@ -204,7 +205,7 @@ func TestOpenURL(t *testing.T) {
 	prefix := uniquePrefix(t)
 	defer deletePrefix(ctx, t, c, prefix)
 
-	s, err := store.Open(ctx, "redis://"+redisAddr+"/0?prefix="+url.QueryEscape(prefix)+"&dedup_grace=5m&dial_timeout=2s")
+	s, err := store.Open(ctx, "redis://"+testsvc.RedisAddr+"/0?prefix="+url.QueryEscape(prefix)+"&dedup_grace=5m&dial_timeout=2s")
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
