@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -12,22 +11,14 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stockgate/stockgate/internal/testsvc"
 )
 
 // needNATS fails (under CI) or skips when the NATS server is not there.
 func needNATS(t *testing.T) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", "127.0.0.1:4222", time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	msg := "NATS with JetStream is not reachable at 127.0.0.1:4222 (" + err.Error() + "); start it with: " +
-		"start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testsvc.Dial(t, "NATS with JetStream", "127.0.0.1:4222",
+		"start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log")
 }
 
 // TestJetStreamBusEndToEnd runs the gateway with both topics on NATS

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
+	"github.com/stockgate/stockgate/internal/testsvc"
 )
 
 // TestRecoveryFromStoreAndBrokerOutages runs the built binary on a Redis
@@ -206,10 +207,7 @@ func needBinary(t *testing.T, name, install string) string {
 		return p
 	}
 	msg := name + " is not installed; install it with: " + install
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testsvc.Missing(t, msg)
 	return ""
 }
 

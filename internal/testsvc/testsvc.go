@@ -7,6 +7,7 @@ package testsvc
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -38,18 +39,30 @@ func Redis(t testing.TB, opts *redis.Options) *redis.Client {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
-		Unreachable(t, fmt.Sprintf("Redis at %s does not answer (%v)", RedisAddr, err), StartRedis)
+		Missing(t, fmt.Sprintf("Redis at %s does not answer (%v); start it with:\n\t%s", RedisAddr, err, StartRedis))
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
-// Unreachable ends a test that needs a service it cannot reach: it fails
-// when CI=true, and skips it elsewhere, saying why and how to start the
-// service.
-func Unreachable(t testing.TB, why, start string) {
+// Dial checks that something listens on addr (a TCP host:port) for the
+// service name, started by the command start; see Missing.
+func Dial(t testing.TB, name, addr, start string) {
 	t.Helper()
-	msg := why + "; start it with:\n\t" + start
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		Missing(t, fmt.Sprintf("%s is not answering on %s (%v); start it with:\n\t%s", name, addr, err, start))
+		return
+	}
+	_ = c.Close()
+}
+
+// Missing ends a test that needs something the machine does not have (a
+// service that does not answer, a tool not installed): it fails when
+// CI=true, which must have it, and skips the test elsewhere. msg says what
+// is missing and how to get it.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

@@ -19,3 +19,19 @@ func TestRedis(t *testing.T) {
 		t.Errorf("GET %s = %q, %v; want \"v\"", key, v, err)
 	}
 }
+
+// TestMissingSkipsOutsideCI checks that a missing service skips a test
+// when CI is not set (under CI=true it fails it, which a test cannot show
+// without failing).
+func TestMissingSkipsOutsideCI(t *testing.T) {
+	t.Setenv("CI", "")
+	var skipped bool
+	t.Run("nothing listens", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		Dial(t, "a service", "127.0.0.1:1", "start-it")
+		t.Error("Dial returned for an address nothing listens on")
+	})
+	if !skipped {
+		t.Error("the test was not skipped")
+	}
+}

@@ -1,10 +1,9 @@
 package bustest_test
 
 import (
-	"net"
-	"os"
 	"testing"
-	"time"
+
+	"github.com/stockgate/stockgate/internal/testsvc"
 )
 
 // requireService checks that a pre-started server answers on addr. If it
@@ -13,14 +12,5 @@ import (
 // (shared/SERVICES.md).
 func requireService(t testing.TB, name, addr, start string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err == nil {
-		c.Close()
-		return
-	}
-	msg := name + " is not answering on " + addr + ": " + err.Error() + "\nstart it with:\n\t" + start
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testsvc.Dial(t, name, addr, start)
 }
