@@ -1145,8 +1145,9 @@ type cursorScratch struct {
 	keys []string
 }
 
-// appendCursor appends pos.cursor() as a JSON string, byte for byte, at a
-// fraction of its cost: no reflection, no intermediate strings.
+// appendCursor appends pos's cursor as a JSON string: base64url of the
+// JSON encoding/json writes for pos (which parsePosition reads back), made
+// without reflection or intermediate strings.
 func appendCursor(b []byte, pos *position, cs *cursorScratch) []byte {
 	js := append(cs.json[:0], `{"t":`...)
 	js = strconv.AppendInt(js, pos.Start, 10)

@@ -31,9 +31,10 @@ type position struct {
 
 func posKey(sku, location string) string { return sku + "\x00" + location }
 
+// cursor is p encoded: base64url of p's JSON (see appendCursor).
 func (p *position) cursor() string {
-	b, _ := json.Marshal(p)
-	return base64.RawURLEncoding.EncodeToString(b)
+	b := appendCursor(nil, p, &cursorScratch{})
+	return string(b[1 : len(b)-1]) // appendCursor quotes it
 }
 
 func parsePosition(c string) (*position, error) {
