@@ -10,7 +10,8 @@
 // event is applied; the relay sends it again after a restart and whenever
 // it has waited ResendAfter, so a bus that loses messages (mem://, or a
 // crash between send and apply) loses nothing. Messages of other topics are
-// deleted once the bus has accepted them.
+// deleted once the bus has accepted them, in the background while the
+// relay goes on sending; one whose deletion a crash lost is sent again.
 //
 // # Order
 //
@@ -97,6 +98,11 @@ type Relay struct {
 	passMu   sync.Mutex // one pass at a time
 	cursor   uint64     // every message up to here was sent
 	lastFull time.Time  // when the whole outbox was last read
+
+	delMu    sync.Mutex
+	toDelete []uint64            // sent, of topics not retained, to delete
+	deleting map[uint64]struct{} // toDelete and deletions in flight
+	delWake  chan struct{}
 }
 
 // New returns a relay from st to the named topics.
@@ -124,7 +130,8 @@ func New(st *store.Store, topics map[string]*gcpubsub.Topic, opts *Options) *Rel
 		o.Logger = slog.Default()
 	}
 	r := &Relay{st: st, topics: topics, opts: o, retain: map[string]bool{},
-		wake: make(chan struct{}, 1), sentAt: map[uint64]time.Time{}}
+		wake: make(chan struct{}, 1), sentAt: map[uint64]time.Time{},
+		deleting: map[uint64]struct{}{}, delWake: make(chan struct{}, 1)}
 	for _, t := range o.Retain {
 		r.retain[t] = true
 	}
@@ -142,11 +149,19 @@ func (r *Relay) Notify() {
 
 // Run relays until ctx is done. Failures to send are logged and retried
 // on the next pass; they never lose a message.
+//
+// Run deletes sent messages in the background, so that a pass never waits
+// for a write to the store: the messages written while one pass sends go
+// out in the next at once, and a deletion lost in a crash only means the
+// message is sent again, which consumers recognise.
 func (r *Relay) Run(ctx context.Context) error {
+	delDone := make(chan struct{})
+	go func() { defer close(delDone); r.deleteLoop(ctx) }()
+	defer func() { <-delDone }()
 	t := time.NewTicker(r.opts.PollInterval)
 	defer t.Stop()
 	for {
-		if err := r.Pass(ctx); err != nil && ctx.Err() == nil {
+		if err := r.pass(ctx); err != nil && ctx.Err() == nil {
 			r.opts.Logger.Warn("outbox relay pass failed; retrying", "err", err)
 		}
 		select {
@@ -163,8 +178,16 @@ func (r *Relay) Run(ctx context.Context) error {
 // whole outbox and also resends retained messages that were sent longer
 // than ResendAfter ago and are still unconsumed.
 //
-// Pass is safe to call while Run runs (a final flush at shutdown).
+// Pass deletes what it sent (of topics not retained), and what earlier
+// passes of Run sent and have not deleted yet, before it returns. It is
+// safe to call while Run runs (a final flush at shutdown).
 func (r *Relay) Pass(ctx context.Context) error {
+	return errors.Join(r.pass(ctx), r.flushDeletes(ctx))
+}
+
+// pass sends what is due, as Pass does, and leaves the deletion of what it
+// sent to flushDeletes.
+func (r *Relay) pass(ctx context.Context) error {
 	r.passMu.Lock()
 	defer r.passMu.Unlock()
 	now := r.opts.Now()
@@ -197,12 +220,17 @@ func (r *Relay) Pass(ctx context.Context) error {
 		after = page[len(page)-1].Seq
 		due := page[:0:0]
 		r.mu.Lock()
+		r.delMu.Lock()
 		for _, m := range page {
 			if at, ok := r.sentAt[m.Seq]; ok && now.Sub(at) < r.opts.ResendAfter {
 				continue
 			}
+			if _, ok := r.deleting[m.Seq]; ok {
+				continue // sent; its deletion is on its way
+			}
 			due = append(due, m)
 		}
+		r.delMu.Unlock()
 		r.mu.Unlock()
 		if err := r.send(ctx, due); err != nil {
 			r.cursor = 0
@@ -232,8 +260,8 @@ func (r *Relay) forgetConsumed(present map[uint64]bool) {
 	}
 }
 
-// send sends ms and deletes the ones of topics that are not retained.
-// Messages with the same topic and key (the SKU) are sent one after the
+// send sends ms and queues the ones of topics that are not retained for
+// deletion (queueDeletes). Messages with the same topic and key (the SKU) are sent one after the
 // other in outbox order, each Send returning before the next starts, with
 // the key as the bus's ordering or partition key (pubsub.OrderingKey), so
 // that a bus that orders by key delivers them in ledger order. Different
@@ -295,10 +323,67 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 		})
 	}
 	wg.Wait()
-	if err := r.st.DeleteOutbox(ctx, done); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
+	r.queueDeletes(done)
 	return firstErr
+}
+
+// queueDeletes hands sent messages to flushDeletes.
+func (r *Relay) queueDeletes(seqs []uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	r.delMu.Lock()
+	r.toDelete = append(r.toDelete, seqs...)
+	for _, seq := range seqs {
+		r.deleting[seq] = struct{}{}
+	}
+	r.delMu.Unlock()
+	select {
+	case r.delWake <- struct{}{}:
+	default:
+	}
+}
+
+// flushDeletes deletes the queued messages from the outbox. Those it could
+// not delete stay queued for the next flush, and passes keep skipping them.
+func (r *Relay) flushDeletes(ctx context.Context) error {
+	r.delMu.Lock()
+	seqs := r.toDelete
+	r.toDelete = nil
+	r.delMu.Unlock()
+	if len(seqs) == 0 {
+		return nil
+	}
+	err := r.st.DeleteOutbox(ctx, seqs)
+	r.delMu.Lock()
+	defer r.delMu.Unlock()
+	if err != nil && !errors.Is(err, store.ErrClosed) {
+		r.toDelete = append(r.toDelete, seqs...)
+		return fmt.Errorf("relay: delete %d sent messages: %w", len(seqs), err)
+	}
+	for _, seq := range seqs {
+		delete(r.deleting, seq)
+	}
+	return nil
+}
+
+// deleteLoop runs flushDeletes whenever a pass queues deletions, and once
+// more when ctx is done, until then retrying failed ones every poll.
+func (r *Relay) deleteLoop(ctx context.Context) {
+	t := time.NewTicker(r.opts.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_ = r.flushDeletes(context.WithoutCancel(ctx))
+			return
+		case <-r.delWake:
+		case <-t.C:
+		}
+		if err := r.flushDeletes(ctx); err != nil && ctx.Err() == nil {
+			r.opts.Logger.Warn("outbox relay could not delete sent messages; retrying", "err", err)
+		}
+	}
 }
 
 // chains splits ms into runs of one topic and key, each in the order of ms

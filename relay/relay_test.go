@@ -287,3 +287,96 @@ func TestOrderPerKey(t *testing.T) {
 		t.Errorf("%d sent availability messages are still in the outbox", len(out))
 	}
 }
+
+// slowDeletes is a store driver whose DeleteOutbox waits for release, as
+// a store busy with other writes would.
+type slowDeletes struct {
+	store.Driver
+	release chan struct{}
+	calls   chan []uint64
+}
+
+func (d *slowDeletes) DeleteOutbox(ctx context.Context, seqs []uint64) error {
+	d.calls <- seqs
+	select {
+	case <-d.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return d.Driver.DeleteOutbox(ctx, seqs)
+}
+
+// TestRunDoesNotWaitForDeletes: while the store is slow to delete what was
+// sent, Run keeps sending what arrives, and its passes, whole-outbox ones
+// included, do not send again what is waiting to be deleted.
+func TestRunDoesNotWaitForDeletes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &slowDeletes{Driver: memstore.New(nil), release: make(chan struct{}), calls: make(chan []uint64, 100)}
+	st := store.New(d)
+	av := mempubsub.NewTopic(nil)
+	sub, err := mempubsub.NewSubscription(av, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: time.Unix(1_800_000_000, 0)}
+	r := New(st, map[string]*gcpubsub.Topic{"availability": av},
+		&Options{ResendAfter: time.Minute, PollInterval: 10 * time.Millisecond, Now: clk.Now})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		sub.Shutdown(context.Background())
+		av.Shutdown(context.Background())
+		st.Close()
+	})
+	send := func(id string) {
+		t.Helper()
+		if err := st.Accept(ctx, store.Acceptance{Messages: []store.Message{{Topic: "availability", EventID: id, Body: []byte(id), Key: id}}}); err != nil {
+			t.Fatal(err)
+		}
+		r.Notify()
+	}
+
+	send("a1")
+	if m := receive(t, sub); string(m.Body) != "a1" {
+		t.Fatalf("got %q, want a1", m.Body)
+	}
+	if seqs := <-d.calls; len(seqs) != 1 || seqs[0] != 1 {
+		t.Fatalf("first deletion of %v, want [1]", seqs)
+	}
+	// a1's deletion is stuck; a2 still goes out at once.
+	send("a2")
+	if m := receive(t, sub); string(m.Body) != "a2" {
+		t.Fatalf("got %q, want a2 while a1's deletion waits", m.Body)
+	}
+	// Whole-outbox passes while a1 and a2 wait for deletion send neither.
+	for range 3 {
+		clk.Add(time.Minute)
+		r.Notify()
+		time.Sleep(30 * time.Millisecond)
+	}
+	nothing(t, sub)
+	if out, err := st.Outbox(ctx, 0, 10); err != nil || len(out) != 2 {
+		t.Fatalf("outbox before the deletions are released: %d messages (%v), want 2", len(out), err)
+	}
+	close(d.release)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		out, err := st.Outbox(ctx, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox still holds %d sent messages after the deletions were released", len(out))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	nothing(t, sub)
+}
