@@ -46,7 +46,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -1139,10 +1138,9 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// cursorScratch holds appendCursor's buffers between calls.
+// cursorScratch holds appendCursor's buffer between calls.
 type cursorScratch struct {
 	json []byte
-	keys []string
 }
 
 // appendCursor appends pos's cursor as a JSON string: base64url of the
@@ -1155,13 +1153,8 @@ func appendCursor(b []byte, pos *position, cs *cursorScratch) []byte {
 	if pos.Seqs == nil {
 		js = append(js, "null"...)
 	} else {
-		keys := cs.keys[:0]
-		for k := range pos.Seqs {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // encoding/json sorts map keys so
 		js = append(js, '{')
-		for i, k := range keys {
+		for i, k := range pos.sortedKeys() {
 			if i > 0 {
 				js = append(js, ',')
 			}
@@ -1170,8 +1163,6 @@ func appendCursor(b []byte, pos *position, cs *cursorScratch) []byte {
 			js = strconv.AppendUint(js, pos.Seqs[k], 10)
 		}
 		js = append(js, '}')
-		clear(keys)
-		cs.keys = keys[:0]
 	}
 	js = append(js, '}')
 	cs.json = js

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -750,7 +751,8 @@ func mustOp(t *testing.T, q string) *ast.OperationDefinition {
 	return doc.Operations[0]
 }
 
-// BenchmarkLiveWSNext measures the fast path's encoding of one change as a
+// BenchmarkLiveWSNext measures the fast path's handling of one change:
+// the subscriber's position recording it (seen), and its encoding as a
 // next frame, for the document cmd/stockgate-subs subscribes with (every
 // field the command reads, and the cursor of a subscriber that has seen
 // its 10 SKUs).
@@ -770,10 +772,84 @@ func BenchmarkLiveWSNext(b *testing.B) {
 	var msg, frame []byte
 	b.ReportAllocs()
 	for b.Loop() {
+		ch.Seq++
+		if pos.seen(ch.SKU, ch.Location, ch.Seq) {
+			b.Fatal("a new seq taken for a repeat")
+		}
 		msg = appendNext(msg[:0], "1", p, ch, pos, &cs)
 		frame = appendFrame(frame[:0], ws.OpText, msg)
 		if len(frame) != len(msg)+4 || frame[len(frame)-1] != '}' {
 			b.Fatalf("frame of %d bytes for a message of %d", len(frame), len(msg))
 		}
+	}
+}
+
+// TestSeenKeepsTheCursorInStep drives a position the way deliveries do
+// (new keys, later seqs, repeats, and past maxCursorKeys the eviction of a
+// key) and holds its cursor to encoding/json's after every step, so the
+// sorted keys appendCursor reuses never go stale.
+func TestSeenKeepsTheCursorInStep(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	pos := &position{Start: 1767323045000000006, Seqs: map[string]uint64{}}
+	var cs cursorScratch
+	check := func(step int) {
+		t.Helper()
+		if got, want := string(appendCursor(nil, pos, &cs)), strconv.Quote(jsonCursor(t, pos)); got != want {
+			t.Fatalf("step %d: cursor %s, want %s", step, got, want)
+		}
+	}
+	last := map[string]uint64{}
+	for step := range 3000 {
+		sku := "S" + strconv.Itoa(rng.IntN(maxCursorKeys+50))
+		if step < 200 {
+			sku = "S" + strconv.Itoa(rng.IntN(20)) // updates of a few keys first
+		}
+		k := posKey(sku, "web")
+		prev, had := pos.Seqs[k]
+		seq := last[k] + 1 + uint64(rng.IntN(3))
+		if rng.IntN(4) == 0 && had {
+			seq = prev // a repeat
+		}
+		dup := pos.seen(sku, "web", seq)
+		if want := had && seq <= prev; dup != want {
+			t.Fatalf("step %d: seen(%s, %d) = %v with last %d (known %v)", step, sku, seq, dup, prev, had)
+		}
+		if !dup {
+			last[k] = seq
+			if pos.Seqs[k] != seq {
+				t.Fatalf("step %d: %s recorded %d, want %d", step, sku, pos.Seqs[k], seq)
+			}
+		}
+		if len(pos.Seqs) > maxCursorKeys {
+			t.Fatalf("step %d: %d keys, more than %d", step, len(pos.Seqs), maxCursorKeys)
+		}
+		if step < 300 || step%100 == 0 {
+			check(step)
+		}
+	}
+	check(3000)
+}
+
+func TestSeenOfAKnownKeyAllocatesNothing(t *testing.T) {
+	pos := &position{Start: 1, Seqs: map[string]uint64{}}
+	skus := make([]string, 10)
+	for i := range skus {
+		skus[i] = "subs-1a2b3c4d-" + strconv.Itoa(i)
+		pos.seen(skus[i], "web", 1)
+	}
+	var cs cursorScratch
+	buf := appendCursor(make([]byte, 0, 4096), pos, &cs)
+	seq := uint64(1)
+	if n := testing.AllocsPerRun(100, func() {
+		seq++
+		for _, sku := range skus {
+			if pos.seen(sku, "web", seq) {
+				t.Fatal("a later seq was taken for a repeat")
+			}
+		}
+		buf = appendCursor(buf[:0], pos, &cs)
+	}); n != 0 {
+		t.Fatalf("%v allocations per 10 deliveries and a cursor, want 0", n)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,11 +26,33 @@ type position struct {
 	// Start is when the first subscription of the chain began (Unix ns):
 	// a key missing from Seqs had no change delivered since then.
 	Start int64 `json:"t"`
-	// Seqs maps "sku\x00location" to the last seq received.
+	// Seqs maps "sku\x00location" to the last seq received. Change it
+	// only through seen, which keeps keys in step.
 	Seqs map[string]uint64 `json:"s"`
+
+	// keys are the keys of Seqs in order, or nil until sortedKeys needs
+	// them again.
+	keys []string
 }
 
 func posKey(sku, location string) string { return sku + "\x00" + location }
+
+// maxPosKey is the longest key that seen looks up without allocating.
+const maxPosKey = 128
+
+// sortedKeys returns the keys of p.Seqs in order (encoding/json's order
+// for a map), sorting them only when seen added or dropped one.
+func (p *position) sortedKeys() []string {
+	if p.keys != nil && len(p.keys) == len(p.Seqs) {
+		return p.keys
+	}
+	p.keys = make([]string, 0, len(p.Seqs))
+	for k := range p.Seqs {
+		p.keys = append(p.keys, k)
+	}
+	slices.Sort(p.keys)
+	return p.keys
+}
 
 // cursor is p encoded: base64url of p's JSON (see appendCursor).
 func (p *position) cursor() string {
@@ -53,13 +76,21 @@ func parsePosition(c string) (*position, error) {
 }
 
 // seen reports whether a change of key at seq was delivered already, and
-// otherwise records it.
+// otherwise records it. For a key it knows it allocates nothing.
 func (p *position) seen(sku, location string, seq uint64) bool {
-	k := posKey(sku, location)
-	if last, ok := p.Seqs[k]; ok && seq <= last {
-		return true
+	var buf [maxPosKey]byte
+	kb := append(append(append(buf[:0], sku...), 0), location...)
+	if last, ok := p.Seqs[string(kb)]; ok {
+		if seq <= last {
+			return true
+		}
+		// Update the entry under the key string it already has.
+		keys := p.sortedKeys()
+		i := sort.Search(len(keys), func(i int) bool { return keys[i] >= string(kb) })
+		p.Seqs[keys[i]] = seq
+		return false
 	}
-	if _, ok := p.Seqs[k]; !ok && len(p.Seqs) >= maxCursorKeys {
+	if len(p.Seqs) >= maxCursorKeys {
 		// Forget the oldest-looking key: the cursor stays bounded and the
 		// key's next resume falls back to its start time.
 		for k2 := range p.Seqs {
@@ -67,7 +98,8 @@ func (p *position) seen(sku, location string, seq uint64) bool {
 			break
 		}
 	}
-	p.Seqs[k] = seq
+	p.Seqs[string(kb)] = seq
+	p.keys = nil
 	return false
 }
 
