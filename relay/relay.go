@@ -367,8 +367,12 @@ func (r *Relay) flushDeletes(ctx context.Context) error {
 	return nil
 }
 
-// deleteLoop runs flushDeletes whenever a pass queues deletions, and once
-// more when ctx is done, until then retrying failed ones every poll.
+// deleteGather is how long deleteLoop waits after a pass queues deletions
+// for more to join them.
+const deleteGather = 5 * time.Millisecond
+
+// deleteLoop runs flushDeletes shortly after a pass queues deletions, and
+// once more when ctx is done, until then retrying failed ones every poll.
 func (r *Relay) deleteLoop(ctx context.Context) {
 	t := time.NewTicker(r.opts.PollInterval)
 	defer t.Stop()
@@ -378,6 +382,9 @@ func (r *Relay) deleteLoop(ctx context.Context) {
 			_ = r.flushDeletes(context.WithoutCancel(ctx))
 			return
 		case <-r.delWake:
+			// Let the next passes' deletions join, then delete them in
+			// one write.
+			time.Sleep(deleteGather)
 		case <-t.C:
 		}
 		if err := r.flushDeletes(ctx); err != nil && ctx.Err() == nil {
