@@ -87,7 +87,12 @@ func (p *position) seen(sku, location string, seq uint64) bool {
 		// Update the entry under the key string it already has.
 		keys := p.sortedKeys()
 		i := sort.Search(len(keys), func(i int) bool { return keys[i] >= string(kb) })
-		p.Seqs[keys[i]] = seq
+		if i < len(keys) && keys[i] == string(kb) {
+			p.Seqs[keys[i]] = seq
+		} else { // Seqs was changed behind seen's back
+			p.Seqs[string(kb)] = seq
+			p.keys = nil
+		}
 		return false
 	}
 	if len(p.Seqs) >= maxCursorKeys {

@@ -261,13 +261,14 @@ func (r *Relay) forgetConsumed(present map[uint64]bool) {
 }
 
 // send sends ms and queues the ones of topics that are not retained for
-// deletion (queueDeletes). Messages with the same topic and key (the SKU) are sent one after the
-// other in outbox order, each Send returning before the next starts, with
-// the key as the bus's ordering or partition key (pubsub.OrderingKey), so
-// that a bus that orders by key delivers them in ledger order. Different
-// keys go out concurrently, up to Options.Parallel. When a send fails, the
-// later messages of its key are not sent in this pass: they wait for the
-// next one, behind the failed message.
+// deletion (queueDeletes). Messages with the same topic and key (the SKU)
+// are sent one after the other in outbox order, each Send returning
+// before the next starts, with the key as the bus's ordering or partition
+// key (pubsub.OrderingKey), so that a bus that orders by key delivers them
+// in ledger order. Different keys go out concurrently, up to
+// Options.Parallel. When a send fails, the later messages of its key are
+// not sent in this pass: they wait for the next one, behind the failed
+// message.
 func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 	if len(ms) == 0 {
 		return nil
