@@ -48,6 +48,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gcpubsub "gocloud.dev/pubsub"
@@ -275,7 +276,6 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 	}
 	var (
 		wg       sync.WaitGroup
-		sem      = make(chan struct{}, r.opts.Parallel)
 		mu       sync.Mutex
 		firstErr error
 		done     []uint64
@@ -287,45 +287,65 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 			firstErr = err
 		}
 	}
-	for _, chain := range chains(ms) {
-		t, ok := r.topics[chain[0].Topic]
-		if !ok {
-			// A bug, not a bus failure: keep the messages, send the rest.
-			fail(fmt.Errorf("relay: outbox message %d names unknown topic %q", chain[0].Seq, chain[0].Topic))
-			continue
+	// Parallel workers, each taking chain after chain: a goroutine per
+	// chain would grow a fresh stack for every one (gocloud's Send and its
+	// tracing go deep).
+	sent := func(m *store.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.retain[m.Topic] {
+			r.mu.Lock()
+			r.sentAt[m.Seq] = r.opts.Now()
+			r.mu.Unlock()
+		} else {
+			done = append(done, m.Seq)
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			for _, m := range chain {
-				err := t.Send(ctx, &gcpubsub.Message{
-					Body: m.Body,
-					Metadata: map[string]string{
-						store.MetaOutboxSeq: strconv.FormatUint(m.Seq, 10),
-						store.MetaKey:       m.Key,
-						MetaEventID:         m.EventID,
-					},
-					BeforeSend: pubsub.OrderingKey(m.Key),
-				})
-				if err != nil {
-					fail(fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err))
-					return
-				}
-				mu.Lock()
-				if r.retain[m.Topic] {
-					r.mu.Lock()
-					r.sentAt[m.Seq] = r.opts.Now()
-					r.mu.Unlock()
-				} else {
-					done = append(done, m.Seq)
-				}
-				mu.Unlock()
+	}
+	cs := chains(ms)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(cs) {
+				return
 			}
-		})
+			r.sendChain(ctx, cs[i], fail, sent)
+		}
+	}
+	for range min(r.opts.Parallel, len(cs)) {
+		wg.Go(work)
 	}
 	wg.Wait()
 	r.queueDeletes(done)
 	return firstErr
+}
+
+// sendChain sends one chain's messages in order, calling sent after each;
+// at the first failure it reports it and leaves the rest for a later pass.
+func (r *Relay) sendChain(ctx context.Context, chain []store.Message, fail func(error), sent func(*store.Message)) {
+	t, ok := r.topics[chain[0].Topic]
+	if !ok {
+		// A bug, not a bus failure: keep the messages, send the rest.
+		fail(fmt.Errorf("relay: outbox message %d names unknown topic %q", chain[0].Seq, chain[0].Topic))
+		return
+	}
+	for i := range chain {
+		m := &chain[i]
+		err := t.Send(ctx, &gcpubsub.Message{
+			Body: m.Body,
+			Metadata: map[string]string{
+				store.MetaOutboxSeq: strconv.FormatUint(m.Seq, 10),
+				store.MetaKey:       m.Key,
+				MetaEventID:         m.EventID,
+			},
+			BeforeSend: pubsub.OrderingKey(m.Key),
+		})
+		if err != nil {
+			fail(fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err))
+			return
+		}
+		sent(m)
+	}
 }
 
 // queueDeletes hands sent messages to flushDeletes.

@@ -380,3 +380,36 @@ func TestRunDoesNotWaitForDeletes(t *testing.T) {
 	}
 	nothing(t, sub)
 }
+
+// BenchmarkPass measures a pass over 1,000 outbox messages of 1,000 keys
+// (SKUs), as under load, to a mem:// topic; per message.
+func BenchmarkPass(b *testing.B) {
+	ctx := context.Background()
+	st := store.New(memstore.New(nil))
+	defer st.Close()
+	av := mempubsub.NewTopic(nil) // no subscription: sent messages are dropped
+	defer av.Shutdown(ctx)
+	r := New(st, map[string]*gcpubsub.Topic{"availability": av}, nil)
+	const perPass = 1000
+	body := make([]byte, 500)
+	batch := make([]store.Message, perPass)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for i := range batch {
+			batch[i] = store.Message{Topic: "availability", EventID: "ev" + strconv.Itoa(i), Body: body, Key: "SKU-" + strconv.Itoa(i)}
+		}
+		if err := st.Accept(ctx, store.Acceptance{Messages: batch}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := r.Pass(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if out, err := st.Outbox(ctx, 0, 10); err != nil || len(out) != 0 {
+		b.Fatalf("outbox after the passes: %d messages (%v), want none", len(out), err)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perPass), "ns/msg")
+}
