@@ -204,7 +204,11 @@ func (k *Keys) forget(m ManagedKey) {
 	delete(k.watches, m.ID)
 	k.mu.Unlock()
 	for w := range ws {
-		w.cancel(errRevoked)
+		if w.fn != nil {
+			go w.fn() // a connection's close may wait for its client
+		} else {
+			w.cancel(errRevoked)
+		}
 	}
 }
 
@@ -244,14 +248,34 @@ var errRevoked = errors.New("auth: key revoked")
 // IsRevoked reports whether ctx ended because its key was revoked.
 func IsRevoked(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errRevoked) }
 
-// watch is one open connection of a key.
-type watch struct{ cancel context.CancelCauseFunc }
+// watch is one open connection of a key: the cancel of its context
+// (Watch), or the function to call (OnRevoke).
+type watch struct {
+	cancel context.CancelCauseFunc
+	fn     func()
+}
 
 // Watch returns a context that ends when key id is revoked, and a func
 // that stops watching (call it when the connection ends).
 func (k *Keys) Watch(ctx context.Context, id string) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &watch{cancel: cancel}
+	stop := k.watch(id, &watch{cancel: cancel})
+	return ctx, func() {
+		stop()
+		cancel(context.Canceled)
+	}
+}
+
+// OnRevoke calls fn, on a goroutine of its own, if key id is revoked
+// before stop is called: Watch for a connection that closes itself, with
+// no context to end.
+func (k *Keys) OnRevoke(id string, fn func()) (stop func()) {
+	return k.watch(id, &watch{fn: fn})
+}
+
+// watch adds w to the watches of key id and returns the func that removes
+// it.
+func (k *Keys) watch(id string, w *watch) func() {
 	k.mu.Lock()
 	set := k.watches[id]
 	if set == nil {
@@ -260,13 +284,12 @@ func (k *Keys) Watch(ctx context.Context, id string) (context.Context, func()) {
 	}
 	set[w] = struct{}{}
 	k.mu.Unlock()
-	return ctx, func() {
+	return func() {
 		k.mu.Lock()
 		delete(k.watches[id], w)
 		if len(k.watches[id]) == 0 {
 			delete(k.watches, id)
 		}
 		k.mu.Unlock()
-		cancel(context.Canceled)
 	}
 }

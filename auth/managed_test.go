@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stockgate/stockgate/store"
 	"github.com/stockgate/stockgate/store/memstore"
@@ -75,5 +76,65 @@ func TestManagedKeys(t *testing.T) {
 	}
 	if _, _, err := a.Create(ctx, "x", Admin, []string{"c"}, "x"); err == nil {
 		t.Fatal("an admin key limited to channels was made")
+	}
+}
+
+// TestOnRevoke: the function of a watch is called when its key is revoked,
+// on this replica or (at its refresh) on another, and not once the watch
+// was stopped; stopped watches are forgotten.
+func TestOnRevoke(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(memstore.New(nil))
+	a, b := NewKeys(), NewKeys()
+	a.SetStore(st)
+	b.SetStore(st)
+	_, m, err := a.Create(ctx, "tab", Storefront, nil, "config:ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := make(chan string, 3)
+	on := func(k *Keys, name string) func() {
+		return k.OnRevoke(m.ID, func() { calls <- name })
+	}
+	stopA := on(a, "a")
+	defer stopA()
+	on(a, "stopped")()
+	stopB := on(b, "b")
+	defer stopB()
+	if _, err := a.Revoke(ctx, m.ID, "config:ops"); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-calls; got != "a" {
+		t.Fatalf("revoking on a called %q first, want a", got)
+	}
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-calls; got != "b" {
+		t.Fatalf("b's refresh called %q, want b", got)
+	}
+	select {
+	case got := <-calls:
+		t.Fatalf("%q called as well", got)
+	case <-time.After(50 * time.Millisecond):
+	}
+	a.mu.Lock()
+	n := len(a.watches)
+	a.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("a still holds the watches of %d keys", n)
+	}
+
+	// Stopping forgets the watch: nothing is left for the key.
+	_, m2, err := a.Create(ctx, "tab2", Storefront, nil, "config:ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.OnRevoke(m2.ID, func() { calls <- "x" })()
+	a.mu.Lock()
+	n = len(a.watches)
+	a.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("a stopped watch is still held (%d keys watched)", n)
 	}
 }

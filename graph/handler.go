@@ -96,30 +96,40 @@ func wsInit(keys *auth.Keys) transport.WebsocketInitFunc {
 		if _, ok := auth.FromContext(ctx); ok {
 			return ctx, &p, nil
 		}
-		tok := ""
-		for _, k := range []string{"Authorization", "authorization"} {
-			if v := p.GetString(k); v != "" {
-				tok = auth.Token(v)
-				if tok == "" {
-					tok = v
-				}
-				break
-			}
-		}
-		if tok == "" {
-			tok = p.GetString("apiKey")
-		}
-		pr, ok := keys.LookupContext(ctx, tok)
-		if !ok {
+		pr, err := initPrincipal(ctx, keys, p)
+		if err != nil {
 			// 4403 Forbidden, as graphql-transport-ws asks: with a 1000 close,
 			// graphql-ws clients reconnect in a tight loop.
-			return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("unauthenticated: connection_init needs a valid Authorization key")
+			return transport.WithWebsocketCloseCode(ctx, 4403), nil, err
 		}
 		// A revocation of the key closes the connection; wsClose stops
 		// watching when it closes otherwise.
 		ctx, stop := keys.Watch(auth.WithPrincipal(ctx, pr), pr.ID)
 		return context.WithValue(ctx, stopWatchKey{}, stop), &p, nil
 	}
+}
+
+// initPrincipal finds the caller whose key a connection_init payload
+// carries (Authorization, as a header would, or apiKey).
+func initPrincipal(ctx context.Context, keys *auth.Keys, p transport.InitPayload) (auth.Principal, error) {
+	tok := ""
+	for _, k := range []string{"Authorization", "authorization"} {
+		if v := p.GetString(k); v != "" {
+			tok = auth.Token(v)
+			if tok == "" {
+				tok = v
+			}
+			break
+		}
+	}
+	if tok == "" {
+		tok = p.GetString("apiKey")
+	}
+	pr, ok := keys.LookupContext(ctx, tok)
+	if !ok {
+		return auth.Principal{}, errors.New("unauthenticated: connection_init needs a valid Authorization key")
+	}
+	return pr, nil
 }
 
 type stopWatchKey struct{}

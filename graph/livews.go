@@ -105,8 +105,6 @@ type liveWS struct {
 	origins     []string
 	keepAlive   time.Duration
 	initTimeout time.Duration
-	initFunc    transport.WebsocketInitFunc
-	closeFunc   transport.WebsocketCloseFunc
 
 	mu      sync.Mutex
 	plans   map[string]*livePlan
@@ -117,12 +115,11 @@ type liveWS struct {
 var _ graphql.Transport = (*liveWS)(nil)
 
 // newLiveWS returns the graphql-transport-ws transport of NewHandler: the
-// same authentication (wsInit, wsClose), origins and keep-alive as the
+// same authentication (initPrincipal), origins and keep-alive as the
 // gqlgen transport that keeps serving the legacy graphql-ws subprotocol.
 func newLiveWS(r *Resolver, o HandlerOptions) *liveWS {
 	return &liveWS{
-		res: r, keys: o.Keys, origins: o.AllowedOrigins, keepAlive: o.KeepAlive,
-		initTimeout: liveWSInitTimeout, initFunc: wsInit(o.Keys), closeFunc: wsClose,
+		res: r, keys: o.Keys, origins: o.AllowedOrigins, keepAlive: o.KeepAlive, initTimeout: liveWSInitTimeout,
 		plans: map[string]*livePlan{}, conns: map[*wsConn]struct{}{}, servers: map[*http.Server]struct{}{},
 	}
 }
@@ -177,7 +174,7 @@ func (t *liveWS) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 	if p, ok := auth.FromContext(ctx); ok && t.keys != nil {
 		// The key came in the Authorization header: the middleware's
 		// revocation watch ends with the request, so watch again.
-		ctx, c.stopWatch = t.keys.Watch(ctx, p.ID)
+		c.watch(p.ID)
 	}
 	c.ctx = ctx
 	revoked := r.Context().Err() != nil
@@ -259,8 +256,7 @@ type wsConn struct {
 	// reader starts and, by connection_init, while the reader waits.
 	ctx       context.Context
 	cancel    context.CancelFunc
-	stopWatch func()
-	stopAfter func() bool
+	stopWatch func() // set once, before the reader starts or by it
 
 	mu        sync.Mutex
 	cond      sync.Cond // on mu: the queue shrank or the connection closed
@@ -638,16 +634,26 @@ func (c *wsConn) teardown() {
 	if ka != nil {
 		ka.Stop()
 	}
-	if c.stopAfter != nil {
-		c.stopAfter()
-	}
 	c.cancel()
-	if c.stopWatch != nil {
-		c.stopWatch()
+	c.mu.Lock()
+	stop := c.stopWatch
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
 	}
 	c.t.untrack(c)
-	if c.t.closeFunc != nil {
-		c.t.closeFunc(c.ctx, code)
+}
+
+// watch closes the connection when key id is revoked (with 1000, as
+// gqlgen's transport does when its context ends).
+func (c *wsConn) watch(id string) {
+	stop := c.t.keys.OnRevoke(id, func() { c.closeWith(closeNormal, "terminated") })
+	c.mu.Lock()
+	c.stopWatch = stop
+	closing := c.closing
+	c.mu.Unlock()
+	if closing { // closed meanwhile: it may not have seen stopWatch
+		stop()
 	}
 }
 
@@ -715,8 +721,10 @@ func (c *wsConn) handle(raw []byte, start time.Time) {
 	}
 }
 
-// init handles connection_init: InitFunc authenticates, and a rejection
-// closes with 4403 Forbidden.
+// init handles connection_init: initPrincipal authenticates (unless the
+// upgrade request's Authorization header did), and a rejection closes with
+// 4403 Forbidden. The connection_ack echoes the payload, as gqlgen's
+// transport does.
 func (c *wsConn) init(payload json.RawMessage) {
 	var p transport.InitPayload
 	if len(payload) > 0 {
@@ -726,24 +734,21 @@ func (c *wsConn) init(payload json.RawMessage) {
 		}
 	}
 	ctx := c.ctx
-	var ack *transport.InitPayload
-	if c.t.initFunc != nil {
-		nctx, a, err := c.t.initFunc(ctx, p)
+	watchID := ""
+	if _, ok := auth.FromContext(ctx); !ok {
+		pr, err := initPrincipal(ctx, c.t.keys, p)
 		if err != nil {
 			c.closeWith(closeForbidden, err.Error())
 			return
 		}
-		ctx, ack = nctx, a
+		ctx, watchID = auth.WithPrincipal(ctx, pr), pr.ID
 	}
-	msg := []byte(`{"type":"connection_ack"}`)
-	if ack != nil {
-		b, err := json.Marshal(*ack)
-		if err != nil {
-			c.closeWith(closeInternal, "internal error")
-			return
-		}
-		msg = appendPayloadMessage(nil, "connection_ack", b)
+	ack, err := json.Marshal(p)
+	if err != nil {
+		c.closeWith(closeInternal, "internal error")
+		return
 	}
+	msg := appendPayloadMessage(nil, "connection_ack", ack)
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -758,8 +763,10 @@ func (c *wsConn) init(payload json.RawMessage) {
 	}
 	c.mu.Unlock()
 	_ = c.nc.SetReadDeadline(time.Time{})
-	// A revoked key (or a shutdown) ends ctx: close, as gqlgen does.
-	c.stopAfter = context.AfterFunc(ctx, func() { c.closeWith(closeNormal, "terminated") })
+	if watchID != "" {
+		// A revoked key closes the connection, as gqlgen's does.
+		c.watch(watchID)
+	}
 }
 
 // ping sends a keep-alive ping, unless something was written in the last
