@@ -168,13 +168,18 @@ func (t *liveWS) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 		b, _ := rw.Reader.Peek(n)
 		c.pre = bytes.Clone(b)
 	}
-	// The request's context ends when Do returns: keep its values only.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	// The request's context ends when Do returns, and would keep the
+	// server's and the request's whole chain of contexts alive for as long
+	// as the connection lasts: keep only the caller it names.
+	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	if p, ok := auth.FromContext(ctx); ok && t.keys != nil {
-		// The key came in the Authorization header: the middleware's
-		// revocation watch ends with the request, so watch again.
-		c.watch(p.ID)
+	if p, ok := auth.FromContext(r.Context()); ok {
+		ctx = auth.WithPrincipal(ctx, p)
+		if t.keys != nil {
+			// The key came in the Authorization header: the middleware's
+			// revocation watch ends with the request, so watch again.
+			c.watch(p.ID)
+		}
 	}
 	c.ctx = ctx
 	revoked := r.Context().Err() != nil
