@@ -233,6 +233,9 @@ func wsSubscribe(t *testing.T, base, key string, skus []string, legacy bool) <-c
 	if err := wsjson.Read(ctx, c, &ack); err != nil || ack["type"] != "connection_ack" {
 		t.Fatalf("connection_init answered %v, %v", ack, err)
 	}
+	if _, echoed := ack["payload"]; echoed {
+		t.Fatalf("connection_ack has a payload (connection_init's, with the key?): %v", ack)
+	}
 	startType := "subscribe"
 	if legacy {
 		startType = "start"

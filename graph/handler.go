@@ -90,11 +90,12 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 }
 
 // wsInit authenticates a websocket from its connection_init payload when
-// the upgrade request carried no Authorization header.
+// the upgrade request carried no Authorization header. Its connection_ack
+// carries no payload: echoing connection_init's would send the key back.
 func wsInit(keys *auth.Keys) transport.WebsocketInitFunc {
 	return func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if _, ok := auth.FromContext(ctx); ok {
-			return ctx, &p, nil
+			return ctx, nil, nil
 		}
 		pr, err := initPrincipal(ctx, keys, p)
 		if err != nil {
@@ -105,7 +106,7 @@ func wsInit(keys *auth.Keys) transport.WebsocketInitFunc {
 		// A revocation of the key closes the connection; wsClose stops
 		// watching when it closes otherwise.
 		ctx, stop := keys.Watch(auth.WithPrincipal(ctx, pr), pr.ID)
-		return context.WithValue(ctx, stopWatchKey{}, stop), &p, nil
+		return context.WithValue(ctx, stopWatchKey{}, stop), nil, nil
 	}
 }
 

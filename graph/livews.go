@@ -728,8 +728,7 @@ func (c *wsConn) handle(raw []byte, start time.Time) {
 
 // init handles connection_init: initPrincipal authenticates (unless the
 // upgrade request's Authorization header did), and a rejection closes with
-// 4403 Forbidden. The connection_ack echoes the payload, as gqlgen's
-// transport does.
+// 4403 Forbidden. The connection_ack carries no payload, as wsInit's.
 func (c *wsConn) init(payload json.RawMessage) {
 	var p transport.InitPayload
 	if len(payload) > 0 {
@@ -748,12 +747,7 @@ func (c *wsConn) init(payload json.RawMessage) {
 		}
 		ctx, watchID = auth.WithPrincipal(ctx, pr), pr.ID
 	}
-	ack, err := json.Marshal(p)
-	if err != nil {
-		c.closeWith(closeInternal, "internal error")
-		return
-	}
-	msg := appendPayloadMessage(nil, "connection_ack", ack)
+	msg := []byte(`{"type":"connection_ack"}`)
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
