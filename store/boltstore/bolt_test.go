@@ -253,6 +253,7 @@ func TestParseURL(t *testing.T) {
 			path: "/s.db",
 			opts: Options{NoSync: true, MaxBatchSize: 50, MaxBatchDelay: 2 * time.Millisecond, DedupSweepInterval: time.Hour, LockTimeout: time.Second},
 		},
+		{url: "bolt:///s.db?max_batch_delay=0", path: "/s.db", opts: Options{MaxBatchDelay: -1}},
 		{url: "mem:///s.db", err: `scheme must be "bolt"`},
 		{url: "bolt://", err: "no file path"},
 		{url: "bolt:s.db", err: "bolt:///absolute/path"},

@@ -13,7 +13,7 @@
 //
 //	nosync=true                 Options.NoSync (tests only)
 //	max_batch_size=500          Options.MaxBatchSize
-//	max_batch_delay=2ms         Options.MaxBatchDelay
+//	max_batch_delay=5ms         Options.MaxBatchDelay (0: never wait)
 //	dedup_sweep_interval=5m     Options.DedupSweepInterval
 //	lock_timeout=10s            Options.LockTimeout
 //
@@ -23,9 +23,11 @@
 // SeedQueue) return only after their transaction is
 // fsynced, unless Options.NoSync is set, so the gateway acknowledges a
 // webhook only once it is on disk. Concurrent write calls share one
-// transaction and one fsync (group commit): a call made while no commit is
-// in progress commits at once, and the calls that arrive while it syncs
-// are committed together right after. Every item is checked and written
+// transaction and one fsync (group commit): the calls that arrive while a
+// commit syncs are committed together right after it. A call made while no
+// commit is in progress commits at once if the last transaction was a
+// lone call; if it held several, the call first waits
+// Options.MaxBatchDelay (2ms) for others to join. Every item is checked and written
 // in one transaction, so an item's outcome is all or nothing; a call that
 // fails is taken out of its group and the rest committed without it.
 //

@@ -14,13 +14,20 @@ import (
 // being written (leader/follower group commit). The first caller with no
 // commit in progress leads: it takes the queue, runs every call in one
 // transaction, hands the lead to the oldest caller that queued meanwhile,
-// and returns. So a lone caller commits at once, and under load each fsync
-// serves everyone who waited for it, with no timer to tune.
+// and returns. Under load each fsync serves everyone who waited for it.
 //
-// bbolt's DB.Batch does the same with a timer: every group waits
-// MaxBatchDelay (10ms by default) unless MaxBatchSize callers arrive first,
-// which caps throughput at MaxBatchSize per MaxBatchDelay and costs a lone
-// caller the whole delay.
+// A caller that finds the writer idle commits at once when the previous
+// group was a lone call: one writer at a time never waits. When the
+// previous group held more than one call, writers are arriving together,
+// and the leader first waits maxDelay for others to join (as PostgreSQL's
+// commit_delay does when commit_siblings are active): fewer, larger
+// transactions, so less of each webhook goes into the pages, meta page
+// and fsyncs that every transaction writes whatever its size
+// (BENCHMARKS.md §1 and §8).
+//
+// bbolt's DB.Batch waits MaxBatchDelay (10ms by default) on every group
+// unless MaxBatchSize callers arrive first, which caps throughput at
+// MaxBatchSize per MaxBatchDelay and costs a lone caller the whole delay.
 //
 // As with DB.Batch, a call's function may run more than once: when one
 // call fails, the transaction is rolled back and run again without it, and
@@ -29,11 +36,12 @@ import (
 type group struct {
 	db       *bolt.DB
 	maxSize  int
-	maxDelay time.Duration
+	maxDelay time.Duration // zero or less: never wait
 
 	mu      sync.Mutex
 	queue   []*groupCall
 	leading bool // a caller is running a transaction for the queue
+	last    int  // calls in the last group committed
 }
 
 type groupCall struct {
@@ -55,8 +63,9 @@ func (g *group) write(fn func(*bolt.Tx) error) error {
 		}
 	} else {
 		g.leading = true
+		wait := g.maxDelay > 0 && g.last > 1
 		g.mu.Unlock()
-		if g.maxDelay > 0 {
+		if wait {
 			time.Sleep(g.maxDelay)
 		}
 	}
@@ -70,6 +79,7 @@ func (g *group) write(fn func(*bolt.Tx) error) error {
 	g.run(calls)
 
 	g.mu.Lock()
+	g.last = n
 	if len(g.queue) > 0 {
 		g.queue[0].done <- errLead
 	} else {

@@ -81,6 +81,9 @@ func parseURL(u *url.URL) (*Options, string, error) {
 			opts.MaxBatchSize = n
 		case "max_batch_delay":
 			duration(&opts.MaxBatchDelay)
+			if opts.MaxBatchDelay == 0 {
+				opts.MaxBatchDelay = -1 // 0 in a URL: never wait
+			}
 		case "dedup_sweep_interval":
 			duration(&opts.DedupSweepInterval)
 		case "lock_timeout":

@@ -1,0 +1,147 @@
+package boltstore
+
+import (
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// openGroup opens a bbolt file for a group of its own, synced as the
+// gateway runs it.
+func openGroup(t *testing.T, delay time.Duration) *group {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(t.TempDir(), "g.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &group{db: db, maxSize: 1000, maxDelay: delay}
+}
+
+// txID is a write call that reports which transaction ran it.
+func txID(id *int) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) error { *id = tx.ID(); return nil }
+}
+
+// waitQueued waits until n calls are queued behind the leader.
+func waitQueued(t *testing.T, g *group, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		q := len(g.queue)
+		g.mu.Unlock()
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued, want %d", q, n)
+		}
+	}
+}
+
+// formGroup commits three calls, the last two in one transaction: the first
+// holds the writer until the others have queued.
+func formGroup(t *testing.T, g *group) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		g.write(func(*bolt.Tx) error { close(started); <-release; return nil })
+	})
+	<-started // the leader is in its transaction: the queue is empty
+	var a, b int
+	wg.Go(func() { g.write(txID(&a)) })
+	wg.Go(func() { g.write(txID(&b)) })
+	waitQueued(t, g, 2)
+	close(release)
+	wg.Wait()
+	if a != b {
+		t.Fatalf("queued calls ran in transactions %d and %d, want one", a, b)
+	}
+	if g.last != 2 {
+		t.Fatalf("last group: %d calls, want 2", g.last)
+	}
+}
+
+// TestGroupWaitsAfterAGroup: once writers arrive together (the last
+// transaction held more than one call), a call that finds the writer idle
+// waits maxDelay, and a call made meanwhile joins its transaction.
+func TestGroupWaitsAfterAGroup(t *testing.T) {
+	g := openGroup(t, 300*time.Millisecond)
+	formGroup(t, g)
+
+	var first, second int
+	var wg sync.WaitGroup
+	wg.Go(func() { g.write(txID(&first)) })
+	// The first call leads and sleeps, still in the queue it will take.
+	waitQueued(t, g, 1)
+	wg.Go(func() { g.write(txID(&second)) })
+	wg.Wait()
+	if first == 0 || first != second {
+		t.Errorf("calls ran in transactions %d and %d, want the same one", first, second)
+	}
+	if g.last != 2 {
+		t.Errorf("last group: %d calls, want 2", g.last)
+	}
+}
+
+// TestGroupLoneCallDoesNotWait: after a transaction of one call, the next
+// call commits at once, however long maxDelay is; and a group that fell to
+// one call stops the waiting.
+func TestGroupLoneCallDoesNotWait(t *testing.T) {
+	g := openGroup(t, time.Hour)
+	var id int
+	done := make(chan error, 1)
+	go func() { done <- g.write(txID(&id)) }()
+	select {
+	case err := <-done:
+		if err != nil || id == 0 {
+			t.Fatalf("lone call: id %d, %v", id, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lone call waited for company")
+	}
+
+	// After a group, one call waits; a short delay lets it through, and
+	// the call after it, again alone, does not wait.
+	g.maxDelay = 50 * time.Millisecond
+	formGroup(t, g)
+	if err := g.write(txID(&id)); err != nil {
+		t.Fatal(err)
+	}
+	if g.last != 1 {
+		t.Fatalf("last group: %d calls, want 1", g.last)
+	}
+	g.maxDelay = time.Hour
+	go func() { done <- g.write(txID(&id)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call after a lone transaction waited for company")
+	}
+}
+
+// TestGroupNegativeDelayNeverWaits: a negative maxDelay commits at once
+// even after a group.
+func TestGroupNegativeDelayNeverWaits(t *testing.T) {
+	g := openGroup(t, -1)
+	formGroup(t, g)
+	g.maxDelay = -time.Hour
+	var id int
+	done := make(chan error, 1)
+	go func() { done <- g.write(txID(&id)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call waited with a negative delay")
+	}
+}
