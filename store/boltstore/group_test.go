@@ -93,22 +93,13 @@ func TestGroupWaitsAfterAGroup(t *testing.T) {
 // one call stops the waiting.
 func TestGroupLoneCallDoesNotWait(t *testing.T) {
 	g := openGroup(t, time.Hour)
-	var id int
-	done := make(chan error, 1)
-	go func() { done <- g.write(txID(&id)) }()
-	select {
-	case err := <-done:
-		if err != nil || id == 0 {
-			t.Fatalf("lone call: id %d, %v", id, err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a lone call waited for company")
-	}
+	commitsAtOnce(t, g, "a lone call")
 
 	// After a group, one call waits; a short delay lets it through, and
 	// the call after it, again alone, does not wait.
 	g.maxDelay = 50 * time.Millisecond
 	formGroup(t, g)
+	var id int
 	if err := g.write(txID(&id)); err != nil {
 		t.Fatal(err)
 	}
@@ -116,15 +107,7 @@ func TestGroupLoneCallDoesNotWait(t *testing.T) {
 		t.Fatalf("last group: %d calls, want 1", g.last)
 	}
 	g.maxDelay = time.Hour
-	go func() { done <- g.write(txID(&id)) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a call after a lone transaction waited for company")
-	}
+	commitsAtOnce(t, g, "a call after a lone transaction")
 }
 
 // TestGroupNegativeDelayNeverWaits: a negative maxDelay commits at once
@@ -133,15 +116,22 @@ func TestGroupNegativeDelayNeverWaits(t *testing.T) {
 	g := openGroup(t, -1)
 	formGroup(t, g)
 	g.maxDelay = -time.Hour
+	commitsAtOnce(t, g, "a call with a negative delay")
+}
+
+// commitsAtOnce fails unless a write call commits within seconds, where
+// the tests' delays are an hour.
+func commitsAtOnce(t *testing.T, g *group, what string) {
+	t.Helper()
 	var id int
 	done := make(chan error, 1)
 	go func() { done <- g.write(txID(&id)) }()
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || id == 0 {
+			t.Fatalf("%s: transaction %d, %v", what, id, err)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("a call waited with a negative delay")
+		t.Fatalf("%s waited for company", what)
 	}
 }
