@@ -110,13 +110,22 @@ func TestGroupLoneCallDoesNotWait(t *testing.T) {
 	commitsAtOnce(t, g, "a call after a lone transaction")
 }
 
-// TestGroupNegativeDelayNeverWaits: a negative maxDelay commits at once
-// even after a group.
-func TestGroupNegativeDelayNeverWaits(t *testing.T) {
-	g := openGroup(t, -1)
-	formGroup(t, g)
-	g.maxDelay = -time.Hour
-	commitsAtOnce(t, g, "a call with a negative delay")
+// TestGroupDelayOption: Open waits DefaultMaxBatchDelay when the option
+// is zero, and a negative option, as max_batch_delay=0 in a URL gives,
+// never waits, even after a group.
+func TestGroupDelayOption(t *testing.T) {
+	if got := open(t, nil).group.maxDelay; got != DefaultMaxBatchDelay {
+		t.Errorf("default delay %v, want %v", got, DefaultMaxBatchDelay)
+	}
+	if got := open(t, &Options{MaxBatchDelay: 5 * time.Millisecond}).group.maxDelay; got != 5*time.Millisecond {
+		t.Errorf("delay %v, want 5ms", got)
+	}
+	d := open(t, &Options{MaxBatchDelay: -1})
+	if d.group.maxDelay > 0 {
+		t.Fatalf("negative option: delay %v, want none", d.group.maxDelay)
+	}
+	formGroup(t, &d.group)
+	commitsAtOnce(t, &d.group, "a call with no delay")
 }
 
 // commitsAtOnce fails unless a write call commits within seconds, where
