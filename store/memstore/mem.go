@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -49,7 +48,8 @@ type driver struct {
 
 	mu          sync.Mutex
 	closed      bool
-	outbox      []store.Message // ordered by Seq
+	outbox      []outboxItem // ordered by Seq
+	outboxDead  int          // deleted items still in outbox
 	outboxSeq   uint64
 	dedup       map[string]time.Time // zero: remembered forever
 	nextSweep   int
@@ -66,6 +66,13 @@ type driver struct {
 }
 
 var _ store.Driver = (*driver)(nil)
+
+// outboxItem is an outbox message, or the place of one deleted since the
+// outbox was last compacted.
+type outboxItem struct {
+	store.Message
+	deleted bool
+}
 
 // errClosed is what a closed driver returns.
 var errClosed = errors.New("memstore: closed")
@@ -164,7 +171,7 @@ func (d *driver) appendOutbox(ms []store.Message) {
 		d.outboxSeq++
 		m.Seq = d.outboxSeq
 		m.Body = clone(m.Body)
-		d.outbox = append(d.outbox, m)
+		d.outbox = append(d.outbox, outboxItem{Message: m})
 	}
 }
 
@@ -328,11 +335,17 @@ func (d *driver) Outbox(ctx context.Context, after uint64, limit int) ([]store.M
 		return nil, nil
 	}
 	i := sort.Search(len(d.outbox), func(i int) bool { return d.outbox[i].Seq > after })
-	ms := d.outbox[i:min(i+limit, len(d.outbox))]
-	out := make([]store.Message, len(ms))
-	for j, m := range ms {
+	out := make([]store.Message, 0, min(limit, len(d.outbox)-i))
+	for _, it := range d.outbox[i:] {
+		if len(out) == limit {
+			break
+		}
+		if it.deleted {
+			continue
+		}
+		m := it.Message
 		m.Body = clone(m.Body)
-		out[j] = m
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -347,32 +360,31 @@ func (d *driver) DeleteOutbox(ctx context.Context, seqs []uint64) error {
 	return nil
 }
 
-// deleteOutbox removes messages by seq; the outbox is in seq order.
+// deleteOutbox removes messages by seq. It marks each one deleted where it
+// stands (a binary search: the outbox is in seq order) and compacts the
+// outbox once deleted messages are half of it, so that a deletion costs
+// O(log n) however long the outbox has grown: moving the tail for each
+// one, under a backlog of retained inbound events, had made every ledger
+// commit O(n) (BENCHMARKS.md §3).
 func (d *driver) deleteOutbox(seqs []uint64) {
-	if len(seqs) == 0 {
-		return
-	}
-	if len(seqs) <= 4 { // a commit's own message: no full pass
-		for _, s := range seqs {
-			i := sort.Search(len(d.outbox), func(i int) bool { return d.outbox[i].Seq >= s })
-			if i < len(d.outbox) && d.outbox[i].Seq == s {
-				d.outbox = slices.Delete(d.outbox, i, i+1)
-			}
-		}
-		return
-	}
-	del := make(map[uint64]bool, len(seqs))
 	for _, s := range seqs {
-		del[s] = true
+		i := sort.Search(len(d.outbox), func(i int) bool { return d.outbox[i].Seq >= s })
+		if i < len(d.outbox) && d.outbox[i].Seq == s && !d.outbox[i].deleted {
+			d.outbox[i] = outboxItem{Message: store.Message{Seq: s}, deleted: true}
+			d.outboxDead++
+		}
+	}
+	if d.outboxDead < 64 || 2*d.outboxDead < len(d.outbox) {
+		return
 	}
 	kept := d.outbox[:0]
-	for _, m := range d.outbox {
-		if !del[m.Seq] {
-			kept = append(kept, m)
+	for _, it := range d.outbox {
+		if !it.deleted {
+			kept = append(kept, it)
 		}
 	}
 	clear(d.outbox[len(kept):])
-	d.outbox = kept
+	d.outbox, d.outboxDead = kept, 0
 }
 
 // DeadLetters implements store.Driver.
