@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/stockgate/stockgate/graph/model"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/reconcile"
+	"github.com/stockgate/stockgate/relay"
 	"github.com/stockgate/stockgate/store"
 )
 
@@ -208,4 +210,13 @@ func idempotencyKey(k *string) string {
 		return *k
 	}
 	return uuid.NewString()
+}
+
+// pipelineStatus is the outbox's backlog at now.
+func pipelineStatus(b relay.Backlog, now time.Time) *model.PipelineStatus {
+	out := &model.PipelineStatus{LagSeconds: b.Lag(now).Seconds()}
+	if !b.Oldest.IsZero() {
+		out.WaitingSince, out.Topic, out.EventID = &b.Oldest, &b.Topic, &b.EventID
+	}
+	return out
 }

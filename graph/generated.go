@@ -288,6 +288,13 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	PipelineStatus struct {
+		EventID      func(childComplexity int) int
+		LagSeconds   func(childComplexity int) int
+		Topic        func(childComplexity int) int
+		WaitingSince func(childComplexity int) int
+	}
+
 	Quantities struct {
 		Available   func(childComplexity int) int
 		Committed   func(childComplexity int) int
@@ -310,6 +317,7 @@ type ComplexityRoot struct {
 		Items               func(childComplexity int, first *int64, after *string, filter *model.ItemFilter) int
 		Mappings            func(childComplexity int, connector *string) int
 		PendingMappings     func(childComplexity int, connector *string, first *int64) int
+		Pipeline            func(childComplexity int) int
 		Reconciliations     func(childComplexity int) int
 		StockAt             func(childComplexity int, sku string, location string, at time.Time) int
 		StockLevels         func(childComplexity int, sku string) int
@@ -385,6 +393,7 @@ type QueryResolver interface {
 	Mappings(ctx context.Context, connector *string) ([]*model.Mapping, error)
 	Reconciliations(ctx context.Context) ([]*model.ReconcileReport, error)
 	Connectors(ctx context.Context) ([]*model.ConnectorStatus, error)
+	Pipeline(ctx context.Context) (*model.PipelineStatus, error)
 	ChannelAvailability(ctx context.Context, connector string, sku string) (*model.ChannelQuantity, error)
 	Items(ctx context.Context, first *int64, after *string, filter *model.ItemFilter) (*model.ItemConnection, error)
 	StockAt(ctx context.Context, sku string, location string, at time.Time) (*model.StockLevel, error)
@@ -1545,6 +1554,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
 
+	case "PipelineStatus.eventId":
+		if e.ComplexityRoot.PipelineStatus.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.EventID(childComplexity), true
+	case "PipelineStatus.lagSeconds":
+		if e.ComplexityRoot.PipelineStatus.LagSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.LagSeconds(childComplexity), true
+	case "PipelineStatus.topic":
+		if e.ComplexityRoot.PipelineStatus.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.Topic(childComplexity), true
+	case "PipelineStatus.waitingSince":
+		if e.ComplexityRoot.PipelineStatus.WaitingSince == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PipelineStatus.WaitingSince(childComplexity), true
+
 	case "Quantities.available":
 		if e.ComplexityRoot.Quantities.Available == nil {
 			break
@@ -1710,6 +1744,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PendingMappings(childComplexity, args["connector"].(*string), args["first"].(*int64)), true
+	case "Query.pipeline":
+		if e.ComplexityRoot.Query.Pipeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Pipeline(childComplexity), true
 	case "Query.reconciliations":
 		if e.ComplexityRoot.Query.Reconciliations == nil {
 			break
@@ -2495,6 +2535,20 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PipelineStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lagSeconds":
+		return ec.fieldContext_PipelineStatus_lagSeconds(ctx, field)
+	case "waitingSince":
+		return ec.fieldContext_PipelineStatus_waitingSince(ctx, field)
+	case "topic":
+		return ec.fieldContext_PipelineStatus_topic(ctx, field)
+	case "eventId":
+		return ec.fieldContext_PipelineStatus_eventId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PipelineStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_Quantities(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -8168,6 +8222,98 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _PipelineStatus_lagSeconds(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_lagSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LagSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_lagSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, "Float")
+}
+
+func (ec *executionContext) _PipelineStatus_waitingSince(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_waitingSince(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitingSince, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_waitingSince(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PipelineStatus_topic(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, "String")
+}
+
+func (ec *executionContext) _PipelineStatus_eventId(ctx context.Context, field graphql.CollectedField, obj *model.PipelineStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PipelineStatus_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PipelineStatus_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PipelineStatus", field, false, false, "String")
+}
+
 func (ec *executionContext) _Quantities_onHand(ctx context.Context, field graphql.CollectedField, obj *model.Quantities) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8789,6 +8935,56 @@ func (ec *executionContext) fieldContext_Query_connectors(_ context.Context, fie
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ConnectorStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_pipeline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_pipeline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Pipeline(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.PipelineStatus
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.PipelineStatus
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PipelineStatus) graphql.Marshaler {
+			return ec.marshalNPipelineStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐPipelineStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_pipeline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PipelineStatus(ctx, field)
 		},
 	}
 	return fc, nil
@@ -13354,6 +13550,54 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var pipelineStatusImplementors = []string{"PipelineStatus"}
+
+func (ec *executionContext) _PipelineStatus(ctx context.Context, sel ast.SelectionSet, obj *model.PipelineStatus) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pipelineStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PipelineStatus")
+		case "lagSeconds":
+			out.Values[i] = ec._PipelineStatus_lagSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waitingSince":
+			out.Values[i] = ec._PipelineStatus_waitingSince(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "topic":
+			out.Values[i] = ec._PipelineStatus_topic(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "eventId":
+			out.Values[i] = ec._PipelineStatus_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var quantitiesImplementors = []string{"Quantities"}
 
 func (ec *executionContext) _Quantities(ctx context.Context, sel ast.SelectionSet, obj *model.Quantities) graphql.Marshaler {
@@ -13474,6 +13718,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_connectors(ctx, field)
+				})
+		case "pipeline":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_pipeline(ctx, field)
 				})
 		case "channelAvailability":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -14627,6 +14877,14 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋstockgateᚋstock
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPipelineStatus2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐPipelineStatus(ctx context.Context, sel ast.SelectionSet, v *model.PipelineStatus) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PipelineStatus!")
+		return graphql.Null
+	}
+	return ec._PipelineStatus(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNQuantities2ᚖgithubᚗcomᚋstockgateᚋstockgateᚋgraphᚋmodelᚐQuantities(ctx context.Context, sel ast.SelectionSet, v *model.Quantities) graphql.Marshaler {

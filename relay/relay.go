@@ -79,6 +79,10 @@ type Options struct {
 	PageSize int
 	// Parallel is how many sends may be in flight; zero means 128.
 	Parallel int
+	// LagWarning is how long the oldest message may wait in the outbox
+	// (see Backlog) before Run logs a warning; zero means 10 s, negative
+	// never.
+	LagWarning time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger; nil means slog.Default().
@@ -99,6 +103,10 @@ type Relay struct {
 	passMu   sync.Mutex // one pass at a time
 	cursor   uint64     // every message up to here was sent
 	lastFull time.Time  // when the whole outbox was last read
+
+	behind   bool      // Run last found the backlog past LagWarning
+	warnedAt time.Time // when Run last logged that
+	lagAt    time.Time // when Run last read the backlog
 
 	delMu    sync.Mutex
 	toDelete []uint64            // sent, of topics not retained, to delete
@@ -123,6 +131,9 @@ func New(st *store.Store, topics map[string]*gcpubsub.Topic, opts *Options) *Rel
 	}
 	if o.Parallel == 0 {
 		o.Parallel = 128
+	}
+	if o.LagWarning == 0 {
+		o.LagWarning = 10 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -149,7 +160,10 @@ func (r *Relay) Notify() {
 }
 
 // Run relays until ctx is done. Failures to send are logged and retried
-// on the next pass; they never lose a message.
+// on the next pass; they never lose a message. Every second it also reads
+// the backlog (ReadBacklog) and logs a warning while its oldest message
+// has waited Options.LagWarning or longer: acknowledged events the
+// ledger has not applied yet, or messages the bus does not take.
 //
 // Run deletes sent messages in the background, so that a pass never waits
 // for a write to the store: the messages written while one pass sends go
@@ -170,6 +184,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-r.wake:
 		case <-t.C:
+		}
+		if now := r.opts.Now(); r.opts.LagWarning > 0 && now.Sub(r.lagAt) >= lagCheckEvery {
+			r.lagAt = now
+			r.checkLag(ctx, now)
 		}
 	}
 }

@@ -368,6 +368,23 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+// What waits between acceptance and its effects. A webhook is acknowledged
+// once its canonical event is in the store's outbox; the event stays there
+// until the ledger has applied it, and an availability change until the bus
+// has taken it. The oldest waiting message says how far behind the pipeline
+// is: under a burst beyond what the ledger applies, acknowledged sales wait
+// here before they reach availability and the channels.
+type PipelineStatus struct {
+	// How long the oldest waiting message has waited, in seconds; 0 when nothing waits.
+	LagSeconds float64 `json:"lagSeconds"`
+	// When it was written; null when nothing waits.
+	WaitingSince *time.Time `json:"waitingSince,omitempty"`
+	// Its topic: inbound (accepted, not yet applied by the ledger) or availability (not yet published).
+	Topic *string `json:"topic,omitempty"`
+	// Its canonical event id.
+	EventID *string `json:"eventId,omitempty"`
+}
+
 // A change per quantity state, or the quantities after it.
 type Quantities struct {
 	OnHand      int64 `json:"onHand"`
