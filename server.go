@@ -285,19 +285,24 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// Loops: relay, ledger consumer, live fan-out.
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
-	var loops sync.WaitGroup
+	var loops, ledgerLoop sync.WaitGroup
 	failed := make(chan error, 8)
-	start := func(name string, f func(context.Context) error) {
-		loops.Add(1)
+	startIn := func(ctx context.Context, wg *sync.WaitGroup, name string, f func(context.Context) error) {
+		wg.Add(1)
 		go func() {
-			defer loops.Done()
-			if err := f(loopCtx); err != nil && loopCtx.Err() == nil {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
 				failed <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
 	}
+	start := func(name string, f func(context.Context) error) { startIn(loopCtx, &loops, name, f) }
+	// The ledger stops first at shutdown, so that the relay's last pass
+	// publishes the changes of the events it was applying.
+	ledgerCtx, stopLedger := context.WithCancel(loopCtx)
+	defer stopLedger()
 	start("relay", rel.Run)
-	start("ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
+	startIn(ledgerCtx, &ledgerLoop, "ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
 	start("keys", func(ctx context.Context) error { return keys.Run(ctx, 2*time.Second) })
 	start("registry", func(ctx context.Context) error { return reg.Run(ctx, 2*time.Second) })
@@ -379,9 +384,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	case runErr = <-served:
 	}
 
-	// Shutdown, in order: stop HTTP and close websockets, flush the
-	// outbox to the topics, drain the subscriptions, close the store
-	// (deferred above, after the bus).
+	// Shutdown, in order: stop HTTP and close websockets, let the ledger
+	// apply the events it has received, flush the outbox to the topics,
+	// drain the subscriptions, close the store (deferred above, after the
+	// bus).
 	log.Info("stockgate shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -394,9 +400,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 			log.Warn("amazon sqs shutdown", "err", err)
 		}
 	}
+	stopLedger()
+	ledgerLoop.Wait()
+	log.Info("ledger stopped; flushing the outbox to the bus")
 	_ = rel.Pass(sctx)
 	stopLoops()
 	loops.Wait()
+	log.Info("loops stopped; closing the subscriptions and the store")
 	if err := inSub.Shutdown(sctx); err != nil {
 		log.Warn("inbound subscription shutdown", "err", err)
 	}

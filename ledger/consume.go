@@ -29,6 +29,11 @@ type RunOptions struct {
 // subscription fails. A message is acknowledged only after its effect is
 // durable; one that could not be applied because the store failed is
 // nacked (where the bus can) or left to its ack deadline.
+//
+// When ctx is done, Run stops receiving and returns once the events it
+// has received are applied and acknowledged: a shutdown does not cancel
+// a commit half way (the store would refuse it, and the event would wait
+// for its redelivery). Only the retries of a failing store stop with ctx.
 func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunOptions) error {
 	var o RunOptions
 	if opts != nil {
@@ -57,7 +62,7 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 					}
 					return
 				}
-				l.handle(ctx, msg, del, o.Applied)
+				l.handle(ctx, context.WithoutCancel(ctx), msg, del, o.Applied)
 			}
 		}()
 	}
@@ -70,7 +75,9 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 	}
 }
 
-func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter, applied func(Result)) {
+// handle applies msg with actx, which a shutdown does not cancel, and
+// retries a failing store until ctx is done.
+func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, del *deleter, applied func(Result)) {
 	var (
 		res Result
 		err error
@@ -90,9 +97,9 @@ func (l *Ledger) handle(ctx context.Context, msg *gcpubsub.Message, del *deleter
 			if ev != nil {
 				id, typ, src = ev.ID(), ev.Envelope.Type(), ev.Envelope.Source()
 			}
-			return l.deadLetter(ctx, id, typ, src, perr.Error(), msg.Body, consumed)
+			return l.deadLetter(actx, id, typ, src, perr.Error(), msg.Body, consumed)
 		}
-		return l.apply(ctx, ev, msg.Body, consumed)
+		return l.apply(actx, ev, msg.Body, consumed)
 	}
 	res, err = apply()
 	// A bus that cannot nack (Kafka) only moves past a message once it is

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -437,4 +438,99 @@ func TestProjectionCache(t *testing.T) {
 			t.Fatalf("after %d receipts through two caching ledgers: on hand %d, seq %d", n, p.OnHand, p.Seq)
 		}
 	})
+}
+
+// blockingDriver is a memstore whose commits wait, once armed, until
+// released.
+type blockingDriver struct {
+	store.Driver
+	entered chan struct{} // receives when a commit starts waiting
+	release chan struct{} // closed to let commits through
+}
+
+func (d *blockingDriver) Commit(ctx context.Context, items []store.Commit) ([]error, error) {
+	d.entered <- struct{}{}
+	<-d.release
+	if err := ctx.Err(); err != nil {
+		return nil, err // as a real store refuses a cancelled call
+	}
+	return d.Driver.Commit(ctx, items)
+}
+
+// TestRunFinishesWhatItReceivedWhenStopped: an event whose commit is under
+// way when Run's context is cancelled (the gateway shutting down) is
+// still applied and acknowledged, without an error logged, and Run
+// returns once it is.
+func TestRunFinishesWhatItReceivedWhenStopped(t *testing.T) {
+	t.Parallel()
+	drv := &blockingDriver{Driver: memstore.New(nil), entered: make(chan struct{}, 1), release: make(chan struct{})}
+	st := store.New(drv)
+	defer st.Close()
+	var logged strings.Builder
+	var logMu sync.Mutex
+	l := New(st, &Options{Catalog: catalog{skus: map[string]int64{"SKU-1": 0}}, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))})
+	topic := mempubsub.NewTopic(nil)
+	defer topic.Shutdown(context.Background())
+	sub, err := mempubsub.NewSubscription(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Shutdown(context.Background())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	applied := make(chan Result, 1)
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx, sub, &RunOptions{Workers: 2, Applied: func(r Result) { applied <- r }}) }()
+	ev := movement(t, event.StockReceived, 4, nil)
+	raw, _ := ev.Marshal()
+	if err := topic.Send(context.Background(), &gcpubsub.Message{Body: raw}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-drv.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the ledger did not start applying the event")
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond) // let the cancellation reach every worker
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned (%v) with a commit under way", err)
+	default:
+	}
+	close(drv.release)
+	select {
+	case r := <-applied:
+		if len(r.Changes) != 1 || r.Duplicate {
+			t.Fatalf("result %+v", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the event under way was not applied after the cancellation")
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	p, _ := st.Projection(context.Background(), store.Key{SKU: "SKU-1", Location: "berlin"})
+	if p.OnHand != 4 {
+		t.Fatalf("projection %+v, want on hand 4", p)
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if strings.Contains(logged.String(), "level=ERROR") {
+		t.Fatalf("errors logged:\n%s", logged.String())
+	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (lw lockedWriter) Write(p []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.w.Write(p)
 }
