@@ -96,11 +96,20 @@ func finish(e store.Entry, p, next store.Projection, ev *event.Event) Change {
 	if negative(next.Quantities) && (e.Delta.Available < 0 || e.Delta.OnHand < 0 || e.Delta.Committed < 0) {
 		c.Entry.Outcome = store.OutcomeOversold
 		c.Entry.Note = fmt.Sprintf("on hand %d, committed %d, available %d after %s", next.OnHand, next.Committed, next.Available, ev.Type.Short())
+		what := "oversold"
+		if next.OnHand >= 0 && next.Available >= 0 {
+			// Only committed is below zero: more released or shipped than
+			// the ledger saw reserved. Legitimate for a moment when a
+			// marketplace delivers an order's release or shipment before
+			// the order (it evens out when the order arrives); lasting, it
+			// means a release counted twice, and available is too high.
+			what = "committed below zero (released or shipped before its order arrived, or released twice)"
+		}
 		c.Alert = &store.Alert{
 			Kind:      store.AlertOversold,
 			Key:       e.Key,
 			EventID:   e.EventID,
-			Message:   fmt.Sprintf("%s oversold: %s", e.Key, c.Entry.Note),
+			Message:   fmt.Sprintf("%s %s: %s", e.Key, what, c.Entry.Note),
 			CreatedAt: e.RecordedAt,
 		}
 	}

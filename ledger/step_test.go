@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ func TestStepRules(t *testing.T) {
 		want        store.Quantities
 		outcome     string
 		alert       string
+		alertSays   string // a part of the alert's message
 		wantLastCnt bool
 	}{
 		{name: "received", typ: event.StockReceived, qty: 5, before: proj(10, 2),
@@ -67,9 +69,11 @@ func TestStepRules(t *testing.T) {
 		{name: "safety stock held back", typ: event.StockReceived, qty: 1, before: proj(10, 2), safety: 3,
 			want: store.Quantities{OnHand: 11, Committed: 2, SafetyStock: 3, Available: 6}, outcome: store.OutcomeApplied},
 		{name: "oversold commit", typ: event.OrderCommitted, qty: 5, before: proj(3, 0),
-			want: store.Quantities{OnHand: 3, Committed: 5, Available: -2}, outcome: store.OutcomeOversold, alert: store.AlertOversold},
+			want: store.Quantities{OnHand: 3, Committed: 5, Available: -2}, outcome: store.OutcomeOversold, alert: store.AlertOversold,
+			alertSays: "SKU-1@berlin oversold: on hand 3, committed 5, available -2"},
 		{name: "cancel beyond committed", typ: event.OrderCancelled, qty: 4, before: proj(10, 2),
-			want: store.Quantities{OnHand: 10, Committed: -2, Available: 12}, outcome: store.OutcomeOversold, alert: store.AlertOversold},
+			want: store.Quantities{OnHand: 10, Committed: -2, Available: 12}, outcome: store.OutcomeOversold, alert: store.AlertOversold,
+			alertSays: "committed below zero (released or shipped before its order arrived, or released twice)"},
 		{name: "receipt while still negative is no new alert", typ: event.StockReceived, qty: 1, before: proj(-3, 0),
 			want: store.Quantities{OnHand: -2, Committed: 0, Available: -2}, outcome: store.OutcomeApplied},
 		{name: "count sets on hand", typ: event.StockCounted, qty: 40, before: proj(10, 2),
@@ -120,6 +124,8 @@ func TestStepRules(t *testing.T) {
 				t.Errorf("unexpected alert %+v", c.Alert)
 			case tc.alert != "" && (c.Alert == nil || c.Alert.Kind != tc.alert):
 				t.Errorf("alert = %+v, want kind %q", c.Alert, tc.alert)
+			case tc.alertSays != "" && !strings.Contains(c.Alert.Message, tc.alertSays):
+				t.Errorf("alert message %q does not say %q", c.Alert.Message, tc.alertSays)
 			}
 			if tc.wantLastCnt != (c.Projection.LastCountAt.Equal(t0)) {
 				t.Errorf("LastCountAt = %v", c.Projection.LastCountAt)
