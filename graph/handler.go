@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/stockgate/stockgate/auth"
+	"github.com/stockgate/stockgate/graph/model"
 )
 
 // HandlerOptions configure NewHandler. A nil *HandlerOptions means the
@@ -23,7 +25,9 @@ type HandlerOptions struct {
 	// Keys authenticate websocket connections that carry their key in
 	// connection_init; nil accepts none that way.
 	Keys *auth.Keys
-	// ComplexityLimit caps query complexity; zero means 1,000.
+	// ComplexityLimit caps query complexity (each field 1, a paged field's
+	// selection once per item of the page: pageComplexity); zero means
+	// 5,000.
 	ComplexityLimit int
 	// Introspection enables schema introspection.
 	Introspection bool
@@ -47,7 +51,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 		o = *opts
 	}
 	if o.ComplexityLimit == 0 {
-		o.ComplexityLimit = 1000
+		o.ComplexityLimit = 5000
 	}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = 10 * time.Second
@@ -55,10 +59,9 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	if o.MaxDepth == 0 {
 		o.MaxDepth = 15
 	}
-	srv := handler.New(NewExecutableSchema(Config{
-		Resolvers:  r,
-		Directives: DirectiveRoot{HasRole: HasRole},
-	}))
+	cfg := Config{Resolvers: r, Directives: DirectiveRoot{HasRole: HasRole}}
+	pageComplexity(&cfg.Complexity)
+	srv := handler.New(NewExecutableSchema(cfg))
 	// graphql-transport-ws: the lean transport of livews.go; gqlgen's
 	// transport.Websocket below keeps serving the legacy graphql-ws.
 	srv.AddTransport(newLiveWS(r, o))
@@ -144,3 +147,30 @@ func wsClose(ctx context.Context, _ int) {
 }
 
 var _ graphql.HandlerExtension = extension.Introspection{}
+
+// pageComplexity makes every paged field cost its selection once per item
+// it may return (first, or the field's default page size), so that the
+// complexity limit bounds how many items one request may read: without it
+// a page of 500 costs what a page of 1 does, and aliases multiply it.
+func pageComplexity(c *ComplexityRoot) {
+	q := &c.Query
+	q.History = func(child int, _, _ string, first *int64, _ *string) int { return paged(child, first, 50) }
+	q.Alerts = func(child int, first *int64, _ *string) int { return paged(child, first, 50) }
+	q.DeadLetters = func(child int, first *int64, _ *string) int { return paged(child, first, 50) }
+	q.AuditLog = func(child int, first *int64, _ *string) int { return paged(child, first, 50) }
+	q.Items = func(child int, first *int64, _ *string, _ *model.ItemFilter) int { return paged(child, first, 50) }
+	q.PendingMappings = func(child int, _ *string, first *int64) int { return paged(child, first, 100) }
+}
+
+// paged is the complexity of a page of first items (def when first is
+// nil) whose selection costs child: 1 + child × items, at least one item
+// counted, and never more than math.MaxInt32 (a first beyond a field's
+// maximum is refused when the field resolves).
+func paged(child int, first *int64, def int64) int {
+	n := def
+	if first != nil {
+		n = *first
+	}
+	n = min(max(n, 1), math.MaxInt32)
+	return int(min(1+int64(child)*n, math.MaxInt32))
+}
