@@ -812,9 +812,13 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 	params := &graphql.RawParams{}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
+	// An error message ends its operation: the protocol sends no complete
+	// after it (graphql-ws PROTOCOL.md, github.com/enisdenjo/graphql-ws,
+	// "Error": "This message terminates the operation and no further
+	// messages will be sent"). A result with errors is a next, and a
+	// complete follows it.
 	if err := dec.Decode(params); err != nil {
 		c.queue(appendErrorMessage(nil, id, gqlerror.List{{Message: "invalid json"}}))
-		c.queue(appendIDMessage(nil, id, "complete"))
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
@@ -824,11 +828,11 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), gerrs)
 		if errcode.GetErrorKind(gerrs) == errcode.KindProtocol {
 			c.queue(appendErrorMessage(nil, id, resp.Errors))
-		} else {
-			b, err := json.Marshal(&graphql.Response{Errors: gerrs})
-			if err == nil {
-				c.queue(appendPayloadMessage(appendIDPrefix(nil, id), "next", b))
-			}
+			return
+		}
+		b, err := json.Marshal(&graphql.Response{Errors: gerrs})
+		if err == nil {
+			c.queue(appendPayloadMessage(appendIDPrefix(nil, id), "next", b))
 		}
 		c.queue(appendIDMessage(nil, id, "complete"))
 		return
@@ -855,7 +859,9 @@ func (c *wsConn) startGeneral(ctx context.Context, id string, rc *graphql.Operat
 	c.mu.Unlock()
 	go func() {
 		defer func() {
+			failed := false
 			if p := recover(); p != nil {
+				failed = true
 				err := rc.Recover(ctx, p)
 				var ge *gqlerror.Error
 				if !errors.As(err, &ge) {
@@ -870,7 +876,7 @@ func (c *wsConn) startGeneral(ctx context.Context, id string, rc *graphql.Operat
 			ours := c.ops[id] == op
 			if ours {
 				delete(c.ops, id)
-				if !c.closing {
+				if !c.closing && !failed { // an error message ended it
 					c.out = appendFrame(c.out, ws.OpText, appendIDMessage(nil, id, "complete"))
 					c.kickLocked()
 				}

@@ -339,7 +339,9 @@ func TestLiveWSFallsBack(t *testing.T) {
 	if m := c.read(); m.Type != "error" || m.ID != "bad" || !strings.Contains(string(m.Payload), "nope") {
 		t.Fatalf("invalid document answered %+v", m)
 	}
-	c.read() // complete, as gqlgen's transport sends
+	// and nothing more for it: the protocol's Error terminates the
+	// operation (gqlgen's own transport, which serves the legacy
+	// graphql-ws here, follows it with a complete).
 	// The admin-only role check of an admin subscription still applies.
 	c.subscribe("adm", `subscription { connectorStatusChanged { connector } }`, nil)
 	if m := c.read(); !strings.Contains(string(m.Payload), "FORBIDDEN") {
@@ -415,6 +417,30 @@ func TestLiveWSProtocol(t *testing.T) {
 		g.hub.Publish(event.Availability{SKU: "C", Location: "web", Seq: 9})
 		if m := c.next("1"); string(m.Payload) != `{"data":{"availabilityChanged":{"seq":9}}}` {
 			t.Fatalf("got %s", m.Payload)
+		}
+	})
+	t.Run("an error ends the operation without complete", func(t *testing.T) {
+		t.Parallel()
+		c := connect(t, gw.url, wsTestKey, nil)
+		// A validation error and a payload that is no JSON object: each is
+		// answered with error and nothing more for its id (the protocol's
+		// "Error" message terminates the operation).
+		c.subscribe("bad", `subscription { noSuchField }`, nil)
+		if m := c.read(); m.Type != "error" || m.ID != "bad" || !strings.Contains(string(m.Payload), "noSuchField") {
+			t.Fatalf("got %+v, want an error for bad", m)
+		}
+		c.send(wsMsg{ID: "json", Type: "subscribe", Payload: json.RawMessage(`[1]`)})
+		if m := c.read(); m.Type != "error" || m.ID != "json" {
+			t.Fatalf("got %+v, want an error for json", m)
+		}
+		// The next message is the answer to a later query, not a complete
+		// of either: and both ids are free again.
+		c.subscribe("bad", `{ __typename }`, nil)
+		if m := c.read(); m.Type != "next" || m.ID != "bad" {
+			t.Fatalf("got %+v, want the next of the reused id", m)
+		}
+		if m := c.read(); m.Type != "complete" || m.ID != "bad" {
+			t.Fatalf("got %+v, want the complete of the reused id", m)
 		}
 	})
 	t.Run("complete from the server", func(t *testing.T) {
