@@ -6,9 +6,9 @@ import (
 )
 
 // TestComplexityCountsEveryItemOfAPage: a paged field costs its selection
-// once per item it may return, so under the default limit (5,000) a page
-// of 250 detailed ledger entries is served and one of 500 refused, and 20
-// aliases of a default page (50) are refused too.
+// once per item it may return, so under the default limit (10,000) one
+// full page of 500 detailed ledger entries is served and three aliased
+// pages of 250 are refused, as are 20 aliases of a default page (50).
 func TestComplexityCountsEveryItemOfAPage(t *testing.T) {
 	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), ""))
 	const node = `edges { cursor node { seq eventType outcome reason delta { onHand committed available } result { onHand committed available } } } pageInfo { hasNextPage endCursor }`
@@ -16,12 +16,12 @@ func TestComplexityCountsEveryItemOfAPage(t *testing.T) {
 		query   string
 		refused bool
 	}{
-		{`{ history(sku: "SKU-C", location: "web", first: 250) { ` + node + ` } }`, false},
-		{`{ history(sku: "SKU-C", location: "web", first: 500) { ` + node + ` } }`, true},
-		{`{ history(sku: "SKU-C", location: "web", first: 500) { edges { node { seq } } } }`, false},
+		{`{ history(sku: "SKU-C", location: "web", first: 500) { ` + node + ` } }`, false},
+		{`{ a: history(sku: "SKU-C", location: "web", first: 250) { ` + node + ` } b: history(sku: "SKU-C", location: "web", first: 250) { ` + node + ` } c: history(sku: "SKU-C", location: "web", first: 250) { ` + node + ` } }`, true},
+		{`{ a: history(sku: "SKU-C", location: "web", first: 500) { edges { node { seq } } } b: history(sku: "SKU-C", location: "web", first: 500) { edges { node { seq } } } }`, false},
 		{`{ a: history(sku: "SKU-C", location: "web") { ` + node + ` } b: alerts(first: 100) { id kind message } }`, false},
 		{`{ alerts(first: 500) { id kind sku location eventId message createdAt } }`, false},
-		{`{ a: alerts(first: 500) { id kind sku location eventId message createdAt } b: alerts(first: 500) { id kind sku location eventId message createdAt } }`, true},
+		{`{ a: alerts(first: 500) { id kind sku location eventId message createdAt } b: alerts(first: 500) { id kind sku location eventId message createdAt } c: alerts(first: 500) { id kind sku location eventId message createdAt } }`, true},
 	} {
 		errs := gql(t, base, testAdminKey, tc.query, nil, nil)
 		refused := len(errs) > 0 && errs[0].Extensions["code"] == "COMPLEXITY_LIMIT_EXCEEDED"

@@ -88,7 +88,7 @@ type Webhooks struct {
 // GraphQL tunes the GraphQL endpoint.
 type GraphQL struct {
 	// ComplexityLimit caps a query's complexity (each field 1, a paged
-	// field's selection once per item of the page); zero means 5,000.
+	// field's selection once per item of the page); zero means 10,000.
 	ComplexityLimit int `yaml:"complexityLimit"`
 	// Introspection enables schema introspection and the GraphiQL page;
 	// nil means enabled.
@@ -277,7 +277,7 @@ func (c *Config) Defaults() {
 		c.Webhooks.DedupTTL = 7 * 24 * time.Hour
 	}
 	if c.GraphQL.ComplexityLimit == 0 {
-		c.GraphQL.ComplexityLimit = 5000
+		c.GraphQL.ComplexityLimit = 10000
 	}
 	if c.GraphQL.Introspection == nil {
 		t := true

@@ -27,7 +27,7 @@ type HandlerOptions struct {
 	Keys *auth.Keys
 	// ComplexityLimit caps query complexity (each field 1, a paged field's
 	// selection once per item of the page: pageComplexity); zero means
-	// 5,000.
+	// 10,000.
 	ComplexityLimit int
 	// Introspection enables schema introspection.
 	Introspection bool
@@ -51,7 +51,7 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 		o = *opts
 	}
 	if o.ComplexityLimit == 0 {
-		o.ComplexityLimit = 5000
+		o.ComplexityLimit = 10000
 	}
 	if o.KeepAlive == 0 {
 		o.KeepAlive = 10 * time.Second
