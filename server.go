@@ -273,7 +273,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	if err := reg.Load(ctx); err != nil {
 		return err // sealed secrets and no key: refuse to start
 	}
-	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL})
+	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL, Catalog: cfg.Catalog()})
 	gql := graph.NewHandler(&graph.Resolver{
 		Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon, Dispatcher: disp,
 		Keys: keys, CatalogSKUs: cfg.SKUList(), Registry: reg,

@@ -27,6 +27,10 @@ type Options struct {
 	// DedupTTL is how long idempotency keys are remembered; zero means
 	// 7 days.
 	DedupTTL time.Duration
+	// Catalog refuses commands that name a SKU or location it does not
+	// know, before anything is stored (the ledger would dead-letter the
+	// event); nil accepts every one.
+	Catalog ledger.Catalog
 }
 
 // Service runs admin commands.
@@ -69,8 +73,11 @@ type Submitted struct {
 	Duplicate bool
 }
 
-// Adjust submits a stock adjustment.
+// Adjust submits a stock adjustment. A zero delta is refused.
 func (s *Service) Adjust(ctx context.Context, a Adjust) (Submitted, error) {
+	if a.Delta == 0 {
+		return Submitted{}, fmt.Errorf("%w: adjust: delta must not be 0", event.ErrInvalid)
+	}
 	return s.movement(ctx, "adjust", event.StockAdjusted, a.IdempotencyKey, a.Actor, event.Movement{
 		SKU: a.SKU, Location: a.Location, Quantity: a.Delta, Reason: a.Reason,
 	})
@@ -130,6 +137,17 @@ func (s *Service) Transfer(ctx context.Context, t Transfer) (Submitted, error) {
 func (s *Service) movement(ctx context.Context, kind string, t event.Type, key, actor string, m event.Movement) (Submitted, error) {
 	if key == "" {
 		return Submitted{}, errors.New("admin: idempotency key is required")
+	}
+	if s.opts.Catalog != nil {
+		locs := []string{m.Location}
+		if m.ToLocation != "" {
+			locs = append(locs, m.ToLocation)
+		}
+		for _, loc := range locs {
+			if err := s.opts.Catalog.Known(m.SKU, loc); err != nil {
+				return Submitted{}, fmt.Errorf("%w: %s: %v", event.ErrInvalid, kind, err)
+			}
+		}
 	}
 	m.Connector = ConnectorID
 	m.SourceEventID = kind + ":" + key

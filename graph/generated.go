@@ -45,6 +45,8 @@ type ComplexityRoot struct {
 		Applied  func(childComplexity int) int
 		EventID  func(childComplexity int) int
 		Level    func(childComplexity int) int
+		Note     func(childComplexity int) int
+		Outcome  func(childComplexity int) int
 	}
 
 	Alert struct {
@@ -452,6 +454,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdjustStockPayload.Level(childComplexity), true
+	case "AdjustStockPayload.note":
+		if e.ComplexityRoot.AdjustStockPayload.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdjustStockPayload.Note(childComplexity), true
+	case "AdjustStockPayload.outcome":
+		if e.ComplexityRoot.AdjustStockPayload.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdjustStockPayload.Outcome(childComplexity), true
 
 	case "Alert.createdAt":
 		if e.ComplexityRoot.Alert.CreatedAt == nil {
@@ -2087,6 +2101,10 @@ func (ec *executionContext) childFields_AdjustStockPayload(ctx context.Context, 
 		return ec.fieldContext_AdjustStockPayload_accepted(ctx, field)
 	case "applied":
 		return ec.fieldContext_AdjustStockPayload_applied(ctx, field)
+	case "outcome":
+		return ec.fieldContext_AdjustStockPayload_outcome(ctx, field)
+	case "note":
+		return ec.fieldContext_AdjustStockPayload_note(ctx, field)
 	case "level":
 		return ec.fieldContext_AdjustStockPayload_level(ctx, field)
 	}
@@ -3566,6 +3584,52 @@ func (ec *executionContext) _AdjustStockPayload_applied(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_AdjustStockPayload_applied(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AdjustStockPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AdjustStockPayload_outcome(ctx context.Context, field graphql.CollectedField, obj *model.AdjustStockPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdjustStockPayload_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdjustStockPayload_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdjustStockPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _AdjustStockPayload_note(ctx context.Context, field graphql.CollectedField, obj *model.AdjustStockPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdjustStockPayload_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdjustStockPayload_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AdjustStockPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _AdjustStockPayload_level(ctx context.Context, field graphql.CollectedField, obj *model.AdjustStockPayload) (ret graphql.Marshaler) {
@@ -11956,6 +12020,16 @@ func (ec *executionContext) _AdjustStockPayload(ctx context.Context, sel ast.Sel
 		case "applied":
 			out.Values[i] = ec._AdjustStockPayload_applied(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._AdjustStockPayload_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._AdjustStockPayload_note(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "level":

@@ -162,8 +162,33 @@ func (r *mutationResolver) submitted(ctx context.Context, sub admin.Submitted, e
 	if lvl, err := r.Store.Projection(ctx, k); err == nil {
 		lvl.Key = k
 		out.Level = stockLevel(lvl)
+		if out.Applied {
+			if e, ok := r.entryOf(ctx, k, sub.EventID, lvl.Seq); ok {
+				out.Outcome = &e.Outcome
+				if e.Note != "" {
+					out.Note = &e.Note
+				}
+			}
+		}
 	}
 	return out, nil
+}
+
+// entryOf finds the ledger entry of an event among the last entries of
+// key k, whose newest is seq: an event a mutation just submitted is
+// among them unless many others on the key were applied meanwhile.
+func (r *Resolver) entryOf(ctx context.Context, k store.Key, eventID string, seq uint64) (store.Entry, bool) {
+	const look = 100
+	es, err := r.Store.History(ctx, k, seq-min(seq, look), look)
+	if err != nil {
+		return store.Entry{}, false
+	}
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].EventID == eventID {
+			return es[i], true
+		}
+	}
+	return store.Entry{}, false
 }
 
 func (r *Resolver) watchEvery() time.Duration {

@@ -26,8 +26,12 @@ type AdjustStockPayload struct {
 	// False when the idempotency key was used before (nothing new was done).
 	Accepted bool `json:"accepted"`
 	// True once the ledger applied the event (waits up to 2 s).
-	Applied bool        `json:"applied"`
-	Level   *StockLevel `json:"level,omitempty"`
+	Applied bool `json:"applied"`
+	// Once applied, its ledger entry's outcome: applied, oversold, stale (a count older than the last one) or observed.
+	Outcome *string `json:"outcome,omitempty"`
+	// Why, for an outcome other than applied.
+	Note  *string     `json:"note,omitempty"`
+	Level *StockLevel `json:"level,omitempty"`
 }
 
 type Alert struct {

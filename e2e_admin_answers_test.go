@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAdminCommandsSayWhatHappened: a stock command that cannot do
+// anything is refused up front with a reason (a zero adjustment, a SKU or
+// location the catalog does not declare) and leaves nothing behind; one
+// that the ledger records without applying says so (a count older than
+// the last one is stale), rather than only "applied".
+func TestAdminCommandsSayWhatHappened(t *testing.T) {
+	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), `locations: [{id: web}, {id: berlin}]
+skus: [{sku: CAT-1}]
+`))
+	for _, tc := range []struct{ mutation, says string }{
+		{`mutation{ adjustStock(input:{sku:"CAT-1", location:"web", delta:0, reason:"correction"}){ applied } }`, "delta must not be 0"},
+		{`mutation{ adjustStock(input:{sku:"NOPE", location:"web", delta:1, reason:"correction"}){ applied } }`, `unknown sku "NOPE"`},
+		{`mutation{ countStock(input:{sku:"CAT-1", location:"mars", quantity:3}){ applied } }`, `unknown location "mars"`},
+		{`mutation{ transferStock(input:{sku:"CAT-1", from:"web", to:"mars", quantity:1}){ applied } }`, `unknown location "mars"`},
+	} {
+		errs := gql(t, base, testAdminKey, tc.mutation, nil, nil)
+		if code(errs) != "BAD_USER_INPUT" || !strings.Contains(errs[0].Message, tc.says) {
+			t.Errorf("%s: %+v, want BAD_USER_INPUT saying %q", tc.mutation, errs, tc.says)
+		}
+	}
+	if dls := deadLetterCount(t, base); dls != 0 {
+		t.Errorf("%d dead letters after refused commands, want 0", dls)
+	}
+
+	type counted struct {
+		CountStock struct {
+			Applied       bool
+			Outcome, Note *string
+			Level         struct{ OnHand int64 }
+		} `json:"countStock"`
+	}
+	now := time.Now().UTC()
+	var fresh, stale counted
+	if errs := gql(t, base, testAdminKey, `mutation($at:Time){ countStock(input:{sku:"CAT-1", location:"web", quantity:40, countedAt:$at, idempotencyKey:"n1"}){ applied outcome note level{ onHand } } }`,
+		map[string]any{"at": now.Format(time.RFC3339Nano)}, &fresh); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if c := fresh.CountStock; !c.Applied || c.Outcome == nil || *c.Outcome != "applied" || c.Note != nil || c.Level.OnHand != 40 {
+		t.Fatalf("a fresh count answered %+v", c)
+	}
+	if errs := gql(t, base, testAdminKey, `mutation($at:Time){ countStock(input:{sku:"CAT-1", location:"web", quantity:7, countedAt:$at, idempotencyKey:"n2"}){ applied outcome note level{ onHand } } }`,
+		map[string]any{"at": now.Add(-time.Hour).Format(time.RFC3339Nano)}, &stale); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if c := stale.CountStock; !c.Applied || c.Outcome == nil || *c.Outcome != "stale" || c.Note == nil || !strings.Contains(*c.Note, "older than the last count") || c.Level.OnHand != 40 {
+		t.Fatalf("a count an hour older answered %+v", c)
+	}
+}
+
+func deadLetterCount(t *testing.T, base string) int {
+	t.Helper()
+	var dl struct{ DeadLetters []struct{ ID string } }
+	if errs := gql(t, base, testAdminKey, `{ deadLetters(first: 100){ id } }`, nil, &dl); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	return len(dl.DeadLetters)
+}
