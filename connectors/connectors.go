@@ -86,6 +86,11 @@ type Result struct {
 	// Alerts record what a channel reports that moves no stock but needs
 	// an operator (a listing no longer buyable); kept with the delivery.
 	Alerts []store.Alert
+	// Ignored says why a verified delivery of a kind the connector does
+	// not map (a topic or event type it was not built for) produced
+	// nothing: it is answered as accepted and logged, so that a
+	// subscription made by mistake is visible, and nothing is stored.
+	Ignored string
 }
 
 // Inbound is the receiving side of a connector.

@@ -125,12 +125,16 @@ func (h *Handler) Notify() {
 
 // Answer is the JSON body of every reply.
 type Answer struct {
+	// Status is accepted, duplicate, ignored (a kind of delivery the
+	// connector does not map: nothing stored) or error.
 	Status string `json:"status"`
 	// Events is how many canonical events were accepted.
 	Events int `json:"events,omitempty"`
 	// Unmapped is how many parts were kept as dead letters.
-	Unmapped int    `json:"unmapped,omitempty"`
-	Error    string `json:"error,omitempty"`
+	Unmapped int `json:"unmapped,omitempty"`
+	// Reason says why an ignored delivery moved nothing.
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // ServeHTTP handles POST /webhooks/{connectorID}.
@@ -182,6 +186,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		log().Error("webhook failed", "err", err)
 		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
+		return
+	}
+	if res.Ignored != "" && len(res.Events) == 0 && len(res.Unmapped) == 0 && len(res.Alerts) == 0 {
+		// A kind of delivery the connector does not map: nothing to store,
+		// and a 200 so that the marketplace does not retry it; the log
+		// line shows a subscription made by mistake.
+		log().Info("webhook ignored", "topic", res.Topic, "reason", res.Ignored)
+		reply(w, http.StatusOK, Answer{Status: "ignored", Reason: res.Ignored})
 		return
 	}
 	// Keep the request with what could not be mapped, so that it can be

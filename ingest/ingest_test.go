@@ -65,6 +65,42 @@ func TestAcceptedEventsAreInTheOutboxOnce(t *testing.T) {
 	}
 }
 
+// TestUnmappedTopicIsIgnoredVisibly: a signed delivery of a topic the
+// connector does not map (a subscription made by mistake) is answered 200
+// "ignored" with the reason, every time (nothing was stored, not even its
+// dedup key), and a topic it maps next to it is still accepted.
+func TestUnmappedTopicIsIgnoredVisibly(t *testing.T) {
+	t.Parallel()
+	st := store.New(memstore.New(nil))
+	defer st.Close()
+	h := newHandler(t, st)
+	for i := range 2 {
+		r := request([]byte(`{"id":1,"email":"a@example.com"}`), "evt-customer")
+		r.Header.Set(shopify.HeaderTopic, "customers/create")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status":"ignored"`) || !strings.Contains(w.Body.String(), `customers/create`) {
+			t.Fatalf("delivery %d of customers/create: %d %s, want 200 ignored naming the topic", i+1, w.Code, w.Body)
+		}
+	}
+	if out, _ := st.Outbox(t.Context(), 0, 10); len(out) != 0 {
+		t.Fatalf("outbox after ignored deliveries = %+v", out)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, request(order(3), "evt-customer"))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"accepted"`) {
+		t.Fatalf("an order with the same event id: %d %s", w.Code, w.Body)
+	}
+	// A topic that only teaches mappings is not ignored.
+	r := request([]byte(`{"id":808950810,"sku":"SKU-M","tracked":true,"updated_at":"2026-11-20T10:00:00Z"}`), "evt-item")
+	r.Header.Set(shopify.HeaderTopic, "inventory_items/update")
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"accepted"`) {
+		t.Fatalf("inventory_items/update: %d %s, want accepted", w.Code, w.Body)
+	}
+}
+
 func TestStoreDownIs503AndNothingIsLost(t *testing.T) {
 	t.Parallel()
 	st := store.New(memstore.New(nil))

@@ -85,8 +85,10 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 		err = n.refundsCreate()
 	case TopicInventoryLevelsUpdate, TopicInventoryLevelsConnect, TopicInventoryLevelsDisconnect:
 		err = n.inventoryLevel()
-	default:
+	case TopicInventoryItemsCreate, TopicInventoryItemsUpdate, TopicInventoryItemsDelete, TopicProductsCreate, TopicProductsUpdate:
 		err = c.learn(r)
+	default:
+		n.res.Ignored = "shopify topic " + strconv.Quote(topic) + " moves no stock stockgate maps"
 	}
 	if err != nil {
 		return nil, err

@@ -90,6 +90,8 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 	case TypeCatalogVersionUpdated:
 		// The catalog changed (variations, SKUs): a trigger to refresh
 		// Items, not a stock change (ref §3). Result.Topic says so.
+	default:
+		n.res.Ignored = "square event type " + strconv.Quote(env.Type) + " moves no stock stockgate maps"
 	}
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ func TestNormalizeTypes(t *testing.T) {
 		dedup    string
 		want     []line
 		unmapped []string
+		ignored  string // a part of Result.Ignored; empty: not ignored
 	}{
 		{
 			name: "POS sale: IN_STOCK is counted on hand, SOLD is not", file: "inventory_count_updated_sale.json",
@@ -105,8 +106,9 @@ func TestNormalizeTypes(t *testing.T) {
 			dedup: "square:" + testMerchant + ":f3b9a6d2-8e15-4c70-9d4a-2b6e1f8c5a39",
 		},
 		{
-			name: "other types: object not parsed", topic: "customer.created", dedup: "square:M:e",
-			body: `{"merchant_id":"M","type":"customer.created","event_id":"e","data":{"object":{"inventory_counts":"not an array"}}}`,
+			name: "other types: object not parsed, ignored", topic: "customer.created", dedup: "square:M:e",
+			body:    `{"merchant_id":"M","type":"customer.created","event_id":"e","data":{"object":{"inventory_counts":"not an array"}}}`,
+			ignored: `square event type "customer.created"`,
 		},
 		{
 			name: "a mapping the event schema rejects is a dead letter", topic: TypeInventoryCountUpdated, dedup: "square:M:e",
@@ -135,6 +137,9 @@ func TestNormalizeTypes(t *testing.T) {
 			res := normalize(t, c, r)
 			if res.Topic != tt.topic || res.DedupKey != tt.dedup {
 				t.Errorf("Topic, DedupKey = %q, %q; want %q, %q", res.Topic, res.DedupKey, tt.topic, tt.dedup)
+			}
+			if (tt.ignored == "") != (res.Ignored == "") || !strings.Contains(res.Ignored, tt.ignored) {
+				t.Errorf("Ignored = %q, want %q", res.Ignored, tt.ignored)
 			}
 			if got := lines(t, res.Events); !reflect.DeepEqual(got, nonNil(tt.want)) {
 				t.Errorf("events:\n got %+v\nwant %+v", got, tt.want)
