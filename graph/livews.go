@@ -910,7 +910,7 @@ func (c *wsConn) startLive(ctx context.Context, id string, rc *graphql.Operation
 	skus, ok1 := argStrings(args["skus"])
 	loc, ok2 := argString(args["location"])
 	after, ok3 := argString(args["after"])
-	if !ok1 || !ok2 || !ok3 || len(skus) > 1000 {
+	if !ok1 || !ok2 || !ok3 || len(skus) > 1000 || (skus != nil && len(skus) == 0) {
 		return false
 	}
 	// @hasRole(role: STOREFRONT), then perLocation.

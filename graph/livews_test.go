@@ -329,6 +329,15 @@ func TestLiveWSFallsBack(t *testing.T) {
 	if m := c.read(); m.Type != "complete" || m.ID != "cap" {
 		t.Fatalf("got %+v, want complete of cap", m)
 	}
+	for _, q := range []string{`subscription { availabilityChanged(skus: []) { sku } }`, `subscription($s: [String!]) { availabilityChanged(skus: $s) { sku } }`} {
+		c.subscribe("empty", q, map[string]any{"s": []string{}})
+		if m := c.read(); m.Type != "next" || !strings.Contains(string(m.Payload), "skus is empty") || !strings.Contains(string(m.Payload), "BAD_USER_INPUT") {
+			t.Fatalf("empty skus answered %s %s", m.Type, m.Payload)
+		}
+		if m := c.read(); m.Type != "complete" || m.ID != "empty" {
+			t.Fatalf("got %+v, want complete of empty", m)
+		}
+	}
 	c.subscribe("cur", `subscription { availabilityChanged(skus: ["F"], after: "nope") { sku } }`, nil)
 	if m := c.read(); m.Type != "next" || !strings.Contains(string(m.Payload), "not a subscription cursor") {
 		t.Fatalf("bad cursor answered %+v", m)

@@ -265,6 +265,11 @@ func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, skus []s
 	if len(skus) > 1000 {
 		return nil, badInput("at most 1000 skus per subscription (got " + strconv.Itoa(len(skus)) + ")")
 	}
+	if skus != nil && len(skus) == 0 {
+		// An empty list would follow every SKU, as an omitted one does: a
+		// client whose list came out empty by mistake would get them all.
+		return nil, badInput("skus is empty: list the SKUs to follow, or omit it to follow every SKU")
+	}
 	pos := &position{Start: time.Now().UnixNano(), Seqs: map[string]uint64{}}
 	resume := after != nil && *after != ""
 	if resume {
