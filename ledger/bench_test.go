@@ -17,7 +17,9 @@ import (
 // projection, compute, commit the entry, projection, applied mark and
 // availability change. Parallel callers over 1,000 keys share commits.
 // The -cached variants keep projections in memory (Options.CacheProjections,
-// as the gateway does over an embedded store) and skip the read.
+// as the gateway does over an embedded store) and skip the read; the
+// -hotkey variant sends every event to one key (a flash sale), where each
+// event is stepped from the one before while that one is written.
 func BenchmarkApply(b *testing.B) {
 	openBolt := func(b *testing.B) store.Driver {
 		d, err := boltstore.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
@@ -30,10 +32,12 @@ func BenchmarkApply(b *testing.B) {
 		name   string
 		open   func(b *testing.B) store.Driver
 		cached bool
+		keys   int
 	}{
-		{"memstore", func(*testing.B) store.Driver { return memstore.New(nil) }, false},
-		{"boltstore", openBolt, false},
-		{"boltstore-cached", openBolt, true},
+		{"memstore", func(*testing.B) store.Driver { return memstore.New(nil) }, false, 1000},
+		{"boltstore", openBolt, false, 1000},
+		{"boltstore-cached", openBolt, true, 1000},
+		{"boltstore-cached-hotkey", openBolt, true, 1},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			st := store.New(bc.open(b))
@@ -43,7 +47,7 @@ func BenchmarkApply(b *testing.B) {
 			for i := range evs {
 				ev, err := event.NewMovement(event.StockReceived, "", event.Movement{
 					Connector: "bench", SourceEventID: strconv.Itoa(i), OccurredAt: t0,
-					SKU: "SKU-" + strconv.Itoa(i%1000), Location: "web", Quantity: 1,
+					SKU: "SKU-" + strconv.Itoa(i%bc.keys), Location: "web", Quantity: 1,
 					Reason: "received", CorrelationID: "c",
 				})
 				if err != nil {

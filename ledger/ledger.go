@@ -59,9 +59,11 @@ type Options struct {
 	// queues, in the same transaction, so no crash can lose a change on
 	// its way to the marketplaces.
 	Route func(sku, location string) []string
-	// CacheProjections keeps each key's projection in memory after the
-	// ledger commits it, so that the key's next event is stepped without
-	// reading the store. Set it only when this ledger is the store's one
+	// CacheProjections keeps each key's projection in memory as soon as
+	// the commit that writes it is queued in the store, so that the key's
+	// next event is stepped without reading the store, and (with a store
+	// that queues commits: bbolt) while that commit is still being
+	// written, sharing its group commit. Set it only when this ledger is the store's one
 	// writer (store.Store.Exclusive); a stale projection is still safe, as
 	// the commit's expected sequence number refuses it and the ledger
 	// reads the store and steps again, but with several writers that
@@ -75,8 +77,9 @@ type Ledger struct {
 	opts    Options
 	failing streak // applies failed in a row, to back off redeliveries
 
-	// projections caches committed projections by key, when
-	// Options.CacheProjections; read and written under the key's lock.
+	// projections caches the projections of queued commits by key, when
+	// Options.CacheProjections: read and stored under the key's lock,
+	// forgotten by a commit that failed, after it.
 	projections sync.Map // store.Key → store.Projection
 	cached      atomic.Int64
 }
@@ -119,9 +122,11 @@ func (l *Ledger) cachedProjection(k store.Key, attempt int) (store.Projection, b
 	return v.(store.Projection), true
 }
 
-// rememberProjections caches what a commit wrote, or forgets the keys
-// when it wrote nothing (a conflict, a duplicate, a failure), so that the
-// next event reads them from the store.
+// rememberProjections caches what a commit is writing, once it is queued
+// in the store, or forgets the keys when it wrote nothing (a conflict, a
+// duplicate, a failure), so that the next event reads them from the store.
+// Forgetting is always safe; a projection that turns out never written
+// only costs the event stepped from it a conflict and a retry.
 func (l *Ledger) rememberProjections(keys []store.Key, changes []Change, err error) {
 	if !l.opts.CacheProjections {
 		return
@@ -156,7 +161,16 @@ type Result struct {
 // keyLocks serialises work on one key within this process so that
 // concurrent workers rarely meet a sequence conflict; the store's expected
 // sequence check keeps it correct across processes.
-var keyLocks [256]sync.Mutex
+var keyLocks [256]keyLock
+
+// keyLock is one stripe of keyLocks. inflight counts the commits queued
+// under it (stepped from the projection cache) that have not returned:
+// their projections are in the cache but maybe not in the store. Add and
+// Wait are called with the lock held, Done at any time.
+type keyLock struct {
+	sync.Mutex
+	inflight sync.WaitGroup
+}
 
 func lockIndex(k store.Key) int {
 	h := uint32(2166136261)
@@ -206,16 +220,42 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 			idx = append(idx, b)
 		}
 	}
-	for _, i := range idx {
-		keyLocks[i].Lock()
-	}
-	defer func() {
+	// The keys stay locked from reading their projections until the
+	// commit is queued in the store; with the projection cache, the
+	// key's next event is stepped from this one's projection while this
+	// one is written (store.Store.CommitQueued), so that a hot key's
+	// events share group commits instead of taking one each.
+	locked := false
+	lock := func() {
 		for _, i := range idx {
-			keyLocks[i].Unlock()
+			keyLocks[i].Lock()
 		}
-	}()
+		locked = true
+	}
+	unlock := func() {
+		if locked {
+			for _, i := range idx {
+				keyLocks[i].Unlock()
+			}
+			locked = false
+		}
+	}
+	defer unlock()
 
 	for attempt := 0; ; attempt++ {
+		if !locked {
+			lock()
+		}
+		if attempt > 0 {
+			// A conflict: a commit queued before this one failed (or
+			// another process wrote the key). Let every commit queued
+			// before this one finish, so that the store holds the key's
+			// latest projection, then step from the store and commit with
+			// the keys locked: no commit of this process comes between.
+			for _, i := range idx {
+				keyLocks[i].inflight.Wait()
+			}
+		}
 		before := make([]store.Projection, len(keys))
 		safety := make([]int64, len(keys))
 		for i, k := range keys {
@@ -259,8 +299,26 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 				}
 			}
 		}
-		err = l.st.Commit(ctx, c)
-		l.rememberProjections(keys, changes, err)
+		if l.opts.CacheProjections && attempt == 0 {
+			for _, i := range idx {
+				keyLocks[i].inflight.Add(1)
+			}
+			err = l.st.CommitQueued(ctx, c, func() {
+				l.rememberProjections(keys, changes, nil)
+				unlock()
+			})
+			if err != nil {
+				// Before Done: whoever waits for the stripe to drain must
+				// not find this projection cached.
+				l.rememberProjections(keys, nil, err)
+			}
+			for _, i := range idx {
+				keyLocks[i].inflight.Done()
+			}
+		} else {
+			err = l.st.Commit(ctx, c)
+			l.rememberProjections(keys, changes, err)
+		}
 		switch {
 		case err == nil:
 			if len(c.Outbox) > 0 && l.opts.Committed != nil {

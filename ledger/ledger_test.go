@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/stockgate/stockgate/event"
 	"github.com/stockgate/stockgate/pubsub/mempubsub"
 	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/boltstore"
 	"github.com/stockgate/stockgate/store/memstore"
 )
 
@@ -533,4 +535,76 @@ func (lw lockedWriter) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
 	return lw.w.Write(p)
+}
+
+// TestHotKeyPipelinesExactly: many workers applying events of one key at
+// once over bbolt, with the projection cache (each event stepped from the
+// queued, not yet durable, commit before it), and a tenth of the events
+// delivered twice at the same time (a duplicate's commit fails, so the
+// events stepped from it conflict and step again from the store): every
+// event is applied exactly once, and the key's entries are numbered
+// without a gap.
+func TestHotKeyPipelinesExactly(t *testing.T) {
+	t.Parallel()
+	d, err := boltstore.Open(filepath.Join(t.TempDir(), "hot.db"), &boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(d)
+	defer st.Close()
+	l := New(st, &Options{CacheProjections: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	const n = 1500
+	evs := make([]*event.Event, 0, n+n/10)
+	for i := range n {
+		ev := movement(t, event.StockReceived, 1, func(m *event.Movement) { m.SourceEventID = "hot-" + strconv.Itoa(i) })
+		evs = append(evs, ev)
+		if i%10 == 0 {
+			evs = append(evs, ev) // delivered twice
+		}
+	}
+	var next atomic.Int64
+	var applied, dups atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(evs)) {
+					return
+				}
+				res, err := l.Apply(context.Background(), evs[i], nil)
+				switch {
+				case err != nil:
+					t.Errorf("apply %d: %v", i, err)
+				case res.Duplicate:
+					dups.Add(1)
+				default:
+					applied.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if applied.Load() != n || dups.Load() != n/10 {
+		t.Fatalf("%d applied and %d duplicates, want %d and %d", applied.Load(), dups.Load(), n, n/10)
+	}
+	k := store.Key{SKU: "SKU-1", Location: "berlin"}
+	p, _ := st.Projection(context.Background(), k)
+	if p.OnHand != n || p.Seq != n {
+		t.Fatalf("projection %+v, want on hand %d at seq %d", p, n, n)
+	}
+	seen := map[string]bool{}
+	for after := uint64(0); after < n; {
+		es, err := st.History(context.Background(), k, after, 500)
+		if err != nil || len(es) == 0 {
+			t.Fatalf("history after %d: %d entries, %v", after, len(es), err)
+		}
+		for _, e := range es {
+			if e.Seq != after+1 || e.Result.OnHand != int64(e.Seq) || seen[e.SourceEventID] {
+				t.Fatalf("entry %+v after seq %d (a gap, a wrong result or an event twice)", e, after)
+			}
+			seen[e.SourceEventID] = true
+			after = e.Seq
+		}
+	}
 }

@@ -339,6 +339,17 @@ func (s *Store) AcceptBatch(ctx context.Context, items []Acceptance) ([]error, e
 
 // Commit applies one ledger step atomically; see Driver.Commit.
 func (s *Store) Commit(ctx context.Context, c Commit) error {
+	if err := s.checkCommit(ctx, c); err != nil {
+		return err
+	}
+	errs, err := s.d.Commit(ctx, []Commit{c})
+	if err != nil {
+		return wrap("commit", err)
+	}
+	return errs[0]
+}
+
+func (s *Store) checkCommit(ctx context.Context, c Commit) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
@@ -351,7 +362,49 @@ func (s *Store) Commit(ctx context.Context, c Commit) error {
 	if err := checkQueueItems(c.Enqueue, true); err != nil {
 		return fmt.Errorf("store: commit: enqueue: %w", err)
 	}
-	errs, err := s.d.Commit(ctx, []Commit{c})
+	return nil
+}
+
+// CommitQueuer is implemented by a driver that commits this process's
+// calls in the order they are queued (a group commit): a commit queued
+// after another takes effect after it, and its expected sequence numbers
+// are checked against what the other wrote.
+type CommitQueuer interface {
+	// CommitQueued is Commit that calls queued once the items have their
+	// place in that order, usually before they are durable. It calls
+	// queued exactly once, on the calling goroutine, before it returns.
+	CommitQueued(ctx context.Context, items []Commit, queued func()) ([]error, error)
+}
+
+// CommitQueued is Commit that calls queued, once and before it returns,
+// as soon as no commit made afterwards can take effect before this one.
+// With a driver that queues commits (CommitQueuer: bbolt's group commit)
+// that is before this one is durable, so a caller that serializes a key's
+// commits can step the key's next event from this one's result while it
+// is written, and both share a transaction; should this one fail, the
+// next fails its expected-sequence check. With other drivers queued is
+// called once Commit has returned.
+func (s *Store) CommitQueued(ctx context.Context, c Commit, queued func()) error {
+	done := false
+	once := func() {
+		if !done {
+			done = true
+			queued()
+		}
+	}
+	defer once()
+	if err := s.checkCommit(ctx, c); err != nil {
+		return err
+	}
+	var (
+		errs []error
+		err  error
+	)
+	if q, ok := s.d.(CommitQueuer); ok {
+		errs, err = q.CommitQueued(ctx, []Commit{c}, once)
+	} else {
+		errs, err = s.d.Commit(ctx, []Commit{c})
+	}
 	if err != nil {
 		return wrap("commit", err)
 	}

@@ -152,7 +152,7 @@ func (d *driver) check(ctx context.Context) error {
 
 // write runs fn in a write transaction shared with concurrent calls (see
 // group); fn may run more than once and must start from scratch each time.
-func (d *driver) write(fn func(*bolt.Tx) error) error { return d.group.write(fn) }
+func (d *driver) write(fn func(*bolt.Tx) error) error { return d.group.write(fn, nil) }
 
 // Accept implements store.Driver.
 func (d *driver) Accept(ctx context.Context, items []store.Acceptance) ([]error, error) {
@@ -289,6 +289,27 @@ func hex16(v uint64) string {
 
 // Commit implements store.Driver.
 func (d *driver) Commit(ctx context.Context, items []store.Commit) ([]error, error) {
+	return d.commit(ctx, items, nil)
+}
+
+var _ store.CommitQueuer = (*driver)(nil)
+
+// CommitQueued implements store.CommitQueuer: queued is called as soon as
+// the call has its place in the group commit's queue.
+func (d *driver) CommitQueued(ctx context.Context, items []store.Commit, queued func()) ([]error, error) {
+	done := false
+	once := func() {
+		if !done {
+			done = true
+			queued()
+		}
+	}
+	defer once()
+	return d.commit(ctx, items, once)
+}
+
+// commit is Commit, calling queued (when set) once the call is queued.
+func (d *driver) commit(ctx context.Context, items []store.Commit, queued func()) ([]error, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
@@ -305,7 +326,7 @@ func (d *driver) Commit(ctx context.Context, items []store.Commit) ([]error, err
 	}
 	now := u64(uint64(d.now().UnixNano()))
 	errs := make([]error, len(items))
-	err := d.write(func(tx *bolt.Tx) error {
+	err := d.group.write(func(tx *bolt.Tx) error {
 		clear(errs)
 		for i := range items {
 			var err error
@@ -314,7 +335,7 @@ func (d *driver) Commit(ctx context.Context, items []store.Commit) ([]error, err
 			}
 		}
 		return nil
-	})
+	}, queued)
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: commit: %w", err)
 	}

@@ -52,12 +52,19 @@ type groupCall struct {
 // errLead tells a queued caller to lead the next group.
 var errLead = errors.New("boltstore: lead the next group")
 
-func (g *group) write(fn func(*bolt.Tx) error) error {
+// write runs fn in a group's transaction and returns its result. When
+// queued is set, it is called (on the caller's goroutine) as soon as the
+// call is in the queue: every call queued later runs after it, in the
+// same transaction or a later one.
+func (g *group) write(fn func(*bolt.Tx) error, queued func()) error {
 	c := &groupCall{fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
 	if g.leading {
 		g.mu.Unlock()
+		if queued != nil {
+			queued()
+		}
 		if err := <-c.done; err != errLead {
 			return err
 		}
@@ -65,6 +72,9 @@ func (g *group) write(fn func(*bolt.Tx) error) error {
 		g.leading = true
 		wait := g.maxDelay > 0 && g.last > 1
 		g.mu.Unlock()
+		if queued != nil {
+			queued()
+		}
 		if wait {
 			time.Sleep(g.maxDelay)
 		}

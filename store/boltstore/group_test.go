@@ -49,12 +49,12 @@ func formGroup(t *testing.T, g *group) {
 	started, release := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		g.write(func(*bolt.Tx) error { close(started); <-release; return nil })
+		g.write(func(*bolt.Tx) error { close(started); <-release; return nil }, nil)
 	})
 	<-started // the leader is in its transaction: the queue is empty
 	var a, b int
-	wg.Go(func() { g.write(txID(&a)) })
-	wg.Go(func() { g.write(txID(&b)) })
+	wg.Go(func() { g.write(txID(&a), nil) })
+	wg.Go(func() { g.write(txID(&b), nil) })
 	waitQueued(t, g, 2)
 	close(release)
 	wg.Wait()
@@ -75,10 +75,10 @@ func TestGroupWaitsAfterAGroup(t *testing.T) {
 
 	var first, second int
 	var wg sync.WaitGroup
-	wg.Go(func() { g.write(txID(&first)) })
+	wg.Go(func() { g.write(txID(&first), nil) })
 	// The first call leads and sleeps, still in the queue it will take.
 	waitQueued(t, g, 1)
-	wg.Go(func() { g.write(txID(&second)) })
+	wg.Go(func() { g.write(txID(&second), nil) })
 	wg.Wait()
 	if first == 0 || first != second {
 		t.Errorf("calls ran in transactions %d and %d, want the same one", first, second)
@@ -100,7 +100,7 @@ func TestGroupLoneCallDoesNotWait(t *testing.T) {
 	g.maxDelay = 50 * time.Millisecond
 	formGroup(t, g)
 	var id int
-	if err := g.write(txID(&id)); err != nil {
+	if err := g.write(txID(&id), nil); err != nil {
 		t.Fatal(err)
 	}
 	if g.last != 1 {
@@ -134,7 +134,7 @@ func commitsAtOnce(t *testing.T, g *group, what string) {
 	t.Helper()
 	var id int
 	done := make(chan error, 1)
-	go func() { done <- g.write(txID(&id)) }()
+	go func() { done <- g.write(txID(&id), nil) }()
 	select {
 	case err := <-done:
 		if err != nil || id == 0 {
