@@ -54,6 +54,19 @@
 //	    declares a durable fanout exchange and durable queues bound to it
 //	    on $RABBIT_SERVER_URL (gocloud's rabbitpubsub declares nothing)
 //
+// # A flash sale
+//
+// The load run sends each webhook for a SKU of its own, so it never
+// measures a hot key: many orders of one SKU at once, which the ledger
+// applies one after the other on that key.
+//
+//	stockgate-load flash -n 5000 -concurrency 64 [-location web]
+//	    sends -n orders of one unit of one fresh SKU as fast as they are
+//	    acknowledged, then asks availability(sku:, location:) until its
+//	    committed quantity counts every acknowledged order, and reports
+//	    the acknowledged rate and how long after the first send (and after
+//	    the last ack) the ledger had applied the whole sale
+//
 // # What a run does
 //
 //  1. Opens -subscribers websockets to /graphql (subprotocol

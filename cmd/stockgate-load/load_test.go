@@ -42,6 +42,9 @@ type fakeGateway struct {
 	skip func(sku string, committed int64) bool
 	// delay is added to every webhook answer.
 	delay time.Duration
+	// unapplied, when set, is how many of sku's committed units the
+	// availability query does not count yet (a ledger behind its acks).
+	unapplied func(sku string) int64
 
 	mu        sync.Mutex
 	events    map[string]bool
@@ -84,6 +87,7 @@ func newFakeReplicas(t *testing.T, n int, setup func(*fakeGateway)) []*fakeRepli
 			r.webhooks.Add(1)
 			g.webhook(w, req)
 		})
+		mux.HandleFunc("POST /graphql", g.query)
 		mux.HandleFunc("/graphql", func(w http.ResponseWriter, req *http.Request) {
 			r.websockets.Add(1)
 			g.graphql(w, req)
@@ -93,6 +97,31 @@ func newFakeReplicas(t *testing.T, n int, setup func(*fakeGateway)) []*fakeRepli
 		rs[i] = r
 	}
 	return rs
+}
+
+// query answers the availability query (POST /graphql) with a SKU's
+// committed quantity, less what unapplied holds back.
+func (g *fakeGateway) query(w http.ResponseWriter, r *http.Request) {
+	var q struct {
+		Query     string            `json:"query"`
+		Variables map[string]string `json:"variables"`
+	}
+	if r.Header.Get("Authorization") != "Bearer "+fakeKey {
+		reply(w, http.StatusUnauthorized, map[string]string{"error": "unauthenticated"})
+		return
+	}
+	if err := json.NewDecoder(r.Body).Decode(&q); err != nil || !strings.Contains(q.Query, "availability(") || q.Variables["l"] != fakeLoc {
+		reply(w, http.StatusOK, map[string]any{"errors": []map[string]string{{"message": "unexpected query"}}})
+		return
+	}
+	sku := q.Variables["s"]
+	g.mu.Lock()
+	c := g.committed[sku]
+	g.mu.Unlock()
+	if g.unapplied != nil {
+		c -= g.unapplied(sku)
+	}
+	reply(w, http.StatusOK, map[string]any{"data": map[string]any{"availability": map[string]int64{"committed": c}}})
 }
 
 func reply(w http.ResponseWriter, code int, v any) {

@@ -56,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runRabbitDeclare(ctx, args[1:], stdout, stderr)
 		case cmdFakes:
 			return runFakes(ctx, args[1:], stdout, stderr)
+		case cmdFlash:
+			return runFlash(ctx, args[1:], stdout, stderr)
 		}
 	}
 	cfg, err := parseFlags(args, stderr)
@@ -111,6 +113,10 @@ Subcommands that prepare a bus for a run (see their -h):
 Subcommand that serves fake marketplaces to watch availability sync:
 
   stockgate-load fakes -sku-name demo -skus 100 > /tmp/sync.yaml
+
+Subcommand that runs a flash sale on one SKU and times the ledger:
+
+  stockgate-load flash -n 5000 -concurrency 64
 
 Flags:
 `)
