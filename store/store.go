@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -385,13 +386,7 @@ type CommitQueuer interface {
 // next fails its expected-sequence check. With other drivers queued is
 // called once Commit has returned.
 func (s *Store) CommitQueued(ctx context.Context, c Commit, queued func()) error {
-	done := false
-	once := func() {
-		if !done {
-			done = true
-			queued()
-		}
-	}
+	once := sync.OnceFunc(queued)
 	defer once()
 	if err := s.checkCommit(ctx, c); err != nil {
 		return err

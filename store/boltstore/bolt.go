@@ -10,6 +10,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -297,13 +298,7 @@ var _ store.CommitQueuer = (*driver)(nil)
 // CommitQueued implements store.CommitQueuer: queued is called as soon as
 // the call has its place in the group commit's queue.
 func (d *driver) CommitQueued(ctx context.Context, items []store.Commit, queued func()) ([]error, error) {
-	done := false
-	once := func() {
-		if !done {
-			done = true
-			queued()
-		}
-	}
+	once := sync.OnceFunc(queued)
 	defer once()
 	return d.commit(ctx, items, once)
 }
