@@ -63,11 +63,14 @@ type Options struct {
 	// the commit that writes it is queued in the store, so that the key's
 	// next event is stepped without reading the store, and (with a store
 	// that queues commits: bbolt) while that commit is still being
-	// written, sharing its group commit. Set it only when this ledger is the store's one
-	// writer (store.Store.Exclusive); a stale projection is still safe, as
-	// the commit's expected sequence number refuses it and the ledger
-	// reads the store and steps again, but with several writers that
-	// would be a wasted commit for most events.
+	// written, sharing its group commit. Set it only when this ledger is
+	// the store's one writer (store.Store.Exclusive). Within the process
+	// it is exact: the store is read only once the key's queued commits
+	// have finished, and an event stepped from a commit that then fails
+	// fails its expected-sequence check and steps again from the store.
+	// Another writer's commit could take the sequence number of a commit
+	// of this ledger that then fails, and an event stepped from the
+	// cached projection would pass the check.
 	CacheProjections bool
 }
 
@@ -246,28 +249,37 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 		if !locked {
 			lock()
 		}
-		if attempt > 0 {
-			// A conflict: a commit queued before this one failed (or
-			// another process wrote the key). Let every commit queued
-			// before this one finish, so that the store holds the key's
-			// latest projection, then step from the store and commit with
-			// the keys locked: no commit of this process comes between.
+		before := make([]store.Projection, len(keys))
+		safety := make([]int64, len(keys))
+		cached := make([]bool, len(keys))
+		missing := false
+		for i, k := range keys {
+			before[i], cached[i] = l.cachedProjection(k, attempt)
+			missing = missing || !cached[i]
+		}
+		if attempt > 0 || (l.opts.CacheProjections && missing) {
+			// The store may be behind the commits queued on these
+			// stripes: let them finish before reading it. A projection
+			// read from the store while one of them is in flight would
+			// carry the sequence number that commit is about to write,
+			// and an event stepped from it (cached at queue time) could
+			// then pass the check against that commit's result with
+			// quantities it never had. After a conflict (a commit queued
+			// before this one failed, or another process wrote the key)
+			// the event steps from the store and commits with the keys
+			// locked: no commit of this process comes between.
 			for _, i := range idx {
 				keyLocks[i].inflight.Wait()
 			}
 		}
-		before := make([]store.Projection, len(keys))
-		safety := make([]int64, len(keys))
 		for i, k := range keys {
-			p, ok := l.cachedProjection(k, attempt)
-			if !ok {
+			if !cached[i] {
 				var err error
-				if p, err = l.st.Projection(ctx, k); err != nil {
+				if before[i], err = l.st.Projection(ctx, k); err != nil {
 					return Result{}, err
 				}
 			}
-			p.Key = k
-			before[i] = p
+			before[i].Key = k
 			safety[i] = l.opts.Catalog.SafetyStock(k.SKU, k.Location)
 		}
 		changes, err := Step(ev, before, safety, l.opts.Now().UTC())
