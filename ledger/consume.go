@@ -17,8 +17,10 @@ import (
 // RunOptions configure Run. A nil *RunOptions means the defaults.
 type RunOptions struct {
 	// Workers is the number of concurrent receive loops; zero means 64.
-	// Events on the same key are serialised, so more workers only help
-	// across keys.
+	// Events on the same key are stepped one after the other, but with a
+	// projection cache over a store that queues commits (bbolt) each
+	// worker's commit of a hot key joins the same group commit, so more
+	// workers help on one key too.
 	Workers int
 	// Applied, when set, is called after each event is handled (for
 	// metrics and tests).

@@ -128,8 +128,10 @@ func (l *Ledger) cachedProjection(k store.Key, attempt int) (store.Projection, b
 // rememberProjections caches what a commit is writing, once it is queued
 // in the store, or forgets the keys when it wrote nothing (a conflict, a
 // duplicate, a failure), so that the next event reads them from the store.
-// Forgetting is always safe; a projection that turns out never written
-// only costs the event stepped from it a conflict and a retry.
+// Forgetting is always safe: the key's next event then reads the store,
+// once the key's queued commits have finished (apply). A cached
+// projection that is never written only costs the events stepped from it
+// a conflict and a retry.
 func (l *Ledger) rememberProjections(keys []store.Key, changes []Change, err error) {
 	if !l.opts.CacheProjections {
 		return

@@ -368,23 +368,28 @@ func (s *Store) checkCommit(ctx context.Context, c Commit) error {
 
 // CommitQueuer is implemented by a driver that commits this process's
 // calls in the order they are queued (a group commit): a commit queued
-// after another takes effect after it, and its expected sequence numbers
-// are checked against what the other wrote.
+// after another that succeeds takes effect after it, and its expected
+// sequence numbers are checked against what the other wrote. (A call
+// that fails may be run again after later ones; they do not see it.)
 type CommitQueuer interface {
 	// CommitQueued is Commit that calls queued once the items have their
-	// place in that order, usually before they are durable. It calls
-	// queued exactly once, on the calling goroutine, before it returns.
+	// place in that order, usually before they are durable, or once the
+	// call has failed without reaching the queue. It calls queued exactly
+	// once, on the calling goroutine, before it returns.
 	CommitQueued(ctx context.Context, items []Commit, queued func()) ([]error, error)
 }
 
 // CommitQueued is Commit that calls queued, once and before it returns,
-// as soon as no commit made afterwards can take effect before this one.
-// With a driver that queues commits (CommitQueuer: bbolt's group commit)
-// that is before this one is durable, so a caller that serializes a key's
-// commits can step the key's next event from this one's result while it
-// is written, and both share a transaction; should this one fail, the
-// next fails its expected-sequence check. With other drivers queued is
-// called once Commit has returned.
+// as soon as no commit made afterwards can take effect before this one
+// (or once this one has failed). With a driver that queues commits
+// (CommitQueuer: bbolt's group commit) that is before this one is
+// durable, so a caller that serializes a key's commits can step the key's
+// next event from this one's result while it is written, and both share
+// a transaction; should this one fail, the next fails its
+// expected-sequence check. A caller that does so must not read the key
+// from the store while such a commit is in flight: the store does not
+// have it yet (see package ledger). With other drivers queued is called
+// once Commit has returned.
 func (s *Store) CommitQueued(ctx context.Context, c Commit, queued func()) error {
 	once := sync.OnceFunc(queued)
 	defer once()

@@ -55,7 +55,8 @@ var errLead = errors.New("boltstore: lead the next group")
 // write runs fn in a group's transaction and returns its result. When
 // queued is set, it is called (on the caller's goroutine) as soon as the
 // call is in the queue: every call queued later runs after it, in the
-// same transaction or a later one.
+// same transaction or a later one, unless this one fails (run then
+// retries it alone, after the others).
 func (g *group) write(fn func(*bolt.Tx) error, queued func()) error {
 	c := &groupCall{fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
