@@ -188,7 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusInternalServerError, Answer{Status: "error", Error: "internal error"})
 		return
 	}
-	if res.Ignored != "" && len(res.Events) == 0 && len(res.Unmapped) == 0 && len(res.Alerts) == 0 {
+	if ignored(res) {
 		// A kind of delivery the connector does not map: nothing to store,
 		// and a 200 so that the marketplace does not retry it; the log
 		// line shows a subscription made by mistake.
@@ -227,6 +227,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var errEncode = errors.New("ingest: encoding event")
 
+// ignored reports whether res is a delivery its connector ignored, with
+// nothing in it to keep.
+func ignored(res *connectors.Result) bool {
+	return res.Ignored != "" && len(res.Events) == 0 && len(res.Unmapped) == 0 && len(res.Alerts) == 0
+}
+
 // readBody reads r's body, at most limit bytes (a longer one fails with
 // *http.MaxBytesError). A body with a Content-Length within the limit is
 // read into one buffer of that size rather than grown as it arrives.
@@ -246,7 +252,14 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // and its dead letters, together with its dedup key, in one transaction.
 // It reports a duplicate delivery, and returns an error when nothing was
 // stored. Deliveries that do not come over HTTP (an SQS queue) use it too.
+//
+// A result the connector ignored (ignored: a kind of delivery it does not
+// map) stores nothing; Accept logs it and reports no duplicate.
 func (h *Handler) Accept(ctx context.Context, res *connectors.Result, receivedAt time.Time) (duplicate bool, err error) {
+	if ignored(res) {
+		h.opts.Logger.Info("delivery ignored", "topic", res.Topic, "reason", res.Ignored)
+		return false, nil
+	}
 	a := store.Acceptance{DedupKey: res.DedupKey, DedupTTL: h.opts.DedupTTL, DeadLetters: res.Unmapped}
 	for _, ev := range res.Events {
 		b, err := ev.Marshal()

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/connectors/shopify"
 	"github.com/stockgate/stockgate/ingest"
 	"github.com/stockgate/stockgate/ledger"
@@ -98,6 +100,28 @@ func TestUnmappedTopicIsIgnoredVisibly(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"accepted"`) {
 		t.Fatalf("inventory_items/update: %d %s, want accepted", w.Code, w.Body)
+	}
+}
+
+// TestAcceptStoresNothingIgnored: a result its connector ignored (an SQS
+// notification of a type stockgate does not map goes through Accept, not
+// ServeHTTP) stores nothing, not even its dedup key.
+func TestAcceptStoresNothingIgnored(t *testing.T) {
+	t.Parallel()
+	st := store.New(memstore.New(nil))
+	defer st.Close()
+	h := ingest.New(st, nil)
+	res := &connectors.Result{DedupKey: "amazon:n-1", Topic: "REPORT_PROCESSING_FINISHED", Ignored: "not mapped"}
+	for i := range 2 {
+		dup, err := h.Accept(t.Context(), res, time.Now())
+		if err != nil || dup {
+			t.Fatalf("accept %d of an ignored result: duplicate %v, %v", i+1, dup, err)
+		}
+	}
+	// The dedup key was not stored: the same key with an event is new.
+	err := st.Accept(t.Context(), store.Acceptance{DedupKey: "amazon:n-1", Messages: []store.Message{{Topic: "inbound", EventID: "e", Body: []byte("{}")}}})
+	if err != nil {
+		t.Fatalf("the ignored result's dedup key was kept: %v", err)
 	}
 }
 

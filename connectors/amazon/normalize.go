@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	json "github.com/goccy/go-json"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+
+	json "github.com/goccy/go-json"
 
 	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/event"
@@ -227,6 +229,8 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 		if ls, err = parseListingStatus(n, nt); err == nil {
 			n.listingAlert(ls)
 		}
+	default:
+		n.res.Ignored = "amazon notification type " + strconv.Quote(n.typ) + " moves no stock stockgate maps"
 	}
 	if err != nil {
 		return nil, err

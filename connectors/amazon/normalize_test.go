@@ -50,6 +50,7 @@ func TestNormalize(t *testing.T) {
 		want     []line
 		unmapped []string // dead letter reasons
 		dedup    string
+		ignored  string // a part of Result.Ignored; empty: not ignored
 	}{
 		{
 			name: "ORDER_CHANGE Unshipped commits each MFN item", file: "order_change_unshipped.json",
@@ -200,7 +201,8 @@ func TestNormalize(t *testing.T) {
 			unmapped: []string{"MFN quantity of SKU \"" + strings.Repeat("S", 256) + "\", channel \"DEFAULT\": cannot build stock.counted: "},
 		},
 		{name: "LISTINGS_ITEM_STATUS_CHANGE: no events", file: "listings_item_status_change.json"},
-		{name: "camelCase FEED_PROCESSING_FINISHED: no events", file: "feed_processing_finished.json", dedup: "amazon:2c4e6a8c-0e2a-4c4e-8a6c-8e0a2c4e6a8c"},
+		{name: "camelCase FEED_PROCESSING_FINISHED: no events, ignored", file: "feed_processing_finished.json", dedup: "amazon:2c4e6a8c-0e2a-4c4e-8a6c-8e0a2c4e6a8c",
+			ignored: `amazon notification type "FEED_PROCESSING_FINISHED"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +242,9 @@ func TestNormalize(t *testing.T) {
 			}
 			if tt.dedup != "" && res.DedupKey != tt.dedup {
 				t.Errorf("DedupKey %q, want %q", res.DedupKey, tt.dedup)
+			}
+			if (tt.ignored == "") != (res.Ignored == "") || !strings.Contains(res.Ignored, tt.ignored) {
+				t.Errorf("Ignored = %q, want %q", res.Ignored, tt.ignored)
 			}
 		})
 	}
