@@ -547,13 +547,7 @@ func (lw lockedWriter) Write(p []byte) (int, error) {
 // without a gap.
 func TestHotKeyPipelinesExactly(t *testing.T) {
 	t.Parallel()
-	d, err := boltstore.Open(filepath.Join(t.TempDir(), "hot.db"), &boltstore.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(d)
-	defer st.Close()
-	l := New(st, &Options{CacheProjections: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	l, st := cachingBoltLedger(t)
 	const n = 1500
 	evs := make([]*event.Event, 0, n+n/10)
 	for i := range n {
@@ -620,13 +614,7 @@ func TestHotKeyPipelinesExactly(t *testing.T) {
 // then cached and stepped from, broke this (found by review).
 func TestPipelinedMixIsExact(t *testing.T) {
 	t.Parallel()
-	d, err := boltstore.Open(filepath.Join(t.TempDir(), "mix.db"), &boltstore.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := store.New(d)
-	defer st.Close()
-	l := New(st, &Options{CacheProjections: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	l, st := cachingBoltLedger(t)
 	locs := []string{"berlin", "paris", "rome", "oslo", "wien", "lyon"}
 	rng := rand.New(rand.NewPCG(7, 11))
 	var evs []*event.Event
@@ -707,4 +695,17 @@ func TestPipelinedMixIsExact(t *testing.T) {
 			t.Fatalf("event %s has %d entries, want %d", ev.Movement.SourceEventID, applied[ev.ID()], want)
 		}
 	}
+}
+
+// cachingBoltLedger is a ledger with the projection cache over a bbolt
+// store (without fsync), as the gateway runs it.
+func cachingBoltLedger(t *testing.T) (*Ledger, *store.Store) {
+	t.Helper()
+	d, err := boltstore.Open(filepath.Join(t.TempDir(), "ledger.db"), &boltstore.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(d)
+	t.Cleanup(func() { st.Close() })
+	return New(st, &Options{CacheProjections: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), st
 }
