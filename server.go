@@ -198,7 +198,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// dispatcher's routes), in the commit; route is set once the
 	// dispatcher exists, before the ledger runs.
 	var route func(sku, location string) []string
-	led := ledger.New(st, &ledger.Options{Catalog: cfg.Catalog(), Committed: rel.Notify, Logger: log,
+	catalog := cfg.Catalog() // the ledger dead-letters, admin commands refuse, what it does not know
+	led := ledger.New(st, &ledger.Options{Catalog: catalog, Committed: rel.Notify, Logger: log,
 		CacheProjections: st.Exclusive(),
 		Route: func(sku, location string) []string {
 			if route == nil {
@@ -273,7 +274,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	if err := reg.Load(ctx); err != nil {
 		return err // sealed secrets and no key: refuse to start
 	}
-	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL, Catalog: cfg.Catalog()})
+	adm := admin.New(st, &admin.Options{Submitted: rel.Notify, DedupTTL: cfg.Webhooks.DedupTTL, Catalog: catalog})
 	gql := graph.NewHandler(&graph.Resolver{
 		Store: st, Hub: hub, Admin: adm, Mapping: maps, Reconciler: recon, Dispatcher: disp,
 		Keys: keys, CatalogSKUs: cfg.SKUList(), Registry: reg,
