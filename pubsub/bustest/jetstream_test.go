@@ -50,9 +50,7 @@ func newJSBackend(ctx context.Context, t testing.TB) (bustest.Backend, error) {
 	name := bustest.UniqueName("bustest")
 	b := &jsBackend{admin: nc, js: js, stream: name, subject: "bustest." + name, conns: map[*gcpubsub.Subscription]*nats.Conn{}}
 	// 2.9 features only: the pre-started server is Debian's 2.9.10.
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
-		Name: b.stream, Subjects: []string{b.subject}, Storage: jetstream.FileStorage,
-	}); err != nil {
+	if err := jetstreampubsub.EnsureStream(ctx, js, b.stream, b.subject); err != nil {
 		nc.Close()
 		return nil, err
 	}

@@ -166,11 +166,7 @@ func newStream(tb testing.TB, js jetstream.JetStream) (stream, subject string) {
 	stream, subject = name, "sgtest."+name
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := createStream(ctx, js, jetstream.StreamConfig{
-		Name:     stream,
-		Subjects: []string{subject},
-		Storage:  jetstream.FileStorage,
-	}); err != nil {
+	if err := EnsureStream(ctx, js, stream, subject); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { deleteStream(tb, js, stream) })
@@ -206,11 +202,7 @@ func newHarnessMaker(url string) drivertest.HarnessMaker {
 
 func (h *harness) CreateTopic(ctx context.Context, _ string) (driver.Topic, func(), error) {
 	name := uniqueName()
-	if err := createStream(ctx, h.js, jetstream.StreamConfig{
-		Name:     name,
-		Subjects: []string{"sgtest." + name},
-		Storage:  jetstream.FileStorage,
-	}); err != nil {
+	if err := EnsureStream(ctx, h.js, name, "sgtest."+name); err != nil {
 		return nil, nil, err
 	}
 	cleanup := func() { deleteStream(h.t, h.js, name) }
@@ -365,23 +357,4 @@ func BenchmarkConformance(b *testing.B) {
 			drivertest.RunBenchmarks(b, topic, sub)
 		})
 	}
-}
-
-// createStream creates a test stream, trying again a few times when the
-// server answers "error creating store for stream" (err_code 10049): seen
-// on the embedded server under a fully loaded machine, and a fault of the
-// test's server, not of the driver.
-func createStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if _, err = js.CreateStream(ctx, cfg); err == nil {
-			return nil
-		}
-		var apiErr *jetstream.APIError
-		if !errors.As(err, &apiErr) || apiErr.ErrorCode != 10049 {
-			return err
-		}
-		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
-	}
-	return err
 }

@@ -314,6 +314,12 @@ func unknownParams(q url.Values) error {
 // there is none of that name. An existing stream is never changed: if it
 // does not capture subject, EnsureStream returns an error wrapping
 // ErrSubjectNotCaptured.
+//
+// A server that answers the create with "error creating store for stream"
+// (err_code 10049: its file store could not be set up, the cause only in
+// the server's log) is asked again up to createAttempts times in all:
+// nats-server 2.9 gives that answer now and then under load, and while
+// JetStream is still starting.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, stream, subject string) error {
 	if err := checkName("stream", stream); err != nil {
 		return err
@@ -323,14 +329,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, stream, subject s
 	}
 	s, err := js.Stream(ctx, stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		s, err = js.CreateStream(ctx, jetstream.StreamConfig{
-			Name:     stream,
-			Subjects: []string{subject},
-			Storage:  jetstream.FileStorage,
-		})
-		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // created meanwhile
-			s, err = js.Stream(ctx, stream)
-		}
+		s, err = createStream(ctx, js, stream, subject)
 	}
 	if err != nil {
 		return fmt.Errorf("ensure stream %q: %w", stream, err)
@@ -343,4 +342,40 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, stream, subject s
 	}
 	return fmt.Errorf("%w: stream %q has subjects %q, none of which captures %q",
 		ErrSubjectNotCaptured, stream, subjects, subject)
+}
+
+// createStream creates stream capturing subject, asking again while the
+// server answers that it failed to set up the stream's store.
+func createStream(ctx context.Context, js jetstream.JetStream, stream, subject string) (jetstream.Stream, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:     stream,
+			Subjects: []string{subject},
+			Storage:  jetstream.FileStorage,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // created meanwhile
+			return js.Stream(ctx, stream)
+		}
+		if !storeFailed(err) || attempt == createAttempts {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (after %w)", ctx.Err(), err)
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// createAttempts bounds how many times EnsureStream asks for a stream
+// whose store the server failed to set up.
+const createAttempts = 5
+
+// storeFailed reports whether err is the server's answer to a stream
+// create whose file store it could not set up: err_code 10049, which
+// nats-server 2.9 sends as "error creating store for stream"
+// (server/jetstream_api.go, errStreamStoreFailed).
+func storeFailed(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10049
 }
