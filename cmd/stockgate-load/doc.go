@@ -67,6 +67,17 @@
 //	    the acknowledged rate and how long after the first send (and after
 //	    the last ack) the ledger had applied the whole sale
 //
+// # The floor
+//
+// The load command shares the machine's cores with what it measures. To
+// know what is left for a gateway, run it first against the floor: a
+// server that reads each webhook and answers it "accepted", with no
+// signature check, no store and no bus, so that the run costs only
+// net/http's server and the load command itself.
+//
+//	stockgate-load floor -addr 127.0.0.1:8080 &
+//	stockgate-load -rate 10000 -duration 10s -concurrency 512 -subscribers 0
+//
 // # What a run does
 //
 //  1. Opens -subscribers websockets to /graphql (subprotocol

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runFakes(ctx, args[1:], stdout, stderr)
 		case cmdFlash:
 			return runFlash(ctx, args[1:], stdout, stderr)
+		case cmdFloor:
+			return runFloor(ctx, args[1:], stdout, stderr)
 		}
 	}
 	cfg, err := parseFlags(args, stderr)
@@ -117,6 +119,11 @@ Subcommand that serves fake marketplaces to watch availability sync:
 Subcommand that runs a flash sale on one SKU and times the ledger:
 
   stockgate-load flash -n 5000 -concurrency 64
+
+Subcommand that serves the floor under any gateway (net/http and nothing
+else), to measure what the load command and net/http cost on the machine:
+
+  stockgate-load floor -addr 127.0.0.1:8080
 
 Flags:
 `)
