@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,11 +48,8 @@ func runFakes(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(fs.Output(), "Usage: stockgate-load %s [flags] > sync.yaml\n\nServes fake Shopify, Square and Amazon APIs and prints a gateway configuration\nthat syncs the load run's SKUs to them. Start the gateway with it (fresh data\ndir), seed stock if you like (adjustStock), then run the load command with the\nsame -sku-name and -skus; the fakes report their calls and throttles on stderr.\n\nFlags:\n", cmdFakes)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if !validName(*name) || *skus < 1 || *every <= 0 {
 		return fmt.Errorf("%w: -sku-name must be letters, digits and '-', -skus at least 1, -every positive", errUsage)

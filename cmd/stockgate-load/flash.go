@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,11 +44,8 @@ func runFlash(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(fs.Output(), "Usage: stockgate-load %s [flags]\n\nA flash sale: -n orders of one unit of one fresh SKU, -concurrency at a time,\nthen waits until availability counts them all as committed. Reports the\nacknowledged rate and how long after the first send the ledger had applied\nthe whole sale.\n\nFlags:\n", cmdFlash)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if *secret == "" || *key == "" || *n < 1 || *n > maxSeq || *concurrency < 1 || *timeout <= 0 {
 		return fmt.Errorf("%w: -secret and -key are required, -n 1..%d, -concurrency and -timeout positive", errUsage, maxSeq)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,11 +36,8 @@ func runFloor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(fs.Output(), "Usage: stockgate-load %s [flags]\n\nServes the floor under any gateway: POST /webhooks/{connector} answered 200\n(accepted) once the body is read, with no signature check and no store.\nRun stockgate-load against it to see what net/http and the load command\ncost on this machine, then against the gateway.\n\nFlags:\n", cmdFloor)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -25,6 +25,16 @@ const (
 // errUsage marks bad flags; main exits 2.
 var errUsage = errors.New("usage")
 
+// parse parses a (sub)command's args into fs: flag.ErrHelp for -h, an
+// error wrapping errUsage for bad flags.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first interrupt stops the sends and reports; a second one kills.
@@ -146,11 +156,8 @@ Flags:
 	fs.BoolVar(&c.JSON, "json", false, "also print the report as one JSON object")
 	fs.StringVar(&c.SKUName, "sku-name", "", "name the SKUs load-`NAME`-<i> instead of a fresh run id (to sync them to the fakes subcommand's marketplaces; use a fresh gateway data dir per run)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the command's own CPU profile to `file` (to check that it measures the gateway, not itself)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, err
-		}
-		return c, fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return c, err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "stockgate-load: unexpected arguments %q\n", fs.Args())

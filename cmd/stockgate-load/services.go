@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,11 +39,8 @@ func runKfake(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(fs.Output(), "Usage: stockgate-load %s [flags]\n\nServes an in-process Kafka-protocol server (franz-go kfake) until interrupted.\nPoint the gateway at it with KAFKA_BROKERS=127.0.0.1:PORT.\n\nFlags:\n", cmdKfake)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if *partitions < 1 {
 		return fmt.Errorf("%w: -partitions must be at least 1", errUsage)
@@ -83,11 +79,8 @@ func runRabbitDeclare(_ context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(fs.Output(), "Usage: stockgate-load %s -exchange X -queues q1,q2 [-delete]\n\nDeclares a fanout exchange and queues bound to it on $RABBIT_SERVER_URL (default %s).\n\nFlags:\n", cmdRabbitDeclare, defaultRabbitURL)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if *exchange == "" {
 		fmt.Fprintln(stderr, "stockgate-load: -exchange is required")
