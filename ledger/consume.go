@@ -16,11 +16,11 @@ import (
 
 // RunOptions configure Run. A nil *RunOptions means the defaults.
 type RunOptions struct {
-	// Workers is the number of concurrent receive loops; zero means 64.
-	// Events on the same key are stepped one after the other, but with a
-	// projection cache over a store that queues commits (bbolt) each
-	// worker's commit of a hot key joins the same group commit, so more
-	// workers help on one key too.
+	// Workers is the number of events applied at once; zero means 64.
+	// Events of one SKU are applied in the order the bus delivered them,
+	// one after the other, but with a projection cache over a store that
+	// queues commits (bbolt) each worker's commit of a hot key joins the
+	// same group commit, so more workers help on one key too.
 	Workers int
 	// Applied, when set, is called after each event is handled (for
 	// metrics and tests).
@@ -31,6 +31,14 @@ type RunOptions struct {
 // subscription fails. A message is acknowledged only after its effect is
 // durable; one that could not be applied because the store failed is
 // nacked (where the bus can) or left to its ack deadline.
+//
+// One loop receives, so that the events of one SKU (the bus's ordering
+// key, store.MetaKey) keep the order the bus delivered them in, which a
+// bus that is ordered by key gives in the order they were accepted; the
+// workers apply them, each SKU's in that order (see turns). A count then a
+// sale of the same SKU thus leaves the count less the sale, not the count.
+// An event that fails and is redelivered (a store outage) may come back
+// after later events of its SKU.
 //
 // When ctx is done, Run stops receiving and returns once the events it
 // has received are applied and acknowledged: a shutdown does not cancel
@@ -50,36 +58,44 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 	go func() { defer close(delDone); del.run(delCtx) }()
 	defer func() { stopDel(); <-delDone }()
 
-	errc := make(chan error, o.Workers)
+	type received struct {
+		msg   *gcpubsub.Message
+		order *turn
+	}
+	work := make(chan received, o.Workers)
 	var wg sync.WaitGroup
 	for i := 0; i < o.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				msg, err := sub.Receive(ctx)
-				if err != nil {
-					if ctx.Err() == nil {
-						errc <- err
-					}
-					return
-				}
-				l.handle(ctx, context.WithoutCancel(ctx), msg, del, o.Applied)
+		wg.Go(func() {
+			for r := range work {
+				l.handle(ctx, context.WithoutCancel(ctx), r.msg, r.order, del, o.Applied)
 			}
-		}()
+		})
 	}
+	// Every message received is handed to a worker, even after ctx is
+	// done, and every handled message passes its turn: no worker waits
+	// for a turn that never passes.
+	var ts turns
+	var err error
+	for {
+		var msg *gcpubsub.Message
+		if msg, err = sub.Receive(ctx); err != nil {
+			break
+		}
+		work <- received{msg: msg, order: ts.take(msg.Metadata[store.MetaKey])}
+	}
+	close(work)
 	wg.Wait()
-	select {
-	case err := <-errc:
-		return err
-	default:
+	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	return err
 }
 
 // handle applies msg with actx, which a shutdown does not cancel, and
-// retries a failing store until ctx is done.
-func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, del *deleter, applied func(Result)) {
+// retries a failing store until ctx is done. order is msg's turn on its
+// SKU: passed once the event holds its key, or when handle returns.
+func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, order *turn, del *deleter, applied func(Result)) {
+	defer order.pass()
 	var (
 		res Result
 		err error
@@ -101,7 +117,7 @@ func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, del *d
 			}
 			return l.deadLetter(actx, id, typ, src, perr.Error(), msg.Body, consumed)
 		}
-		return l.apply(actx, ev, msg.Body, consumed)
+		return l.apply(actx, ev, msg.Body, consumed, order)
 	}
 	res, err = apply()
 	// A bus that cannot nack (Kafka) only moves past a message once it is

@@ -192,13 +192,14 @@ func lockIndex(k store.Key) int {
 // Apply applies one parsed event. raw is its encoded form, kept with a
 // dead letter.
 func (l *Ledger) Apply(ctx context.Context, ev *event.Event, raw []byte) (Result, error) {
-	return l.apply(ctx, ev, raw, nil)
+	return l.apply(ctx, ev, raw, nil, nil)
 }
 
 // apply is Apply that also deletes the outbox messages consumed (the
 // event's own, by seq) in the commit that applies the event or keeps it as
 // a dead letter. A duplicate deletes nothing: the caller deletes it.
-func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consumed []uint64) (Result, error) {
+// order, when set, is the event's turn among its SKU's events (see turns).
+func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consumed []uint64, order *turn) (Result, error) {
 	deadLetter := func(id, typ, connector, reason string) (Result, error) {
 		return l.deadLetter(ctx, id, typ, connector, reason, raw, consumed)
 	}
@@ -230,12 +231,16 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 	// key's next event is stepped from this one's projection while this
 	// one is written (store.Store.CommitQueued), so that a hot key's
 	// events share group commits instead of taking one each.
+	// order, when set, is this event's turn on its SKU (Run): the keys
+	// are locked only after the SKU's earlier events have locked theirs.
 	locked := false
 	lock := func() {
+		order.wait()
 		for _, i := range idx {
 			keyLocks[i].Lock()
 		}
 		locked = true
+		order.pass()
 	}
 	unlock := func() {
 		if locked {
