@@ -219,7 +219,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	learners := map[string]*mapping.ShopifyLearner{}
 	maps := mapping.New(st, ing, cfg.Connectors, func(c config.Connector) (connectors.Inbound, error) {
 		return openConnector(c, echoes, learners[c.ID])
-	}, nil)
+	}, catalog, nil)
 	for _, c := range cfg.Connectors {
 		if c.Kind == string(connectors.Shopify) {
 			learners[c.ID] = maps.ShopifyLearner(c.ID, log)

@@ -66,11 +66,13 @@ func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*mo
 		return r.retryWrite(ctx, dl)
 	}
 	dl, err := r.Mapping.Replay(ctx, id)
-	if errors.Is(err, mapping.ErrNotFound) {
+	switch {
+	case errors.Is(err, mapping.ErrNotFound):
 		return nil, &codedError{CodeNotFound, err.Error()}
-	}
-	if err != nil {
+	case errors.Is(err, mapping.ErrNotReady):
 		return nil, badInput(err.Error())
+	case err != nil:
+		return nil, err
 	}
 	return deadLetter(dl), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -375,15 +376,21 @@ func availabilityMessage(ch Change, m *event.Movement) (store.Message, error) {
 }
 
 // deadLetter consumes an event that cannot be applied, keeping it. The
-// applied mark is the dead letter's, not the event's: a redelivery for the
-// same reason is a duplicate, while the event itself stays unapplied, so a
-// replay after the cause is fixed (a SKU declared) applies it.
+// applied mark is the dead letter's, not the event's: a redelivery of the
+// same outbox message (consumed) for the same reason is a duplicate, while
+// the event itself stays unapplied, so a replay after the cause is fixed
+// (a SKU declared) applies it, and a replay that fails again (a new outbox
+// message) is a dead letter of its own, never silently dropped.
 func (l *Ledger) deadLetter(ctx context.Context, id, typ, connector, reason string, raw []byte, consumed []uint64) (Result, error) {
 	if id == "" {
 		id = event.DeterministicID("dead-letter", string(raw))
 	}
+	mark := []string{id, reason}
+	for _, seq := range consumed {
+		mark = append(mark, strconv.FormatUint(seq, 10))
+	}
 	err := l.st.Commit(ctx, store.Commit{
-		EventID: "dead-letter:" + event.DeterministicID(id, reason),
+		EventID: "dead-letter:" + event.DeterministicID(mark...),
 		DeadLetter: &store.DeadLetter{
 			Connector: connector, EventID: id, EventType: typ,
 			Reason: reason, Body: raw, CreatedAt: l.opts.Now().UTC(),

@@ -144,3 +144,33 @@ func TestTurns(t *testing.T) {
 		t.Errorf("%d keys remembered after every turn passed", n)
 	}
 }
+
+// TestDeadLetterPerOutboxMessage checks that an event the ledger cannot
+// apply is kept once per outbox message: the bus delivering the same
+// message again adds nothing, while the same event sent again in a new
+// message (a replay that fails again) is kept again, so that it is never
+// dropped unseen.
+func TestDeadLetterPerOutboxMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, st := newLedger(t) // knows SKU-1 and SKU-2 only
+	ev := movement(t, event.OrderCommitted, 1, func(m *event.Movement) { m.SKU = "NOPE" })
+	raw, _ := ev.Marshal()
+	for i, c := range []struct {
+		seq       uint64
+		duplicate bool
+		kept      int
+	}{
+		{seq: 1, kept: 1},
+		{seq: 1, duplicate: true, kept: 1}, // a redelivery of message 1
+		{seq: 2, kept: 2},                  // a replay
+	} {
+		res, err := l.apply(ctx, ev, raw, []uint64{c.seq}, nil)
+		if err != nil || res.Duplicate != c.duplicate || (res.DeadLetter == "") == !c.duplicate {
+			t.Fatalf("delivery %d (message %d): %+v, %v", i+1, c.seq, res, err)
+		}
+		if dls, _ := st.DeadLetters(ctx, "", 10); len(dls) != c.kept {
+			t.Fatalf("after delivery %d: %d dead letters, want %d", i+1, len(dls), c.kept)
+		}
+	}
+}

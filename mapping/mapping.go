@@ -41,6 +41,10 @@ const (
 // ErrNotFound: no dead letter or connector with that id.
 var ErrNotFound = errors.New("mapping: not found")
 
+// ErrNotReady: a dead letter that would fail again for the reason it
+// failed, so it is not replayed.
+var ErrNotReady = errors.New("mapping: not ready to replay")
+
 // Builder builds a connector's inbound side from its configuration with
 // the stored mappings merged in.
 type Builder func(c config.Connector) (connectors.Inbound, error)
@@ -50,18 +54,24 @@ type Service struct {
 	st    *store.Store
 	ing   *ingest.Handler
 	build Builder
+	cat   ledger.Catalog
 	now   func() time.Time
 
 	mu    sync.RWMutex
 	conns map[string]config.Connector
 }
 
-// New returns a service for the configured connectors.
-func New(st *store.Store, ing *ingest.Handler, conns []config.Connector, build Builder, now func() time.Time) *Service {
+// New returns a service for the configured connectors. cat is the
+// ledger's catalog (nil: every SKU and location is known): a kept event
+// that names what it does not know is not replayed.
+func New(st *store.Store, ing *ingest.Handler, conns []config.Connector, build Builder, cat ledger.Catalog, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{st: st, ing: ing, build: build, conns: map[string]config.Connector{}, now: now}
+	if cat == nil {
+		cat = ledger.OpenCatalog{}
+	}
+	s := &Service{st: st, ing: ing, build: build, cat: cat, conns: map[string]config.Connector{}, now: now}
 	for _, c := range conns {
 		s.conns[c.ID] = c
 	}
@@ -219,8 +229,12 @@ func (s *Service) replayRequest(ctx context.Context, dl store.DeadLetter) (bool,
 }
 
 // Replay replays one dead letter: a kept request is normalized again; a
-// kept canonical event goes back to the inbound outbox. It returns the
-// dead letter as it is afterwards.
+// kept canonical event goes back to the inbound outbox, unless it names a
+// SKU or location the catalog still does not know (an error wrapping
+// ErrNotReady; the dead letter stays as it was). It returns the dead
+// letter as it is afterwards. A dead letter may be replayed again: the
+// ledger applies an event once however often it arrives, and an event it
+// still cannot apply becomes a dead letter of its own.
 func (s *Service) Replay(ctx context.Context, id string) (store.DeadLetter, error) {
 	dl, err := s.get(ctx, id)
 	if err != nil {
@@ -236,11 +250,19 @@ func (s *Service) Replay(ctx context.Context, id string) (store.DeadLetter, erro
 	if err != nil || ev.Movement == nil {
 		return dl, fmt.Errorf("mapping: dead letter %s holds no stock event that could be replayed: %v", id, err)
 	}
+	m := ev.Movement
+	for _, loc := range []string{m.Location, m.ToLocation} {
+		if loc == "" {
+			continue
+		}
+		if err := s.cat.Known(m.SKU, loc); err != nil {
+			return dl, fmt.Errorf("%w: dead letter %s: %v; declare it in the configuration (skus:, locations:) and restart, then replay", ErrNotReady, id, err)
+		}
+	}
 	err = s.st.Accept(ctx, store.Acceptance{
-		DedupKey: "replay:" + dl.ID,
-		Messages: []store.Message{{Topic: ledger.TopicInbound, EventID: ev.ID(), Body: dl.Body, Key: ev.Movement.SKU, CreatedAt: s.now()}},
+		Messages: []store.Message{{Topic: ledger.TopicInbound, EventID: ev.ID(), Body: dl.Body, Key: m.SKU, CreatedAt: s.now()}},
 	})
-	if err != nil && !errors.Is(err, store.ErrDuplicate) {
+	if err != nil {
 		return dl, err
 	}
 	s.ing.Notify()
