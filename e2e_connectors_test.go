@@ -91,6 +91,41 @@ func TestPOSAndSquareThroughTheGateway(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+
+	// A store the connector does not list waits for a mapping, then
+	// applies: 4 more received at hamburg.
+	lyon := []byte(`{"idempotencyKey":"lyon-1-e2e","store":"lyon-1","register":"1","sentAt":"2026-11-20T12:00:00Z","movements":[` +
+		`{"type":"receipt","sku":"POS-SOCK","quantity":4,"at":"2026-11-20T11:59:00Z"}]}`)
+	if code, body := send("/webhooks/till", lyon, map[string]string{pos.HeaderSignature: pos.Sign(posSecret, time.Now(), lyon)}); code != http.StatusOK || !strings.Contains(body, `"unmapped":1`) {
+		t.Fatalf("batch of an unlisted store answered %d %s; want accepted with one unmapped part", code, body)
+	}
+	var mapped struct {
+		Map struct {
+			Replayed     int64 `json:"replayed"`
+			StillPending int64 `json:"stillPending"`
+		} `json:"map"`
+	}
+	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"till", kind:LOCATION, externalId:"lyon-1", internal:"hamburg"){ replayed stillPending } }`, nil, &mapped); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if mapped.Map.Replayed != 1 || mapped.Map.StillPending != 0 {
+		t.Fatalf("map of POS store lyon-1 = %+v; want one replayed, none pending", mapped.Map)
+	}
+	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"till", kind:SKU, externalId:"x", internal:"POS-SOCK"){ replayed } }`, nil, nil); len(errs) == 0 || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Fatalf("a SKU mapping for a POS was accepted: %+v", errs)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var q struct {
+			Availability level `json:"availability"`
+		}
+		gql(t, base, testStoreKey, `{ availability(sku:"POS-SOCK", location:"hamburg"){ onHand } }`, nil, &q)
+		if q.Availability.OnHand == 13 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POS-SOCK at hamburg after mapping lyon-1: on hand %d, want 13", q.Availability.OnHand)
+		}
+	}
 }
 
 // TestAmazonSQSThroughTheGateway feeds an SP-API FBA inventory

@@ -41,6 +41,9 @@ const (
 // ErrNotFound: no dead letter or connector with that id.
 var ErrNotFound = errors.New("mapping: not found")
 
+// ErrNotMappable: a mapping the connector has no use for.
+var ErrNotMappable = errors.New("mapping: not mappable")
+
 // ErrNotReady: a dead letter that would fail again for the reason it
 // failed, so it is not replayed.
 var ErrNotReady = errors.New("mapping: not ready to replay")
@@ -78,10 +81,10 @@ func New(st *store.Store, ing *ingest.Handler, conns []config.Connector, build B
 	return s
 }
 
-// Merge returns c with the mappings added to its Items and Locations (a
-// stored mapping wins over the file's).
+// Merge returns c with the mappings added to its Items and Locations, or
+// for a POS connector its Stores (a stored mapping wins over the file's).
 func Merge(c config.Connector, ms []store.Mapping) config.Connector {
-	c.Items, c.Locations = maps.Clone(c.Items), maps.Clone(c.Locations)
+	c.Items, c.Locations, c.Stores = maps.Clone(c.Items), maps.Clone(c.Locations), maps.Clone(c.Stores)
 	for _, m := range ms {
 		if m.Connector != c.ID {
 			continue
@@ -93,10 +96,14 @@ func Merge(c config.Connector, ms []store.Mapping) config.Connector {
 			}
 			c.Items[m.External] = m.Internal
 		case store.MapLocation:
-			if c.Locations == nil {
-				c.Locations = map[string]string{}
+			into := &c.Locations
+			if c.Kind == string(connectors.POS) {
+				into = &c.Stores
 			}
-			c.Locations[m.External] = m.Internal
+			if *into == nil {
+				*into = map[string]string{}
+			}
+			(*into)[m.External] = m.Internal
 		}
 	}
 	return c
@@ -157,6 +164,9 @@ func (s *Service) Map(ctx context.Context, m store.Mapping) (Outcome, error) {
 	if !ok {
 		return Outcome{}, fmt.Errorf("%w: connector %q", ErrNotFound, m.Connector)
 	}
+	if err := mappable(c, m.Kind); err != nil {
+		return Outcome{}, err
+	}
 	// Build with the candidate first: a refused mapping changes nothing.
 	ms, err := s.st.Mappings(ctx, m.Connector)
 	if err != nil {
@@ -172,6 +182,24 @@ func (s *Service) Map(ctx context.Context, m store.Mapping) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return s.ReplayPending(ctx, m.Connector)
+}
+
+// mappable refuses a mapping that would change nothing, or more than it
+// says: a POS names stockgate's SKUs itself, and a POS whose configuration
+// maps no stores takes each store id as its location, which one mapping
+// would end for every other store.
+func mappable(c config.Connector, kind string) error {
+	if c.Kind != string(connectors.POS) {
+		return nil
+	}
+	switch {
+	case kind == store.MapSKU:
+		return fmt.Errorf("%w: connector %q (pos) sends stockgate SKUs; there is no SKU to map", ErrNotMappable, c.ID)
+	case kind == store.MapLocation && len(c.Stores) == 0:
+		return fmt.Errorf("%w: connector %q (pos) takes each store id as its location (no stores: in its configuration); "+
+			"list its stores there to map them", ErrNotMappable, c.ID)
+	}
+	return nil
 }
 
 // Pending returns the unresolved dead letters kept with their request

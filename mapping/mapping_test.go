@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stockgate/stockgate/config"
@@ -33,5 +34,35 @@ func TestMergeIntoEmptyMaps(t *testing.T) {
 	})
 	if got.Locations["L1"] != "web" || got.Items["V1"] != "MUG" {
 		t.Fatalf("merged = %+v", got)
+	}
+}
+
+func TestMergeMapsAPOSStore(t *testing.T) {
+	c := config.Connector{ID: "pos", Kind: "pos", Stores: map[string]string{"paris-1": "paris"}}
+	got := Merge(c, []store.Mapping{{Connector: "pos", Kind: store.MapLocation, External: "lyon-1", Internal: "lyon"}})
+	if got.Stores["lyon-1"] != "lyon" || got.Stores["paris-1"] != "paris" || len(got.Locations) != 0 {
+		t.Fatalf("merged POS = stores %v, locations %v; want lyon-1 among its stores", got.Stores, got.Locations)
+	}
+	if c.Stores["lyon-1"] != "" {
+		t.Fatal("Merge changed the configuration it was given")
+	}
+}
+
+func TestMappableRefusesWhatAPOSCannotUse(t *testing.T) {
+	for _, c := range []struct {
+		conn config.Connector
+		kind string
+		ok   bool
+	}{
+		{config.Connector{ID: "p", Kind: "pos", Stores: map[string]string{"a": "b"}}, store.MapLocation, true},
+		{config.Connector{ID: "p", Kind: "pos"}, store.MapLocation, false}, // store ids are locations
+		{config.Connector{ID: "p", Kind: "pos", Stores: map[string]string{"a": "b"}}, store.MapSKU, false},
+		{config.Connector{ID: "s", Kind: "shopify"}, store.MapSKU, true},
+		{config.Connector{ID: "s", Kind: "shopify"}, store.MapLocation, true},
+	} {
+		err := mappable(c.conn, c.kind)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, ErrNotMappable) {
+			t.Errorf("%s (stores %v), %s: %v; want ok=%v", c.conn.Kind, c.conn.Stores, c.kind, err, c.ok)
+		}
 	}
 }
