@@ -329,3 +329,59 @@ func TestAmazonListingStatusIsRecorded(t *testing.T) {
 		t.Fatalf("alerts = %+v; want one listing_status alert", a.Alerts)
 	}
 }
+
+// TestAmazonShipmentBeforeItsOrder: Amazon may send an order's Shipped
+// notification with no ORDER_CHANGE for the new order before it, or
+// before a late one. The shipment takes the units from on hand and never
+// leaves committed below zero; the late Unshipped commits nothing twice.
+func TestAmazonShipmentBeforeItsOrder(t *testing.T) {
+	const ebSecret = "eventbridge-secret-0123456789"
+	t.Setenv("E2E_EB_SECRET", ebSecret)
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: amazon
+    kind: amazon
+    secrets: [env:E2E_EB_SECRET]
+    defaultLocation: web
+    items: {NP-SOCK-MOSS-M: SOCK-TRL-M-MOSS}
+    locations: {6c1f0e52-8a7d-4f3b-9e21-0d5b7a3c4e11: web}
+`))
+	send := func(file string) {
+		t.Helper()
+		body, err := os.ReadFile("connectors/amazon/testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/amazon", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ebSecret)
+		if code, resp := post(t, req); code != http.StatusOK {
+			t.Fatalf("%s answered %d %s", file, code, resp)
+		}
+	}
+	level := func(sku string) level {
+		var q struct {
+			Availability level `json:"availability"`
+		}
+		gql(t, base, testStoreKey, `query($s:String!){ availability(sku:$s, location:"web"){ onHand committed available } }`, map[string]any{"s": sku}, &q)
+		return q.Availability
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: socks %+v, bones %+v", what, level("SOCK-TRL-M-MOSS"), level("BNE-RDG-CHAR"))
+			}
+		}
+	}
+
+	send("order_change_shipped.json") // 2 socks shipped, the order never seen
+	waitFor("after the shipment", func() bool {
+		l := level("SOCK-TRL-M-MOSS")
+		return l.OnHand == -2 && l.Committed == 0 && l.Available == -2
+	})
+	send("order_change_unshipped.json") // the order's late Unshipped: socks 2, bones 1
+	waitFor("after the late order", func() bool { return level("BNE-RDG-CHAR").Committed == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if l := level("SOCK-TRL-M-MOSS"); l.OnHand != -2 || l.Committed != 0 {
+		t.Fatalf("socks after the late Unshipped: %+v; want on hand -2, committed 0 (its commit applied once)", l)
+	}
+}

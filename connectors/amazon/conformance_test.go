@@ -31,13 +31,18 @@ func notificationCases() []notificationCase {
 			{Type: event.OrderCommitted, SKU: "SOCK-TRL-M-MOSS", Location: "main-wh", Quantity: 2, OrderID: o1},
 			{Type: event.OrderCommitted, SKU: "BNE-RDG-CHAR", Location: "reno-dc", Quantity: 1, OrderID: o1},
 		}},
+		// A shipment or cancel commits first, with the commit's own id
+		// (applied once, so never counted twice).
 		{file: "order_change_shipped.json", want: []connectortest.Want{
+			{Type: event.OrderCommitted, SKU: "SOCK-TRL-M-MOSS", Location: "main-wh", Quantity: 2, OrderID: o1},
 			{Type: event.OrderFulfilled, SKU: "SOCK-TRL-M-MOSS", Location: "main-wh", Quantity: 2, OrderID: o1},
 		}},
 		{file: "order_change_canceled.json", want: []connectortest.Want{
+			{Type: event.OrderCommitted, SKU: "BNE-RDG-CHAR", Location: "main-wh", Quantity: 3, OrderID: o2},
 			{Type: event.OrderCancelled, SKU: "BNE-RDG-CHAR", Location: "main-wh", Quantity: 3, OrderID: o2},
 		}},
 		{file: "order_change_partially_shipped.json", want: []connectortest.Want{
+			{Type: event.OrderCommitted, SKU: "SOCK-TRL-M-MOSS", Location: "main-wh", Quantity: 1, OrderID: o3},
 			{Type: event.OrderFulfilled, SKU: "SOCK-TRL-M-MOSS", Location: "main-wh", Quantity: 1, OrderID: o3},
 			{Type: event.OrderCommitted, SKU: "BNE-RDG-CHAR", Location: "main-wh", Quantity: 4, OrderID: o3},
 		}},

@@ -48,9 +48,12 @@
 //	ORDER_CHANGE (MFN)                   per order item, by order status:
 //	  Pending, Unshipped,                  order.committed (reason "sale")
 //	  PendingAvailability
-//	  Canceled                             order.cancelled (reason "cancelled")
-//	  Shipped, InvoiceUnconfirmed          order.fulfilled (reason "fulfillment")
-//	  PartiallyShipped                     per item status: Shipped → fulfilled, Unshipped → committed
+//	  Canceled                             order.committed*, order.cancelled (reason "cancelled")
+//	  Shipped, InvoiceUnconfirmed          order.committed*, order.fulfilled (reason "fulfillment")
+//	  PartiallyShipped                     per item status: Shipped → committed*, fulfilled;
+//	                                       Unshipped → committed
+//	  (* with the id of the item's commit: applied once, so a release or
+//	  shipment never finds its units uncommitted)
 //	  Unfulfillable                        nothing
 //	ORDER_CHANGE (AFN)                   nothing: FBA stock is counted by the next type
 //	FBA_INVENTORY_AVAILABILITY_CHANGES   one stock.counted per marketplace, state on_hand,

@@ -241,9 +241,9 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 // orderChange maps an ORDER_CHANGE by order status, per item (ref §4):
 //
 //	Pending, Unshipped, PendingAvailability   order.committed
-//	Canceled                                  order.cancelled
-//	Shipped, InvoiceUnconfirmed               order.fulfilled
-//	PartiallyShipped                          per item: Shipped → fulfilled, Unshipped → committed
+//	Canceled                                  order.committed, order.cancelled
+//	Shipped, InvoiceUnconfirmed               order.committed, order.fulfilled
+//	PartiallyShipped                          per item: Shipped → committed, fulfilled; Unshipped → committed
 //	Unfulfillable, anything else              nothing
 //
 // AFN orders ship from Amazon's FBA stock, which FBA inventory
@@ -254,6 +254,14 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 // source event id of an item is the order and item ids, not the
 // notification id: Pending and then Unshipped commit the same item once,
 // and the ledger applies an event id only once.
+//
+// A Canceled or Shipped item also commits, before it releases or ships,
+// with that same id: whether ORDER_CHANGE fires for a brand-new order is
+// disputed (ref §4 [U]; models #2662, docs #3278), it may come late, and a release or shipment of units
+// never committed would leave committed below zero and available too
+// high. When the item's commit was applied already, the ledger finds its
+// id and applies only the release or shipment; when the commit arrives
+// later, it is the duplicate.
 func (n *normalizer) orderChange(ctx context.Context, nt *notification) error {
 	var p orderChangePayload
 	if err := n.decodePayload(nt, &p); err != nil {
@@ -346,6 +354,11 @@ func (n *normalizer) orderChange(ctx context.Context, nt *notification) error {
 			continue
 		}
 		m.SKU, m.Location = n.c.sku(it.SellerSKU), loc
+		if act != actCommit {
+			c := m
+			c.Reason = reasonSale
+			n.emit(event.OrderCommitted, what, c)
+		}
 		n.emit(t, what, m)
 		if n.err != nil {
 			return n.err

@@ -62,13 +62,19 @@ func TestNormalize(t *testing.T) {
 			unmapped: []string{`order 114-3941689-8772232 item 27466182938412 (SellerSKU "MUG-ENAMEL-BLU"): supply source "f0a9d8c7-b6a5-4433-8211-00ffeeddccbb" is not in Locations`},
 		},
 		{
-			name: "ORDER_CHANGE Shipped fulfils", file: "order_change_shipped.json",
-			want: []line{{event.OrderFulfilled, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "fulfillment", o1, corr(o1), o1 + "/27466182938410", shipped}},
+			name: "ORDER_CHANGE Shipped commits (once) and fulfils", file: "order_change_shipped.json",
+			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "sale", o1, corr(o1), o1 + "/27466182938410", shipped},
+				{event.OrderFulfilled, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "fulfillment", o1, corr(o1), o1 + "/27466182938410", shipped},
+			},
 		},
 		{
 			name: "ORDER_CHANGE InvoiceUnconfirmed fulfils like Shipped", config: nil,
 			body: editJSON(t, "order_change_shipped.json", func(m map[string]any) { orderSummary(m)["OrderStatus"] = "InvoiceUnconfirmed" }),
-			want: []line{{event.OrderFulfilled, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "fulfillment", o1, corr(o1), o1 + "/27466182938410", shipped}},
+			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "sale", o1, corr(o1), o1 + "/27466182938410", shipped},
+				{event.OrderFulfilled, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "fulfillment", o1, corr(o1), o1 + "/27466182938410", shipped},
+			},
 		},
 		{
 			name: "ORDER_CHANGE Pending commits",
@@ -91,6 +97,7 @@ func TestNormalize(t *testing.T) {
 		{
 			name: "ORDER_CHANGE PartiallyShipped: per item status", file: "order_change_partially_shipped.json",
 			want: []line{
+				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "main-wh", 1, "", "sale", o3, corr(o3), o3 + "/27466182938630", at("2026-11-20T09:30:00Z")},
 				{event.OrderFulfilled, "SOCK-TRL-M-MOSS", "main-wh", 1, "", "fulfillment", o3, corr(o3), o3 + "/27466182938630", at("2026-11-20T09:30:00Z")},
 				{event.OrderCommitted, "BNE-RDG-CHAR", "main-wh", 4, "", "sale", o3, corr(o3), o3 + "/27466182938631", at("2026-11-20T09:30:00Z")},
 			},
@@ -290,13 +297,12 @@ func TestOrderEventsIdempotentAcrossNotifications(t *testing.T) {
 	if len(unshipped) != 2 || !reflect.DeepEqual(unshipped, pending) || !reflect.DeepEqual(unshipped, cancelRequest) {
 		t.Errorf("ids: unshipped %v, pending %v, cancel request %v; want equal", unshipped, pending, cancelRequest)
 	}
+	// A cancel commits each item with the commit's id (applied once), then
+	// releases it with an id of its own.
 	canceled := ids(editJSON(t, "order_change_unshipped.json", func(m map[string]any) { orderSummary(m)["OrderStatus"] = "Canceled" }))
-	for _, id := range canceled {
-		for _, u := range unshipped {
-			if id == u {
-				t.Errorf("cancel shares id %s with commit", id)
-			}
-		}
+	if len(canceled) != 4 || canceled[0] != unshipped[0] || canceled[2] != unshipped[1] ||
+		canceled[1] == unshipped[0] || canceled[3] == unshipped[1] || canceled[1] == canceled[3] {
+		t.Errorf("ids: canceled %v, unshipped %v; want each commit id followed by a cancel id of its own", canceled, unshipped)
 	}
 }
 
