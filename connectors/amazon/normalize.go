@@ -256,12 +256,12 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 // and the ledger applies an event id only once.
 //
 // A Canceled or Shipped item also commits, before it releases or ships,
-// with that same id: whether ORDER_CHANGE fires for a brand-new order is
-// disputed (ref §4 [U]; models #2662, docs #3278), it may come late, and a release or shipment of units
-// never committed would leave committed below zero and available too
-// high. When the item's commit was applied already, the ledger finds its
-// id and applies only the release or shipment; when the commit arrives
-// later, it is the duplicate.
+// with that same id. Whether ORDER_CHANGE fires for a brand-new order is
+// disputed (ref §4 [U]; models #2662, docs #3278) and it may come late; a
+// release or shipment of units never committed would leave committed
+// below zero and available too high. When the item's commit was applied
+// already, the ledger finds its id and applies only the release or
+// shipment; when the commit arrives later, it is the duplicate.
 func (n *normalizer) orderChange(ctx context.Context, nt *notification) error {
 	var p orderChangePayload
 	if err := n.decodePayload(nt, &p); err != nil {
