@@ -13,6 +13,7 @@ import (
 	gcpubsub "gocloud.dev/pubsub"
 
 	"github.com/stockgate/stockgate/connectors/pos"
+	"github.com/stockgate/stockgate/connectors/shopify"
 	"github.com/stockgate/stockgate/connectors/square"
 	"github.com/stockgate/stockgate/pubsub"
 )
@@ -383,5 +384,49 @@ func TestAmazonShipmentBeforeItsOrder(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if l := level("SOCK-TRL-M-MOSS"); l.OnHand != -2 || l.Committed != 0 {
 		t.Fatalf("socks after the late Unshipped: %+v; want on hand -2, committed 0 (its commit applied once)", l)
+	}
+}
+
+// TestShopifyStaleAfterAMapping: a mapping added at runtime rebuilds the
+// connector; an inventory level older than one seen before the rebuild is
+// still stale after it, not a new observation.
+func TestShopifyStaleAfterAMapping(t *testing.T) {
+	dir := t.TempDir()
+	base := startGateway(t, "--config", writeConfig(t, dir, ""))
+	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"shop", kind:SKU, externalId:"770000000000000009", internal:"STALE-SKU"){ replayed } }`, nil, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	level := func(id string, qty int, at string) *http.Request {
+		body := fmt.Sprintf(`{"inventory_item_id":770000000000000009,"location_id":655441491,"available":%d,"updated_at":%q}`, qty, at)
+		req := webhook{topic: "inventory_levels/update", eventID: "evt-stale-" + id, body: []byte(body), secret: testSecret}.request(t, base)
+		req.Header.Set(shopify.HeaderTriggeredAt, at)
+		return req
+	}
+	if code, body := post(t, level("1", 5, "2026-11-20T06:00:00Z")); code != http.StatusOK {
+		t.Fatalf("level answered %d %s", code, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(history(t, base, "STALE-SKU", "berlin")) != 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first level was never recorded")
+		}
+	}
+	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"shop", kind:LOCATION, externalId:"655441999", internal:"hamburg"){ replayed } }`, nil, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if code, body := post(t, level("2", 7, "2026-11-20T05:31:00Z")); code != http.StatusOK {
+		t.Fatalf("older level answered %d %s", code, body)
+	}
+	// A newer one after it shows that the ledger has caught up.
+	if code, body := post(t, level("3", 6, "2026-11-20T06:05:00Z")); code != http.StatusOK {
+		t.Fatalf("newer level answered %d %s", code, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(history(t, base, "STALE-SKU", "berlin")) < 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the newer level was never recorded")
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if ids := history(t, base, "STALE-SKU", "berlin"); len(ids) != 2 {
+		t.Fatalf("history = %v; want the 06:00 and 06:05 levels only (05:31 is stale)", ids)
 	}
 }

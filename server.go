@@ -217,8 +217,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// webhook reporting it back reads as a confirmation.
 	echoes := echoSet{shopify: &shopify.MemoryEchoes{}, square: &square.MemoryEchoes{}, amazon: &amazon.MemoryEchoes{}}
 	learners := map[string]*mapping.ShopifyLearner{}
+	var marks shopify.WatermarksByConnector // a rebuilt connector keeps its stale marks
 	maps := mapping.New(st, ing, cfg.Connectors, func(c config.Connector) (connectors.Inbound, error) {
-		return openConnector(c, echoes, learners[c.ID])
+		return openConnector(c, echoes, learners[c.ID], marks.For(c.ID))
 	}, catalog, nil)
 	for _, c := range cfg.Connectors {
 		if c.Kind == string(connectors.Shopify) {
@@ -266,7 +267,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	}
 	reg, err := registry.New(registry.Options{
 		Store: st, Config: cfg, Key: sealKey, Target: maps, Rules: rules, Logger: log,
-		Build: func(c config.Connector) error { _, err := openConnector(c, echoes, nil); return err },
+		Build: func(c config.Connector) error { _, err := openConnector(c, echoes, nil, nil); return err },
 	})
 	if err != nil {
 		return err
@@ -421,7 +422,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 }
 
 // openConnector builds the inbound side of a configured connector.
-func openConnector(c config.Connector, echoes echoSet, learner shopify.Learner) (connectors.Inbound, error) {
+func openConnector(c config.Connector, echoes echoSet, learner shopify.Learner, marks shopify.Watermarks) (connectors.Inbound, error) {
 	kind, err := connectors.ParseKind(c.Kind)
 	if err != nil {
 		return nil, err
@@ -432,7 +433,7 @@ func openConnector(c config.Connector, echoes echoSet, learner shopify.Learner) 
 			ID: c.ID, Secrets: c.SecretValues, Shop: c.Shop,
 			Locations: c.Locations, DefaultLocation: c.DefaultLocation, Items: c.Items,
 			Mapper: learner, // learns SKUs from inventory_items/* and products/*, stored
-			Echoes: echoes.shopify,
+			Echoes: echoes.shopify, Watermarks: marks,
 		})
 	case connectors.Square:
 		sc := square.Config{

@@ -91,3 +91,28 @@ func (w *MemoryWatermarks) Len() int {
 	defer w.mu.Unlock()
 	return len(w.keys)
 }
+
+// WatermarksByConnector keeps one MemoryWatermarks per connector id, so
+// that a connector rebuilt at runtime (a mapping added, its secrets
+// rotated) keeps the marks of the one it replaces: a delivery that was
+// stale before the rebuild is stale after it. The zero value is ready to
+// use and safe for concurrent use.
+type WatermarksByConnector struct {
+	mu    sync.Mutex
+	marks map[string]*MemoryWatermarks
+}
+
+// For returns connector id's watermarks, the same on every call.
+func (w *WatermarksByConnector) For(id string) Watermarks {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.marks == nil {
+		w.marks = make(map[string]*MemoryWatermarks)
+	}
+	m := w.marks[id]
+	if m == nil {
+		m = NewMemoryWatermarks(DefaultWatermarkKeys)
+		w.marks[id] = m
+	}
+	return m
+}

@@ -193,3 +193,18 @@ func TestNormalizeStaleUsesConfiguredWatermarks(t *testing.T) {
 		t.Errorf("observed %q, want %q", w.keys, want)
 	}
 }
+
+func TestWatermarksByConnectorOutliveARebuild(t *testing.T) {
+	t.Parallel()
+	var w WatermarksByConnector
+	at := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	if w.For("shop").Observe("level/1/2", at) {
+		t.Fatal("the first delivery for a key is stale")
+	}
+	if !w.For("shop").Observe("level/1/2", at.Add(-30*time.Minute)) {
+		t.Error("an older delivery is not stale when asked through a second For (a rebuilt connector)")
+	}
+	if w.For("other").Observe("level/1/2", at.Add(-30*time.Minute)) {
+		t.Error("another connector's delivery is stale by the first connector's mark")
+	}
+}
