@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -62,4 +63,30 @@ func deadLetterCount(t *testing.T, base string) int {
 		t.Fatal(errs)
 	}
 	return len(dl.DeadLetters)
+}
+
+// TestListsRefuseAnUnknownAfter: an after naming no item of the list is
+// the client's mistake (BAD_USER_INPUT), not the server's.
+func TestListsRefuseAnUnknownAfter(t *testing.T) {
+	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), ""))
+	for _, q := range []string{
+		`{ deadLetters(first: 2, after: "bogus"){ id } }`,
+		`{ alerts(after: "junk"){ id } }`,
+	} {
+		errs := gql(t, base, testAdminKey, q, nil, nil)
+		if len(errs) != 1 || errs[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(errs[0].Message, "after") {
+			t.Errorf("%s: %+v; want one BAD_USER_INPUT about after", q, errs)
+		}
+	}
+}
+
+// TestOneLogFormat: with --log-json, what logs through the default logger
+// (gqlgen's error presenter, package log) is JSON too.
+func TestOneLogFormat(t *testing.T) {
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	startGateway(t, "--config", writeConfig(t, t.TempDir(), ""), "--log-json")
+	if _, ok := slog.Default().Handler().(*slog.JSONHandler); !ok {
+		t.Fatalf("default handler after start with --log-json is %T, want *slog.JSONHandler", slog.Default().Handler())
+	}
 }

@@ -133,6 +133,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		lh = slog.NewJSONHandler(os.Stderr, nil)
 	}
 	log := slog.New(lh)
+	// What logs through the default logger (gqlgen's error presenter,
+	// package log) goes through the same handler: one format per run.
+	slog.SetDefault(log)
 
 	// Keys.
 	keys := auth.NewKeys()

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -219,4 +220,13 @@ func pipelineStatus(b relay.Backlog, now time.Time) *model.PipelineStatus {
 		out.WaitingSince, out.Topic, out.EventID = &b.Oldest, &b.Topic, &b.EventID
 	}
 	return out
+}
+
+// afterID turns the store's "no item with that id" for a list's after
+// argument into the client's mistake it is.
+func afterID[T any](items []T, err error) ([]T, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, badInput("after: no item with that id in this list")
+	}
+	return items, err
 }

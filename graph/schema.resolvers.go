@@ -181,12 +181,16 @@ func (r *queryResolver) History(ctx context.Context, sku string, location string
 
 // DeadLetters is the resolver for the deadLetters field.
 func (r *queryResolver) DeadLetters(ctx context.Context, first *int64, after *string) ([]*model.DeadLetter, error) {
-	return page(first, 500, func(n int) ([]store.DeadLetter, error) { return r.Store.DeadLetters(ctx, deref(after), n) }, deadLetter)
+	return page(first, 500, func(n int) ([]store.DeadLetter, error) {
+		return afterID(r.Store.DeadLetters(ctx, deref(after), n))
+	}, deadLetter)
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *queryResolver) Alerts(ctx context.Context, first *int64, after *string) ([]*model.Alert, error) {
-	return page(first, 500, func(n int) ([]store.Alert, error) { return r.Store.Alerts(ctx, deref(after), n) }, alert)
+	return page(first, 500, func(n int) ([]store.Alert, error) {
+		return afterID(r.Store.Alerts(ctx, deref(after), n))
+	}, alert)
 }
 
 // PendingMappings is the resolver for the pendingMappings field.
