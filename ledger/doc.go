@@ -25,8 +25,11 @@
 //     an order event, and applying both would count it twice.
 //   - transferred: on hand moves between two locations in one commit.
 //
-// A change that makes a quantity negative is applied, recorded with the
-// outcome oversold and raises an alert: never silently.
+// A change that takes a quantity below zero, or further below, is applied,
+// recorded with the outcome oversold and raises an alert: never silently.
+// Available counts as lowered by what the event moved (on hand less
+// committed), not by a change of safety stock; an event that leaves a
+// negative quantity as it was or raises it is not flagged again.
 //
 // # Delivery semantics
 //

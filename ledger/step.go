@@ -93,7 +93,7 @@ func finish(e store.Entry, p, next store.Projection, ev *event.Event) Change {
 	}
 	e.Result = next.Quantities
 	c := Change{Entry: e, Projection: next}
-	if negative(next.Quantities) && (e.Delta.Available < 0 || e.Delta.OnHand < 0 || e.Delta.Committed < 0) {
+	if overdrawn(next.Quantities, e.Delta) {
 		c.Entry.Outcome = store.OutcomeOversold
 		c.Entry.Note = fmt.Sprintf("on hand %d, committed %d, available %d after %s", next.OnHand, next.Committed, next.Available, ev.Type.Short())
 		what := "oversold"
@@ -116,7 +116,17 @@ func finish(e store.Entry, p, next store.Projection, ev *event.Event) Change {
 	return c
 }
 
-func negative(q store.Quantities) bool { return q.OnHand < 0 || q.Committed < 0 || q.Available < 0 }
+// overdrawn reports whether a change by delta left a quantity of q below
+// zero by lowering it: on hand or committed, or available by what the
+// event moved (on hand less committed; not a change of safety stock). An
+// event that leaves a negative quantity as it was or raises it (a
+// receipt, a cancel, a shipment of what was committed) took nothing that
+// was not there, and raises no alert of its own.
+func overdrawn(q, delta store.Quantities) bool {
+	return q.OnHand < 0 && delta.OnHand < 0 ||
+		q.Committed < 0 && delta.Committed < 0 ||
+		q.Available < 0 && delta.OnHand-delta.Committed < 0
+}
 
 // count applies a counted event: an on-hand count sets on hand unless it is
 // stale; an available count is an observation.
