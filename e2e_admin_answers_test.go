@@ -21,6 +21,7 @@ skus: [{sku: CAT-1}]
 		{`mutation{ adjustStock(input:{sku:"NOPE", location:"web", delta:1, reason:"correction"}){ applied } }`, `unknown sku "NOPE"`},
 		{`mutation{ countStock(input:{sku:"CAT-1", location:"mars", quantity:3}){ applied } }`, `unknown location "mars"`},
 		{`mutation{ transferStock(input:{sku:"CAT-1", from:"web", to:"mars", quantity:1}){ applied } }`, `unknown location "mars"`},
+		{`mutation{ countStock(input:{sku:"CAT-1", location:"web", quantity:3, countedAt:"2030-01-01T00:00:00Z"}){ applied } }`, "more than 5m0s in the future"},
 	} {
 		errs := gql(t, base, testAdminKey, tc.mutation, nil, nil)
 		if code(errs) != "BAD_USER_INPUT" || !strings.Contains(errs[0].Message, tc.says) {

@@ -127,6 +127,41 @@ func TestPOSAndSquareThroughTheGateway(t *testing.T) {
 			t.Fatalf("POS-SOCK at hamburg after mapping lyon-1: on hand %d, want 13", q.Availability.OnHand)
 		}
 	}
+
+	// A count dated in 2099 (a till with a wrong clock) is kept as a dead
+	// letter, not applied: the count after it, dated now, is not stale.
+	for i, at := range []string{"2099-01-01T00:00:00Z", time.Now().UTC().Format(time.RFC3339)} {
+		b := []byte(fmt.Sprintf(`{"idempotencyKey":"hamburg-count-%d","store":"hamburg","register":"1","sentAt":%q,"movements":[`+
+			`{"type":"count","sku":"POS-CNT","quantity":%d,"at":%q}]}`, i, time.Now().UTC().Format(time.RFC3339), 50-42*i, at))
+		if code, body := send("/webhooks/till", b, map[string]string{pos.HeaderSignature: pos.Sign(posSecret, time.Now(), b)}); code != http.StatusOK {
+			t.Fatalf("count batch %d answered %d %s", i, code, body)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var q struct {
+			Availability level `json:"availability"`
+		}
+		gql(t, base, testStoreKey, `{ availability(sku:"POS-CNT", location:"hamburg"){ onHand } }`, nil, &q)
+		if q.Availability.OnHand == 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POS-CNT at hamburg: on hand %d, want 8 (the count dated now)", q.Availability.OnHand)
+		}
+	}
+	var dl struct {
+		DeadLetters []struct{ Reason string } `json:"deadLetters"`
+	}
+	if errs := gql(t, base, testAdminKey, `{ deadLetters{ reason } }`, nil, &dl); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	found := false
+	for _, d := range dl.DeadLetters {
+		found = found || strings.Contains(d.Reason, "after the ledger's clock")
+	}
+	if !found {
+		t.Errorf("dead letters %+v; want the count dated 2099", dl.DeadLetters)
+	}
 }
 
 // TestAmazonSQSThroughTheGateway feeds an SP-API FBA inventory

@@ -107,6 +107,10 @@ func (s *Service) Count(ctx context.Context, c Count) (Submitted, error) {
 	if c.Reason == "" {
 		c.Reason = "count"
 	}
+	if now := s.opts.Now(); c.State == event.StateOnHand && c.At.After(now.Add(ledger.MaxCountAhead)) {
+		return Submitted{}, fmt.Errorf("%w: count: countedAt %s is more than %v in the future; a count dated later would make every count until then stale",
+			event.ErrInvalid, c.At.UTC().Format(time.RFC3339), ledger.MaxCountAhead)
+	}
 	return s.movement(ctx, "count", event.StockCounted, c.IdempotencyKey, c.Actor, event.Movement{
 		SKU: c.SKU, Location: c.Location, Quantity: c.Quantity, State: c.State, Reason: c.Reason, OccurredAt: c.At,
 	})

@@ -18,7 +18,9 @@
 //   - adjusted: on hand changes by the signed delta.
 //   - counted (on hand): on hand becomes the count, unless the count is
 //     older than the last count applied for that key: then the entry is
-//     recorded as stale and nothing changes.
+//     recorded as stale and nothing changes. A count dated more than
+//     MaxCountAhead after the ledger's clock is kept as a dead letter: it
+//     would make every count until its date stale.
 //   - counted (available): a channel's report; recorded as observed and
 //     compared with the ledger's available, raising a drift alert on a
 //     difference. It never changes quantities: the sale behind it arrives as

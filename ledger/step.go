@@ -20,6 +20,11 @@ type Change struct {
 // Moved reports whether the change moved any quantity.
 func (c Change) Moved() bool { return c.Entry.Delta != (store.Quantities{}) }
 
+// MaxCountAhead is how far after the ledger's clock a count of on hand
+// may be dated. A later one is kept as a dead letter instead of applied:
+// a count dated next year would make every count until then stale.
+const MaxCountAhead = 5 * time.Minute
+
 // Step applies a stock-moving event to the projection of the key it names
 // and returns the changes, one per key it touches (two for a transfer: the
 // source first). before holds the current projections of those keys in the
@@ -67,6 +72,11 @@ func Step(ev *event.Event, before []store.Projection, safety []int64, now time.T
 		in := apply(base(1), before[1], safety[1], store.Quantities{OnHand: q}, ev)
 		return []Change{out, in}, nil
 	case event.StockCounted:
+		if m.State != event.StateAvailable && m.OccurredAt.After(now.Add(MaxCountAhead)) {
+			// Applied, it would make every count until that date stale.
+			return nil, fmt.Errorf("ledger: count dated %s, more than %v after the ledger's clock (%s): a wrong clock or date; count again",
+				m.OccurredAt.Format(time.RFC3339), MaxCountAhead, now.Format(time.RFC3339))
+		}
 		return []Change{count(base(0), before[0], safety[0], ev)}, nil
 	}
 	return nil, fmt.Errorf("ledger: no rule for %s", ev.Type)

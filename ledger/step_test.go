@@ -195,3 +195,29 @@ func TestEchoConfirmationRaisesNoDrift(t *testing.T) {
 		t.Fatalf("echo confirmation = %+v; want an observation with no alert and no change", c)
 	}
 }
+
+// TestStepRefusesACountFromTheFuture: a count of on hand dated past
+// MaxCountAhead is refused (the ledger keeps it as a dead letter), since
+// applied it would make every count until that date stale; a channel's
+// available observation, which never makes anything stale, is not.
+func TestStepRefusesACountFromTheFuture(t *testing.T) {
+	t.Parallel()
+	now := t0
+	for _, c := range []struct {
+		name  string
+		at    time.Time
+		state string
+		ok    bool
+	}{
+		{"now", now, event.StateOnHand, true},
+		{"a clock a little ahead", now.Add(MaxCountAhead), event.StateOnHand, true},
+		{"next year", now.AddDate(1, 0, 0), event.StateOnHand, false},
+		{"an observation from next year", now.AddDate(1, 0, 0), event.StateAvailable, true},
+	} {
+		ev := movement(t, event.StockCounted, 4, func(m *event.Movement) { m.OccurredAt, m.State = c.at, c.state })
+		_, err := Step(ev, []store.Projection{proj(10, 2)}, []int64{0}, now)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v; want ok=%v", c.name, err, c.ok)
+		}
+	}
+}
