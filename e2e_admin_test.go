@@ -318,8 +318,8 @@ func TestItemsStockAtCountTransfer(t *testing.T) {
 				}
 			}
 			PageInfo struct {
-				HasNextPage bool
-				EndCursor   *string
+				HasNextPage, HasPreviousPage bool
+				StartCursor, EndCursor       *string
 			}
 		}
 	}
@@ -327,8 +327,13 @@ func TestItemsStockAtCountTransfer(t *testing.T) {
 	var after *string
 	for pages := 0; ; pages++ {
 		var p items
-		if errs := gql(t, base, testStoreKey, `query($a:String){ items(first:2, after:$a){ edges{ cursor node{ sku available levels{ location } } } pageInfo{ hasNextPage endCursor } } }`, map[string]any{"a": after}, &p); len(errs) != 0 {
+		if errs := gql(t, base, testStoreKey, `query($a:String){ items(first:2, after:$a){ edges{ cursor node{ sku available levels{ location } } } pageInfo{ hasNextPage hasPreviousPage startCursor endCursor } } }`, map[string]any{"a": after}, &p); len(errs) != 0 {
 			t.Fatal(errs)
+		}
+		// Relay's PageInfo: the page's first cursor, and whether one came before.
+		if pi, edges := p.Items.PageInfo, p.Items.Edges; pi.HasPreviousPage != (pages > 0) ||
+			len(edges) > 0 && (pi.StartCursor == nil || *pi.StartCursor != edges[0].Cursor) {
+			t.Errorf("page %d: pageInfo %+v, edges %+v", pages, pi, edges)
 		}
 		for _, e := range p.Items.Edges {
 			all = append(all, e.Node.Sku)

@@ -91,7 +91,12 @@ func (r *queryResolver) Items(ctx context.Context, first *int64, after *string, 
 	if err != nil {
 		return nil, err
 	}
-	return r.items(ctx, n, from, filter)
+	conn, err := r.items(ctx, n, from, filter)
+	if err != nil {
+		return nil, err
+	}
+	pageStart(conn.PageInfo, after, conn.Edges, func(e *model.ItemEdge) string { return e.Cursor })
+	return conn, nil
 }
 
 // StockAt is the resolver for the stockAt field.
@@ -135,6 +140,7 @@ func (r *queryResolver) AuditLog(ctx context.Context, first *int64, after *strin
 		conn.Edges = append(conn.Edges, &model.AuditEdge{Cursor: id, Node: e})
 		conn.PageInfo.EndCursor = &id
 	}
+	pageStart(conn.PageInfo, after, conn.Edges, func(e *model.AuditEdge) string { return e.Cursor })
 	return conn, nil
 }
 

@@ -230,3 +230,14 @@ func afterID[T any](items []T, err error) ([]T, error) {
 	}
 	return items, err
 }
+
+// pageStart completes a forward page's PageInfo as Relay's spec allows for
+// first/after paging: hasPreviousPage when an after cursor was given (the
+// item it names comes before the page), and the first edge's cursor.
+func pageStart[E any](pi *model.PageInfo, after *string, edges []*E, cursor func(*E) string) {
+	pi.HasPreviousPage = deref(after) != ""
+	if len(edges) > 0 {
+		c := cursor(edges[0])
+		pi.StartCursor = &c
+	}
+}

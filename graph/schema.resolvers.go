@@ -176,6 +176,7 @@ func (r *queryResolver) History(ctx context.Context, sku string, location string
 		c := seqCursor(es[len(es)-1].Seq)
 		conn.PageInfo.EndCursor = &c
 	}
+	pageStart(conn.PageInfo, after, conn.Edges, func(e *model.LedgerEntryEdge) string { return e.Cursor })
 	return conn, nil
 }
 

@@ -367,9 +367,12 @@ type Mapping struct {
 type Mutation struct {
 }
 
+// Relay's PageInfo. Pages go forward (first, after): hasPreviousPage says whether an after cursor was given, which names an item before the page.
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	HasNextPage     bool    `json:"hasNextPage"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	StartCursor     *string `json:"startCursor,omitempty"`
+	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
 // What waits between acceptance and its effects. A webhook is acknowledged
