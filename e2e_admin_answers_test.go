@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +93,36 @@ func TestOneLogFormat(t *testing.T) {
 	startGateway(t, "--config", writeConfig(t, t.TempDir(), ""), "--log-json")
 	if _, ok := slog.Default().Handler().(*slog.JSONHandler); !ok {
 		t.Fatalf("default handler after start with --log-json is %T, want *slog.JSONHandler", slog.Default().Handler())
+	}
+}
+
+// TestSubscriptionNeedsAStream: a subscription sent as a plain POST is
+// refused at once with where to send it, instead of holding the request
+// until the first change; GET refuses it too.
+func TestSubscriptionNeedsAStream(t *testing.T) {
+	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), ""))
+	const sub = `subscription{ availabilityChanged(skus:["SUB-1"]){ sku } }`
+	done := make(chan []gqlError, 1)
+	go func() { done <- gql(t, base, testStoreKey, sub, nil, nil) }()
+	select {
+	case errs := <-done:
+		if len(errs) != 1 || !strings.Contains(errs[0].Message, "needs a stream") || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
+			t.Errorf("POST of a subscription: %+v", errs)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("POST of a subscription still waiting after 5 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/graphql?query="+url.QueryEscape(sub), nil)
+	req.Header.Set("Authorization", "Bearer "+testStoreKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET of a subscription: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK || !strings.Contains(string(b), "only allow query operations") {
+		t.Errorf("GET of a subscription answered %d %s; want gqlgen's refusal", resp.StatusCode, b)
 	}
 }

@@ -75,10 +75,11 @@ func NewHandler(r *Resolver, opts *HandlerOptions) http.Handler {
 	})
 	srv.AddTransport(transport.SSE{}) // before POST: SSE claims POST with Accept: text/event-stream
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.GET{}) // answers queries only
+	srv.AddTransport(oneShot{transport.POST{}})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(persistedQueries{extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)}})
+	srv.Use(noStreamOverOneShot{})
 	srv.Use(extension.FixedComplexityLimit(o.ComplexityLimit))
 	srv.Use(depthLimit(o.MaxDepth))
 	if o.Audit != nil {
