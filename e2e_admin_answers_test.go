@@ -126,3 +126,31 @@ func TestSubscriptionNeedsAStream(t *testing.T) {
 		t.Errorf("GET of a subscription answered %d %s; want gqlgen's refusal", resp.StatusCode, b)
 	}
 }
+
+// TestIdempotencyKeyReusedForAnotherRequest: a retry with the same key
+// and arguments answers the first call's outcome; the same key with other
+// arguments is refused, since answering the first outcome would let the
+// caller believe the second request happened.
+func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
+	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), ""))
+	adjust := func(delta int) []gqlError {
+		return gql(t, base, testAdminKey, `mutation($d:Int!){ adjustStock(input:{sku:"IDEM-1", location:"web", delta:$d, reason:"correction", idempotencyKey:"idem-1"}){ applied } }`,
+			map[string]any{"d": delta}, nil)
+	}
+	for i := range 2 {
+		if errs := adjust(2); len(errs) > 0 {
+			t.Fatalf("call %d with the same arguments: %+v", i+1, errs)
+		}
+	}
+	errs := adjust(3)
+	if len(errs) != 1 || errs[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(errs[0].Message, "other arguments") {
+		t.Fatalf("the key reused with delta 3: %+v; want BAD_USER_INPUT", errs)
+	}
+	var q struct {
+		Availability level `json:"availability"`
+	}
+	gql(t, base, testStoreKey, `{ availability(sku:"IDEM-1", location:"web"){ onHand } }`, nil, &q)
+	if q.Availability.OnHand != 2 {
+		t.Errorf("on hand %d, want 2 (one adjustment of 2)", q.Availability.OnHand)
+	}
+}

@@ -4,7 +4,10 @@
 package admin
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -153,6 +156,9 @@ func (s *Service) movement(ctx context.Context, kind string, t event.Type, key, 
 			}
 		}
 	}
+	if err := s.claim(ctx, kind, key, m); err != nil {
+		return Submitted{}, err
+	}
 	m.Connector = ConnectorID
 	m.SourceEventID = kind + ":" + key
 	if kind == "adjust" {
@@ -169,6 +175,36 @@ func (s *Service) movement(ctx context.Context, kind string, t event.Type, key, 
 	}
 	dedup := "admin:" + kind + ":" + key
 	return s.submit(ctx, dedup, ev)
+}
+
+// ErrKeyReused: an idempotency key already used for a different request.
+// Answering the first request's outcome would let the caller believe the
+// second one happened.
+var ErrKeyReused = errors.New("admin: idempotency key reused for a different request")
+
+// claim records what key is first used for and refuses it for anything
+// else: a retry of the same request passes. m is the command as given
+// (OccurredAt zero when the caller gave no time).
+func (s *Service) claim(ctx context.Context, kind, key string, m event.Movement) error {
+	at := ""
+	if !m.OccurredAt.IsZero() {
+		at = m.OccurredAt.UTC().Format(time.RFC3339Nano)
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q %d %q %q %q", kind, m.SKU, m.Location, m.ToLocation, m.Quantity, m.State, m.Reason, at))
+	r := store.Record{Kind: store.RecordIdempotency, ID: kind + ":" + key, Data: []byte(hex.EncodeToString(sum[:])), UpdatedAt: s.opts.Now().UTC()}
+	err := s.st.CreateRecord(ctx, r)
+	if !errors.Is(err, store.ErrDuplicate) {
+		return err
+	}
+	first, err := s.st.GetRecord(ctx, r.Kind, r.ID)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(first.Data, r.Data) {
+		return fmt.Errorf("%w: %s key %q was first used at %s with other arguments; use a new key",
+			ErrKeyReused, kind, key, first.UpdatedAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (s *Service) submit(ctx context.Context, dedup string, ev *event.Event) (Submitted, error) {

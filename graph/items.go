@@ -150,7 +150,7 @@ func (r *queryResolver) stockAt(ctx context.Context, k store.Key, at int64) (*mo
 // submitted answers a stock command: it waits up to 2s for the ledger to
 // apply the event and returns the key's level.
 func (r *mutationResolver) submitted(ctx context.Context, sub admin.Submitted, err error, k store.Key) (*model.AdjustStockPayload, error) {
-	if errors.Is(err, event.ErrInvalid) {
+	if errors.Is(err, event.ErrInvalid) || errors.Is(err, admin.ErrKeyReused) {
 		return nil, badInput(err.Error())
 	}
 	if err != nil {

@@ -21,6 +21,9 @@ const (
 	RecordAudit = "audit"
 	// RecordChannelRule holds one channel rule set at runtime.
 	RecordChannelRule = "channelrule"
+	// RecordIdempotency holds what an admin command's idempotency key was
+	// first used for, so that the key reused for another request is refused.
+	RecordIdempotency = "idempotency"
 )
 
 // Record is one document of admin state, kept by kind and id.
