@@ -371,6 +371,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	for _, c := range cfg.Connectors {
 		fmt.Fprintf(stdout, "  webhook:   %s/webhooks/%s  (%s)\n", base, c.ID, c.Kind)
 	}
+	if len(cfg.Connectors) == 0 {
+		fmt.Fprintf(stdout, "  webhooks:  %s/webhooks/{connector}  (none configured yet: --config, see examples/stockgate.yaml, or the createConnector mutation)\n", base)
+	}
 	fmt.Fprintf(stdout, "  store:     %s\n", redact(cfg.Store))
 	if bootstrapKey != "" {
 		fmt.Fprintf(stdout, "  admin key: %s  (created now and kept in %s; shown once)\n", bootstrapKey, cfg.DataDir+"/"+auth.BootstrapFile)
