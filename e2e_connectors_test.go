@@ -448,8 +448,8 @@ func TestShopifyStaleAfterAMapping(t *testing.T) {
 	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"shop", kind:LOCATION, externalId:"655441999", internal:"hamburg"){ replayed } }`, nil, nil); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if code, body := post(t, level("2", 7, "2026-11-20T05:31:00Z")); code != http.StatusOK {
-		t.Fatalf("older level answered %d %s", code, body)
+	if code, body := post(t, level("2", 7, "2026-11-20T05:31:00Z")); code != http.StatusOK || !strings.Contains(body, `"status":"stale"`) {
+		t.Fatalf("older level answered %d %s; want 200, stale", code, body)
 	}
 	// A newer one after it shows that the ledger has caught up.
 	if code, body := post(t, level("3", 6, "2026-11-20T06:05:00Z")); code != http.StatusOK {

@@ -91,6 +91,11 @@ type Result struct {
 	// nothing: it is answered as accepted and logged, so that a
 	// subscription made by mistake is visible, and nothing is stored.
 	Ignored string
+	// Stale says why a delivery is older than one the connector has
+	// already seen for the same thing (a level, an order) and so moves
+	// nothing: it has no events or dead letters; its dedup key is kept and
+	// it is answered {"status":"stale"} with this reason, and logged.
+	Stale string
 }
 
 // Inbound is the receiving side of a connector.

@@ -126,13 +126,14 @@ func (h *Handler) Notify() {
 // Answer is the JSON body of every reply.
 type Answer struct {
 	// Status is accepted, duplicate, ignored (a kind of delivery the
-	// connector does not map: nothing stored) or error.
+	// connector does not map: nothing stored), stale (older than one
+	// already seen: nothing applied) or error.
 	Status string `json:"status"`
 	// Events is how many canonical events were accepted.
 	Events int `json:"events,omitempty"`
 	// Unmapped is how many parts were kept as dead letters.
 	Unmapped int `json:"unmapped,omitempty"`
-	// Reason says why an ignored delivery moved nothing.
+	// Reason says why an ignored or stale delivery moved nothing.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
@@ -217,6 +218,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case dup:
 		reply(w, http.StatusOK, Answer{Status: "duplicate"})
+		return
+	case res.Stale != "":
+		log().Info("webhook stale", "topic", res.Topic, "reason", res.Stale)
+		reply(w, http.StatusOK, Answer{Status: "stale", Reason: res.Stale})
 		return
 	}
 	for _, u := range res.Unmapped {

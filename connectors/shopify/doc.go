@@ -92,8 +92,11 @@
 // the newest trigger time (X-Shopify-Triggered-At, else the body's
 // updated_at) per inventory level for inventory_levels/*, and per order
 // for orders/updated and orders/cancelled; a delivery strictly older than
-// its key's mark normalizes to no events and Result.Topic ending in
-// StaleSuffix, and the ingest answers it 200 so Shopify does not retry it.
+// its key's mark normalizes to no events, Result.Topic ending in
+// StaleSuffix and Result.Stale saying why; the ingest answers it 200
+// {"status":"stale"} (so Shopify does not retry it) and logs it. The marks
+// outlive a connector rebuilt at runtime (WatermarksByConnector), not a
+// restart.
 // A redelivery of the same event has the same trigger time and is never
 // stale. orders/create is never stale: a later snapshot may no longer
 // commit lines that shipped since, so its commits must not be dropped.

@@ -497,6 +497,7 @@ func (n *normalizer) stale(key string, body stamp) (bool, error) {
 		return false, nil
 	}
 	n.res.Topic = n.topic + StaleSuffix
+	n.res.Stale = fmt.Sprintf("%s triggered at %s, before a delivery already seen for %s", n.topic, at.Format(time.RFC3339Nano), key)
 	n.res.Events, n.res.Unmapped = nil, nil
 	return true, nil
 }
