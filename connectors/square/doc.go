@@ -59,8 +59,8 @@
 //	  fetch: 404 (NotFound)   dead letter
 //	  fetch: any other error  Normalize returns it (not ErrMalformed): the
 //	                          ingest answers 500 and Square redelivers
-//	catalog.version.updated   nothing; Result.Topic tells the operator to
-//	                          refresh Items
+//	catalog.version.updated   nothing; Result.Ignored tells the operator
+//	                          how new variations get their SKU
 //	anything else             nothing (webhooks.test_notification, …)
 //
 // An IN_STOCK count is Square's absolute, sellable quantity of one item

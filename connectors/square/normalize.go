@@ -89,7 +89,10 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 		err = n.order(env.Data.Object, "order_updated")
 	case TypeCatalogVersionUpdated:
 		// The catalog changed (variations, SKUs): a trigger to refresh
-		// Items, not a stock change (ref §3). Result.Topic says so.
+		// Items, not a stock change (ref §3). Answered and logged as
+		// ignored, with what the operator does about it.
+		n.res.Ignored = "the Square catalog changed; stockgate does not fetch it: a new item variation's counts and orders " +
+			"wait in pendingMappings until map(kind: SKU) names its SKU"
 	default:
 		n.res.Ignored = "square event type " + strconv.Quote(env.Type) + " moves no stock stockgate maps"
 	}

@@ -102,8 +102,9 @@ func TestNormalizeTypes(t *testing.T) {
 			dedup: "square:" + testMerchant + ":27c4e9a0-6f1b-4d83-b5e2-9a8d3c7f0e14",
 		},
 		{
-			name: "catalog change is a topic, no events", file: "catalog_version_updated.json", topic: TypeCatalogVersionUpdated,
-			dedup: "square:" + testMerchant + ":f3b9a6d2-8e15-4c70-9d4a-2b6e1f8c5a39",
+			name: "catalog change: no events, ignored with what to do", file: "catalog_version_updated.json", topic: TypeCatalogVersionUpdated,
+			dedup:   "square:" + testMerchant + ":f3b9a6d2-8e15-4c70-9d4a-2b6e1f8c5a39",
+			ignored: "map(kind: SKU)",
 		},
 		{
 			name: "other types: object not parsed, ignored", topic: "customer.created", dedup: "square:M:e",
