@@ -4,36 +4,16 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the gateway's writes and the
-// test's reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestBannerSaysWhereEverythingIs: with no configuration at all (the
 // README's first command), the gateway prints its GraphQL endpoint, where
 // webhooks go, and the admin key it created.
 func TestBannerSaysWhereEverythingIs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	var out bytes.Buffer // read once run has returned
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {

@@ -100,17 +100,8 @@ func TestPOSAndSquareThroughTheGateway(t *testing.T) {
 	if code, body := send("/webhooks/till", lyon, map[string]string{pos.HeaderSignature: pos.Sign(posSecret, time.Now(), lyon)}); code != http.StatusOK || !strings.Contains(body, `"unmapped":1`) {
 		t.Fatalf("batch of an unlisted store answered %d %s; want accepted with one unmapped part", code, body)
 	}
-	var mapped struct {
-		Map struct {
-			Replayed     int64 `json:"replayed"`
-			StillPending int64 `json:"stillPending"`
-		} `json:"map"`
-	}
-	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"till", kind:LOCATION, externalId:"lyon-1", internal:"hamburg"){ replayed stillPending } }`, nil, &mapped); len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	if mapped.Map.Replayed != 1 || mapped.Map.StillPending != 0 {
-		t.Fatalf("map of POS store lyon-1 = %+v; want one replayed, none pending", mapped.Map)
+	if replayed, pending := mapLocation(t, base, "till", "lyon-1", "hamburg"); replayed != 1 || pending != 0 {
+		t.Fatalf("map of POS store lyon-1: %d replayed, %d pending; want one replayed, none pending", replayed, pending)
 	}
 	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"till", kind:SKU, externalId:"x", internal:"POS-SOCK"){ replayed } }`, nil, nil); len(errs) == 0 || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
 		t.Fatalf("a SKU mapping for a POS was accepted: %+v", errs)
@@ -240,17 +231,8 @@ func TestPendingMappingAppliesOnceMapped(t *testing.T) {
 	if len(errs) == 0 || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
 		t.Fatalf("a non-numeric Shopify location id was accepted: %+v", errs)
 	}
-	var mapped struct {
-		Map struct {
-			Replayed     int64 `json:"replayed"`
-			StillPending int64 `json:"stillPending"`
-		} `json:"map"`
-	}
-	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"shop", kind:LOCATION, externalId:"77001", internal:"hamburg"){ replayed stillPending } }`, nil, &mapped); len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	if mapped.Map.Replayed != 1 || mapped.Map.StillPending != 0 {
-		t.Fatalf("map = %+v; want one replayed, none pending", mapped.Map)
+	if replayed, pending := mapLocation(t, base, "shop", "77001", "hamburg"); replayed != 1 || pending != 0 {
+		t.Fatalf("map: %d replayed, %d pending; want one replayed, none pending", replayed, pending)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -464,4 +446,21 @@ func TestShopifyStaleAfterAMapping(t *testing.T) {
 	if ids := history(t, base, "STALE-SKU", "berlin"); len(ids) != 2 {
 		t.Fatalf("history = %v; want the 06:00 and 06:05 levels only (05:31 is stale)", ids)
 	}
+}
+
+// mapLocation maps a connector's location id to a stockgate location and
+// returns how many waiting deliveries were replayed and are still pending.
+func mapLocation(t *testing.T, base, connector, external, internal string) (replayed, pending int64) {
+	t.Helper()
+	var mapped struct {
+		Map struct {
+			Replayed     int64 `json:"replayed"`
+			StillPending int64 `json:"stillPending"`
+		} `json:"map"`
+	}
+	if errs := gql(t, base, testAdminKey, `mutation($c:String!,$e:String!,$i:String!){ map(connector:$c, kind:LOCATION, externalId:$e, internal:$i){ replayed stillPending } }`,
+		map[string]any{"c": connector, "e": external, "i": internal}, &mapped); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return mapped.Map.Replayed, mapped.Map.StillPending
 }
