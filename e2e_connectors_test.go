@@ -106,18 +106,7 @@ func TestPOSAndSquareThroughTheGateway(t *testing.T) {
 	if errs := gql(t, base, testAdminKey, `mutation{ map(connector:"till", kind:SKU, externalId:"x", internal:"POS-SOCK"){ replayed } }`, nil, nil); len(errs) == 0 || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
 		t.Fatalf("a SKU mapping for a POS was accepted: %+v", errs)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var q struct {
-			Availability level `json:"availability"`
-		}
-		gql(t, base, testStoreKey, `{ availability(sku:"POS-SOCK", location:"hamburg"){ onHand } }`, nil, &q)
-		if q.Availability.OnHand == 13 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("POS-SOCK at hamburg after mapping lyon-1: on hand %d, want 13", q.Availability.OnHand)
-		}
-	}
+	waitOnHand(t, base, "POS-SOCK", "hamburg", 13) // after mapping lyon-1
 
 	// A count dated in 2099 (a till with a wrong clock) is kept as a dead
 	// letter, not applied: the count after it, dated now, is not stale.
@@ -128,18 +117,7 @@ func TestPOSAndSquareThroughTheGateway(t *testing.T) {
 			t.Fatalf("count batch %d answered %d %s", i, code, body)
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var q struct {
-			Availability level `json:"availability"`
-		}
-		gql(t, base, testStoreKey, `{ availability(sku:"POS-CNT", location:"hamburg"){ onHand } }`, nil, &q)
-		if q.Availability.OnHand == 8 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("POS-CNT at hamburg: on hand %d, want 8 (the count dated now)", q.Availability.OnHand)
-		}
-	}
+	waitOnHand(t, base, "POS-CNT", "hamburg", 8) // the count dated now
 	var dl struct {
 		DeadLetters []struct{ Reason string } `json:"deadLetters"`
 	}
@@ -463,4 +441,21 @@ func mapLocation(t *testing.T, base, connector, external, internal string) (repl
 		t.Fatal(errs)
 	}
 	return mapped.Map.Replayed, mapped.Map.StillPending
+}
+
+// waitOnHand waits up to 10 s for sku's on hand at loc to be want.
+func waitOnHand(t *testing.T, base, sku, loc string, want int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var q struct {
+			Availability level `json:"availability"`
+		}
+		gql(t, base, testStoreKey, `query($s:String!,$l:String!){ availability(sku:$s, location:$l){ onHand } }`, map[string]any{"s": sku, "l": loc}, &q)
+		if q.Availability.OnHand == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s at %s: on hand %d, want %d", sku, loc, q.Availability.OnHand, want)
+		}
+	}
 }
