@@ -296,24 +296,9 @@ func TestShopifyLearnsSKUsAndKeepsThem(t *testing.T) {
 // moves no stock but is recorded on the channel as an alert, once, even
 // when Amazon delivers it twice.
 func TestAmazonListingStatusIsRecorded(t *testing.T) {
-	const ebSecret = "eventbridge-secret-0123456789"
-	t.Setenv("E2E_EB_SECRET", ebSecret)
-	dir := t.TempDir()
-	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: amazon
-    kind: amazon
-    secrets: [env:E2E_EB_SECRET]
-    defaultLocation: web
-`))
-	body, err := os.ReadFile("connectors/amazon/testdata/listings_item_status_change.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 2; i++ {
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/amazon", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+ebSecret)
-		if code, resp := post(t, req); code != http.StatusOK {
-			t.Fatalf("listing status answered %d %s", code, resp)
-		}
+	base, send := startAmazonGateway(t, "")
+	for range 2 {
+		send("listings_item_status_change.json")
 	}
 	var a struct {
 		Alerts []struct{ Kind, Sku, Message string } `json:"alerts"`
@@ -331,28 +316,9 @@ func TestAmazonListingStatusIsRecorded(t *testing.T) {
 // before a late one. The shipment takes the units from on hand and never
 // leaves committed below zero; the late Unshipped commits nothing twice.
 func TestAmazonShipmentBeforeItsOrder(t *testing.T) {
-	const ebSecret = "eventbridge-secret-0123456789"
-	t.Setenv("E2E_EB_SECRET", ebSecret)
-	dir := t.TempDir()
-	base := startGateway(t, "--config", writeConfig(t, dir, `  - id: amazon
-    kind: amazon
-    secrets: [env:E2E_EB_SECRET]
-    defaultLocation: web
-    items: {NP-SOCK-MOSS-M: SOCK-TRL-M-MOSS}
+	base, send := startAmazonGateway(t, `    items: {NP-SOCK-MOSS-M: SOCK-TRL-M-MOSS}
     locations: {6c1f0e52-8a7d-4f3b-9e21-0d5b7a3c4e11: web}
-`))
-	send := func(file string) {
-		t.Helper()
-		body, err := os.ReadFile("connectors/amazon/testdata/" + file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/amazon", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+ebSecret)
-		if code, resp := post(t, req); code != http.StatusOK {
-			t.Fatalf("%s answered %d %s", file, code, resp)
-		}
-	}
+`)
 	level := func(sku string) level {
 		var q struct {
 			Availability level `json:"availability"`
@@ -456,6 +422,33 @@ func waitOnHand(t *testing.T, base, sku, loc string, want int64) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s at %s: on hand %d, want %d", sku, loc, q.Availability.OnHand, want)
+		}
+	}
+}
+
+// startAmazonGateway starts a gateway with an Amazon connector "amazon"
+// (EventBridge's header secret, default location web, extra lines of its
+// configuration) and returns it with a function that delivers one of the
+// connector's testdata files to it, expecting 200.
+func startAmazonGateway(t *testing.T, extra string) (base string, send func(file string)) {
+	t.Helper()
+	const ebSecret = "eventbridge-secret-0123456789"
+	t.Setenv("E2E_EB_SECRET", ebSecret)
+	base = startGateway(t, "--config", writeConfig(t, t.TempDir(), `  - id: amazon
+    kind: amazon
+    secrets: [env:E2E_EB_SECRET]
+    defaultLocation: web
+`+extra))
+	return base, func(file string) {
+		t.Helper()
+		body, err := os.ReadFile("connectors/amazon/testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/amazon", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+ebSecret)
+		if code, resp := post(t, req); code != http.StatusOK {
+			t.Fatalf("%s answered %d %s", file, code, resp)
 		}
 	}
 }
