@@ -164,13 +164,7 @@ func TestRunConsumesAndDeletesOutbox(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l, st := newLedger(t)
-	topic := mempubsub.NewTopic(nil)
-	defer topic.Shutdown(ctx)
-	sub, err := mempubsub.NewSubscription(topic, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Shutdown(ctx)
+	topic, sub := memBus(t)
 
 	// Put an event in the outbox as the ingest handler would, and send it
 	// as the relay would, with its outbox seq.
@@ -315,13 +309,7 @@ func TestRunBacksOffWhileTheStoreFails(t *testing.T) {
 	st := store.New(drv)
 	defer st.Close()
 	l := New(st, &Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	topic := mempubsub.NewTopic(nil)
-	defer topic.Shutdown(ctx)
-	sub, err := mempubsub.NewSubscription(topic, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Shutdown(ctx)
+	topic, sub := memBus(t)
 	applied := make(chan Result, 1)
 	go l.Run(ctx, sub, &RunOptions{Workers: 4, Applied: func(r Result) { applied <- r }})
 	ev := movement(t, event.StockReceived, 3, nil)

@@ -50,13 +50,7 @@ func TestRunKeepsEachSKUsOrder(t *testing.T) {
 	st := store.New(memstore.New(nil))
 	defer st.Close()
 	l := New(st, &Options{Catalog: &slowFirstLook{seen: map[string]bool{}}})
-	topic := mempubsub.NewTopic(nil)
-	defer topic.Shutdown(ctx)
-	sub, err := mempubsub.NewSubscription(topic, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Shutdown(ctx)
+	topic, sub := memBus(t)
 
 	const skus = 20
 	applied := make(chan Result, 2*skus)
@@ -173,4 +167,18 @@ func TestDeadLetterPerOutboxMessage(t *testing.T) {
 			t.Fatalf("after delivery %d: %d dead letters, want %d", i+1, len(dls), c.kept)
 		}
 	}
+}
+
+// memBus returns a mem:// topic and a subscription to it, shut down when
+// t ends.
+func memBus(t *testing.T) (*gcpubsub.Topic, *gcpubsub.Subscription) {
+	t.Helper()
+	topic := mempubsub.NewTopic(nil)
+	t.Cleanup(func() { _ = topic.Shutdown(context.Background()) })
+	sub, err := mempubsub.NewSubscription(topic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Shutdown(context.Background()) })
+	return topic, sub
 }
