@@ -93,9 +93,9 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 
 // handle applies msg with actx, which a shutdown does not cancel, and
 // retries a failing store until ctx is done. order is msg's turn on its
-// SKU: passed once the event holds its key, or when handle returns.
+// SKU: passed once the event holds its key, finished when handle returns.
 func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, order *turn, del *deleter, applied func(Result)) {
-	defer order.pass()
+	defer order.finish()
 	var (
 		res Result
 		err error

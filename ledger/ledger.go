@@ -255,6 +255,14 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 
 	for attempt := 0; ; attempt++ {
 		if !locked {
+			if attempt > 0 {
+				// A retry after the keys were unlocked at queue time (a
+				// commit queued before this one failed): go after the
+				// SKU's earlier events, which may be retrying too. Never
+				// waited for with the keys locked, which an earlier
+				// event's retry needs.
+				order.waitFinished()
+			}
 			lock()
 		}
 		before := make([]store.Projection, len(keys))

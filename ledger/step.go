@@ -74,8 +74,10 @@ func Step(ev *event.Event, before []store.Projection, safety []int64, now time.T
 	case event.StockCounted:
 		if m.State != event.StateAvailable && m.OccurredAt.After(now.Add(MaxCountAhead)) {
 			// Applied, it would make every count until that date stale.
-			return nil, fmt.Errorf("ledger: count dated %s, more than %v after the ledger's clock (%s): a wrong clock or date; count again",
-				m.OccurredAt.Format(time.RFC3339), MaxCountAhead, now.Format(time.RFC3339))
+			// The reason names no clock reading: it is part of the dead
+			// letter's mark, which a redelivery must find again.
+			return nil, fmt.Errorf("ledger: count dated %s, more than %v after the ledger's clock: a wrong clock or date; count again",
+				m.OccurredAt.Format(time.RFC3339), MaxCountAhead)
 		}
 		return []Change{count(base(0), before[0], safety[0], ev)}, nil
 	}
