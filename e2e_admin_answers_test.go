@@ -146,11 +146,22 @@ func TestIdempotencyKeyReusedForAnotherRequest(t *testing.T) {
 	if len(errs) != 1 || errs[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(errs[0].Message, "other arguments") {
 		t.Fatalf("the key reused with delta 3: %+v; want BAD_USER_INPUT", errs)
 	}
+	// A command refused as invalid leaves its key free for the corrected one.
+	transfer := func(to string) []gqlError {
+		return gql(t, base, testAdminKey, `mutation($to:String!){ transferStock(input:{sku:"IDEM-1", from:"web", to:$to, quantity:1, idempotencyKey:"idem-t"}){ applied } }`,
+			map[string]any{"to": to}, nil)
+	}
+	if errs := transfer("web"); len(errs) != 1 || errs[0].Extensions["code"] != "BAD_USER_INPUT" {
+		t.Fatalf("a transfer to where it is from: %+v; want BAD_USER_INPUT", errs)
+	}
+	if errs := transfer("berlin"); len(errs) != 0 {
+		t.Fatalf("the corrected transfer with the same key: %+v", errs)
+	}
 	var q struct {
 		Availability level `json:"availability"`
 	}
 	gql(t, base, testStoreKey, `{ availability(sku:"IDEM-1", location:"web"){ onHand } }`, nil, &q)
-	if q.Availability.OnHand != 2 {
-		t.Errorf("on hand %d, want 2 (one adjustment of 2)", q.Availability.OnHand)
+	if q.Availability.OnHand != 1 {
+		t.Errorf("on hand %d, want 1 (one adjustment of 2, one unit moved to berlin)", q.Availability.OnHand)
 	}
 }

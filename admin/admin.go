@@ -156,9 +156,7 @@ func (s *Service) movement(ctx context.Context, kind string, t event.Type, key, 
 			}
 		}
 	}
-	if err := s.claim(ctx, kind, key, m); err != nil {
-		return Submitted{}, err
-	}
+	given := m // as the caller gave it, for the idempotency key's record
 	m.Connector = ConnectorID
 	m.SourceEventID = kind + ":" + key
 	if kind == "adjust" {
@@ -171,6 +169,10 @@ func (s *Service) movement(ctx context.Context, kind string, t event.Type, key, 
 	m.CorrelationID = "admin:" + actor + ":" + key
 	ev, err := event.NewMovement(t, "", m)
 	if err != nil {
+		return Submitted{}, err
+	}
+	// Claimed once the command is valid: a refused one leaves its key free.
+	if err := s.claim(ctx, kind, key, given); err != nil {
 		return Submitted{}, err
 	}
 	dedup := "admin:" + kind + ":" + key

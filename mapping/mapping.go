@@ -82,7 +82,8 @@ func New(st *store.Store, ing *ingest.Handler, conns []config.Connector, build B
 }
 
 // Merge returns c with the mappings added to its Items and Locations, or
-// for a POS connector its Stores (a stored mapping wins over the file's).
+// for a POS connector that lists its stores, its Stores (a stored mapping
+// wins over the file's).
 func Merge(c config.Connector, ms []store.Mapping) config.Connector {
 	c.Items, c.Locations, c.Stores = maps.Clone(c.Items), maps.Clone(c.Locations), maps.Clone(c.Stores)
 	for _, m := range ms {
@@ -98,6 +99,11 @@ func Merge(c config.Connector, ms []store.Mapping) config.Connector {
 		case store.MapLocation:
 			into := &c.Locations
 			if c.Kind == string(connectors.POS) {
+				if len(c.Stores) == 0 {
+					// Its store ids are its locations (mappable refuses
+					// new mappings; this one is from before).
+					continue
+				}
 				into = &c.Stores
 			}
 			if *into == nil {

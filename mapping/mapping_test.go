@@ -66,3 +66,11 @@ func TestMappableRefusesWhatAPOSCannotUse(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeLeavesAPOSWithoutStoresAlone(t *testing.T) {
+	c := config.Connector{ID: "pos", Kind: "pos"}
+	got := Merge(c, []store.Mapping{{Connector: "pos", Kind: store.MapLocation, External: "lyon-1", Internal: "lyon"}})
+	if len(got.Stores) != 0 {
+		t.Fatalf("stores %v: a mapping stored earlier turned a POS that takes store ids as locations strict", got.Stores)
+	}
+}
