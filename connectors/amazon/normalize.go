@@ -261,7 +261,12 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 // release or shipment of units never committed would leave committed
 // below zero and available too high. When the item's commit was applied
 // already, the ledger finds its id and applies only the release or
-// shipment; when the commit arrives later, it is the duplicate.
+// shipment; when the commit arrives later, it is the duplicate. The id
+// names the item's SKU and location: if either changed between the
+// notifications (a SupplySourceId or SellerSKU mapping changed), the item
+// is committed again at the new key and the old key keeps its units
+// committed, so available there is too low, never too high, until an
+// admin corrects it.
 func (n *normalizer) orderChange(ctx context.Context, nt *notification) error {
 	var p orderChangePayload
 	if err := n.decodePayload(nt, &p); err != nil {
