@@ -141,7 +141,7 @@ func TestRealClientResumesAndIsRevoked(t *testing.T) {
 		Reason string `json:"reason"`
 	}
 	line = rv.line(t, "the close")
-	if err := json.Unmarshal([]byte(line), &closed); err != nil || closed.Closed == 0 {
-		t.Fatalf("revoked client: %q %v", line, err)
+	if err := json.Unmarshal([]byte(line), &closed); err != nil || closed.Closed != 4403 {
+		t.Fatalf("revoked client: %q %v; want a 4403 close", line, err)
 	}
 }

@@ -580,7 +580,7 @@ func (c *wsConn) readMessage() ([]byte, error) {
 func (c *wsConn) readLoop(revoked bool) {
 	defer c.teardown()
 	if revoked {
-		c.closeWith(closeNormal, "terminated")
+		c.closeWith(closeForbidden, "key revoked")
 	} else {
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.t.initTimeout))
 	}
@@ -649,10 +649,11 @@ func (c *wsConn) teardown() {
 	c.t.untrack(c)
 }
 
-// watch closes the connection when key id is revoked (with 1000, as
-// gqlgen's transport does when its context ends).
+// watch closes the connection when key id is revoked, with 4403
+// Forbidden: graphql-ws clients take it as final, where after a 1000 they
+// would reconnect with the revoked key.
 func (c *wsConn) watch(id string) {
-	stop := c.t.keys.OnRevoke(id, func() { c.closeWith(closeNormal, "terminated") })
+	stop := c.t.keys.OnRevoke(id, func() { c.closeWith(closeForbidden, "key revoked") })
 	c.mu.Lock()
 	c.stopWatch = stop
 	closing := c.closing

@@ -599,8 +599,8 @@ func TestLiveWSRevocationCloses(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ce websocket.CloseError
-		if _, err := c.readErr(); !errors.As(err, &ce) {
-			t.Fatalf("header=%v: the revoked key's socket answered %v", header, err)
+		if _, err := c.readErr(); !errors.As(err, &ce) || ce.Code != closeForbidden {
+			t.Fatalf("header=%v: the revoked key's socket answered %v; want a 4403 close", header, err)
 		}
 		waitSubscribers(t, gw.hub, 0)
 	}
