@@ -13,10 +13,10 @@ import (
 type oneShotKey struct{}
 
 // oneShot is a transport that answers once (POST; GET refuses all but
-// queries itself). Given a
-// subscription, gqlgen's would hold the request until the subscription's
-// first event and then answer that alone; oneShot marks its requests so
-// that noStreamOverOneShot refuses subscriptions there instead.
+// queries itself). Given a subscription, gqlgen's would hold the request
+// until the subscription's first event and then answer that alone;
+// oneShot marks its requests so that noStreamOverOneShot refuses
+// subscriptions there instead.
 type oneShot struct{ graphql.Transport }
 
 // Do implements graphql.Transport.

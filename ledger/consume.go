@@ -72,8 +72,8 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 		})
 	}
 	// Every message received is handed to a worker, even after ctx is
-	// done, and every handled message passes its turn: no worker waits
-	// for a turn that never passes.
+	// done, and every handled message finishes its turn: no worker waits
+	// for a turn that never passes or finishes.
 	var ts turns
 	var err error
 	for {
