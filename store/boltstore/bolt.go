@@ -319,13 +319,22 @@ func (d *driver) commit(ctx context.Context, items []store.Commit, queued func()
 			return nil, fmt.Errorf("boltstore: commit item %d: entry without projection", i)
 		}
 	}
+	// Encode outside the group: the writer's transaction is the one thing
+	// every webhook waits for, so it only checks and copies.
+	steps := make([][]encodedStep, len(items))
+	for i := range items {
+		var err error
+		if steps[i], err = encodeSteps(&items[i]); err != nil {
+			return nil, fmt.Errorf("boltstore: commit item %d: %w", i, err)
+		}
+	}
 	now := u64(uint64(d.now().UnixNano()))
 	errs := make([]error, len(items))
 	err := d.group.write(func(tx *bolt.Tx) error {
 		clear(errs)
 		for i := range items {
 			var err error
-			if errs[i], err = commitOne(tx, &items[i], now); err != nil {
+			if errs[i], err = commitOne(tx, &items[i], steps[i], now); err != nil {
 				return err
 			}
 		}
@@ -349,19 +358,49 @@ func stepAt(c *store.Commit, i int) (exp uint64, e *store.Entry, p *store.Projec
 	return s.ExpectedSeq, &s.Entry, &s.Projection
 }
 
-// commitOne applies one commit in tx: it returns the item's outcome, or an
-// error that fails the whole transaction. It checks everything before it
-// writes anything, so an item that fails leaves no trace.
-func commitOne(tx *bolt.Tx, c *store.Commit, now []byte) (outcome, err error) {
+// encodedStep is a keyed step's entry and projection values as commitOne
+// stores them, given that the step's expected sequence holds.
+type encodedStep struct {
+	entry, projection []byte
+}
+
+// encodeSteps encodes every keyed step of c, main one first: the entry
+// and projection carry the sequence number after the step's expected one,
+// and the projection value is that sequence (big-endian) then its JSON.
+func encodeSteps(c *store.Commit) ([]encodedStep, error) {
+	n := len(c.Extra)
+	if c.Entry != nil {
+		n++
+	}
+	out := make([]encodedStep, n)
+	for i := range n {
+		exp, ep, pp := stepAt(c, i)
+		e, p := *ep, *pp
+		e.Seq, p.Seq, p.Key = exp+1, exp+1, e.Key
+		v, err := json.Marshal(&e)
+		if err != nil {
+			return nil, err
+		}
+		out[i].entry = v
+		if v, err = json.Marshal(&p); err != nil {
+			return nil, err
+		}
+		out[i].projection = append(u64(p.Seq), v...)
+	}
+	return out, nil
+}
+
+// commitOne applies one commit in tx, its keyed steps encoded by
+// encodeSteps: it returns the item's outcome, or an error that fails the
+// whole transaction. It checks everything before it writes anything, so
+// an item that fails leaves no trace.
+func commitOne(tx *bolt.Tx, c *store.Commit, steps []encodedStep, now []byte) (outcome, err error) {
 	applied := tx.Bucket(bApplied)
 	eventID := []byte(c.EventID)
 	if applied.Get(eventID) != nil {
 		return store.ErrAlreadyApplied, nil
 	}
-	n := len(c.Extra)
-	if c.Entry != nil {
-		n++
-	}
+	n := len(steps)
 	projections := tx.Bucket(bProjections)
 	var keysArr [2][]byte
 	keys := keysArr[:0]
@@ -388,24 +427,16 @@ func commitOne(tx *bolt.Tx, c *store.Commit, now []byte) (outcome, err error) {
 
 	entries := tx.Bucket(bEntries)
 	for i := range n {
-		exp, ep, pp := stepAt(c, i)
-		e, p := *ep, *pp
-		e.Seq, p.Seq, p.Key = exp+1, exp+1, e.Key
-		v, err := json.Marshal(&e)
-		if err != nil {
+		exp, e, _ := stepAt(c, i)
+		seq := exp + 1
+		if err := entries.Put(entryKey(e.Key, seq), steps[i].entry); err != nil {
 			return nil, err
 		}
-		if err := entries.Put(entryKey(e.Key, e.Seq), v); err != nil {
+		if err := projections.Put(keys[i], steps[i].projection); err != nil {
 			return nil, err
 		}
-		if v, err = json.Marshal(&p); err != nil {
-			return nil, err
-		}
-		if err := projections.Put(keys[i], append(u64(p.Seq), v...)); err != nil {
-			return nil, err
-		}
-		if p.Seq == 1 && p.Key.SKU != "" { // bbolt keys cannot be empty
-			if err := tx.Bucket(bSKUs).Put([]byte(p.Key.SKU), nil); err != nil {
+		if seq == 1 && e.Key.SKU != "" { // bbolt keys cannot be empty
+			if err := tx.Bucket(bSKUs).Put([]byte(e.Key.SKU), nil); err != nil {
 				return nil, err
 			}
 		}
