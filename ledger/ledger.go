@@ -86,6 +86,9 @@ type Ledger struct {
 	// forgotten by a commit that failed, after it.
 	projections sync.Map // store.Key → store.Projection
 	cached      atomic.Int64
+
+	// locks serialise this ledger's work on each key; see keyLock.
+	locks [lockStripes]keyLock
 }
 
 // maxCachedProjections bounds the projection cache; keys past it are read
@@ -164,12 +167,15 @@ type Result struct {
 	Changes []Change
 }
 
-// keyLocks serialises work on one key within this process so that
-// concurrent workers rarely meet a sequence conflict; the store's expected
-// sequence check keeps it correct across processes.
-var keyLocks [256]keyLock
+// lockStripes is how many key locks a ledger has. They serialise its
+// workers' work on one key so that they rarely meet a sequence conflict;
+// the store's expected sequence check keeps it correct across ledgers and
+// processes. Each ledger has its own: its projection cache and in-flight
+// commits are its own, and a ledger stalled on one key must not hold up
+// another ledger in the same process.
+const lockStripes = 256
 
-// keyLock is one stripe of keyLocks. inflight counts the commits queued
+// keyLock is one stripe of a ledger's locks. inflight counts the commits queued
 // under it (stepped from the projection cache) that have not returned:
 // their projections are in the cache but maybe not in the store. Add and
 // Wait are called with the lock held, Done at any time.
@@ -187,7 +193,7 @@ func lockIndex(k store.Key) int {
 	for i := 0; i < len(k.Location); i++ {
 		h = (h ^ uint32(k.Location[i])) * 16777619
 	}
-	return int(h % uint32(len(keyLocks)))
+	return int(h % lockStripes)
 }
 
 // Apply applies one parsed event. raw is its encoded form, kept with a
@@ -238,7 +244,7 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 	lock := func() {
 		order.wait()
 		for _, i := range idx {
-			keyLocks[i].Lock()
+			l.locks[i].Lock()
 		}
 		locked = true
 		order.pass()
@@ -246,7 +252,7 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 	unlock := func() {
 		if locked {
 			for _, i := range idx {
-				keyLocks[i].Unlock()
+				l.locks[i].Unlock()
 			}
 			locked = false
 		}
@@ -285,7 +291,7 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 			// the event steps from the store and commits with the keys
 			// locked: no commit of this process comes between.
 			for _, i := range idx {
-				keyLocks[i].inflight.Wait()
+				l.locks[i].inflight.Wait()
 			}
 		}
 		for i, k := range keys {
@@ -329,7 +335,7 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 		}
 		if l.opts.CacheProjections && attempt == 0 {
 			for _, i := range idx {
-				keyLocks[i].inflight.Add(1)
+				l.locks[i].inflight.Add(1)
 			}
 			err = l.st.CommitQueued(ctx, c, func() {
 				l.rememberProjections(keys, changes, nil)
@@ -341,7 +347,7 @@ func (l *Ledger) apply(ctx context.Context, ev *event.Event, raw []byte, consume
 				l.rememberProjections(keys, nil, err)
 			}
 			for _, i := range idx {
-				keyLocks[i].inflight.Done()
+				l.locks[i].inflight.Done()
 			}
 		} else {
 			err = l.st.Commit(ctx, c)

@@ -697,3 +697,58 @@ func cachingBoltLedger(t *testing.T) (*Ledger, *store.Store) {
 	t.Cleanup(func() { st.Close() })
 	return New(st, &Options{CacheProjections: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), st
 }
+
+// heldCommits queues every commit, then holds it until release is closed:
+// a commit in flight for as long as a test needs.
+type heldCommits struct {
+	store.Driver
+	queued  chan struct{}
+	release chan struct{}
+}
+
+func (d *heldCommits) CommitQueued(ctx context.Context, items []store.Commit, queued func()) ([]error, error) {
+	queued()
+	d.queued <- struct{}{}
+	<-d.release
+	return d.Driver.Commit(ctx, items)
+}
+
+// TestLedgersDoNotShareKeyLocks: a ledger whose commit on a key is held in
+// flight does not hold up another ledger of the same process on that key.
+// The key locks were once one array for the whole process, and a held
+// commit in one test stalled every other test that used the same SKU.
+func TestLedgersDoNotShareKeyLocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	held := &heldCommits{Driver: memstore.New(nil), queued: make(chan struct{}, 1), release: make(chan struct{})}
+	stalled := New(store.New(held), &Options{CacheProjections: true})
+	done := make(chan error, 1)
+	go func() {
+		_, err := stalled.Apply(ctx, movement(t, event.StockReceived, 3, nil), nil)
+		done <- err
+	}()
+	<-held.queued
+
+	other := New(store.New(memstore.New(nil)), &Options{CacheProjections: true})
+	applied := make(chan error, 1)
+	go func() {
+		_, err := other.Apply(ctx, movement(t, event.StockReceived, 5, nil), nil)
+		applied <- err
+	}()
+	select {
+	case err := <-applied:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a ledger waited 5 s for another ledger's commit on the same key")
+	}
+	p, err := other.st.Projection(ctx, store.Key{SKU: "SKU-1", Location: "berlin"})
+	if err != nil || p.OnHand != 5 {
+		t.Fatalf("other ledger's projection %+v, %v; want on hand 5", p, err)
+	}
+	close(held.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
