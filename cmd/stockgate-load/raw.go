@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	gojson "github.com/goccy/go-json"
 
 	"github.com/stockgate/stockgate/internal/rawhttp"
 )
@@ -70,7 +71,9 @@ func (p *rawPoster) post(ctx context.Context, wh *webhook) (answer, error) {
 	if len(b) > maxAnswerBytes {
 		b = b[:maxAnswerBytes]
 	}
-	if json.Unmarshal(b, &a) != nil && a.code != http.StatusOK {
+	// goccy/go-json: encoding/json's reflection cost the command a tenth
+	// of its CPU on these few bytes per answer.
+	if gojson.Unmarshal(b, &a) != nil && a.code != http.StatusOK {
 		a.Error = string(bytes.TrimSpace(b))
 	}
 	return a, nil

@@ -8,9 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -117,7 +119,7 @@ func (w *webhooks) build(seq int64, sku string, at time.Time) (*webhook, error) 
 	h := make(http.Header, 8)
 	h.Set("Content-Type", "application/json")
 	h.Set(headerTopic, topicOrdersCreate)
-	h.Set(headerHMAC, sign(w.secret, body))
+	h.Set(headerHMAC, w.sign(body))
 	h.Set(headerShopDomain, w.shop)
 	h.Set(headerAPIVersion, apiVersion)
 	h.Set(headerEventID, eventID)
@@ -129,9 +131,35 @@ func (w *webhooks) build(seq int64, sku string, at time.Time) (*webhook, error) 
 // sign is X-Shopify-Hmac-Sha256: base64(HMAC-SHA256(secret, body)) over
 // the raw body bytes (reference §2.2).
 func sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
+	return macBase64(hmac.New(sha256.New, []byte(secret)), body)
+}
+
+// macs pools HMAC-SHA256 hashes by secret (string → *sync.Pool): a fresh
+// keyed hash costs more than hashing a webhook's body.
+var macs sync.Map
+
+// sign is the package's sign with w's secret, reusing keyed hashes.
+func (w *webhooks) sign(body []byte) string {
+	p, ok := macs.Load(w.secret)
+	if !ok {
+		p, _ = macs.LoadOrStore(w.secret, &sync.Pool{})
+	}
+	pool := p.(*sync.Pool)
+	m, _ := pool.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, []byte(w.secret))
+	}
+	s := macBase64(m, body)
+	pool.Put(m)
+	return s
+}
+
+// macBase64 returns base64(m(body)), m reset first.
+func macBase64(m hash.Hash, body []byte) string {
+	m.Reset()
 	m.Write(body)
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	return base64.StdEncoding.EncodeToString(m.Sum(sum[:0]))
 }
 
 // answer is the gateway's reply to a webhook (package ingest).
