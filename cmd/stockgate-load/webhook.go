@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Shopify webhook headers and values (shared/reference/shopify.md §2.1).
@@ -72,8 +75,10 @@ type webhook struct {
 }
 
 // webhooks builds the run's deliveries. Ids are unique per run and
-// sequence number: order id run<<28 | seq, and event and webhook ids shaped
-// like Shopify's UUIDs.
+// sequence number: order id run<<28 | seq, and event and webhook ids that
+// are UUIDs hashed from run and seq, scattered like Shopify's random ones
+// (sequential ids would spare the gateway's deduplication index the
+// scattered writes that real deliveries cost it).
 type webhooks struct {
 	secret string
 	shop   string
@@ -115,7 +120,7 @@ func (w *webhooks) build(seq int64, sku string, at time.Time) (*webhook, error) 
 	if err != nil {
 		return nil, err
 	}
-	eventID := fmt.Sprintf("%08x-0000-4000-8000-%012x", w.run, seq)
+	eventID := deliveryID('e', w.run, seq)
 	h := make(http.Header, 8)
 	h.Set("Content-Type", "application/json")
 	h.Set(headerTopic, topicOrdersCreate)
@@ -123,9 +128,23 @@ func (w *webhooks) build(seq int64, sku string, at time.Time) (*webhook, error) 
 	h.Set(headerShopDomain, w.shop)
 	h.Set(headerAPIVersion, apiVersion)
 	h.Set(headerEventID, eventID)
-	h.Set(headerWebhookID, fmt.Sprintf("%08x-0000-4000-9000-%012x", w.run, seq))
+	h.Set(headerWebhookID, deliveryID('w', w.run, seq))
 	h.Set(headerTriggeredAt, at.UTC().Format(time.RFC3339Nano))
 	return &webhook{eventID: eventID, body: body, header: h}, nil
+}
+
+// idSpace is the UUID namespace of deliveryID.
+var idSpace = uuid.MustParse("5c0f7e2a-9d1b-4f3e-8a61-2b7c4d9e0f13")
+
+// deliveryID is the UUID of a run's delivery seq, of the kind ('e' event,
+// 'w' webhook): the same for a retry, different for every other delivery,
+// and as scattered as a random one.
+func deliveryID(kind byte, run uint32, seq int64) string {
+	var b [13]byte
+	b[0] = kind
+	binary.BigEndian.PutUint32(b[1:], run)
+	binary.BigEndian.PutUint64(b[5:], uint64(seq))
+	return uuid.NewSHA1(idSpace, b[:]).String()
 }
 
 // sign is X-Shopify-Hmac-Sha256: base64(HMAC-SHA256(secret, body)) over

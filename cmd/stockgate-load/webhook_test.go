@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // verify checks a signature the way the gateway does: HMAC-SHA256 over
@@ -103,6 +105,23 @@ func TestBuildWebhook(t *testing.T) {
 	}
 	if other.eventID == wh.eventID || bytes.Equal(other.body, wh.body) {
 		t.Error("two sequence numbers built the same delivery")
+	}
+	// Ids are UUIDs, the same on a retry, and scattered: consecutive
+	// deliveries share no leading digits as sequential ids would.
+	again, err := w.build(42, "load-x-7", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.eventID != wh.eventID || again.header.Get(headerWebhookID) != wh.header.Get(headerWebhookID) {
+		t.Errorf("a rebuilt delivery has ids %s, %s; want %s, %s", again.eventID, again.header.Get(headerWebhookID), wh.eventID, wh.header.Get(headerWebhookID))
+	}
+	for _, id := range []string{wh.eventID, wh.header.Get(headerWebhookID), other.eventID} {
+		if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+			t.Errorf("id %q is not a UUID: %v", id, err)
+		}
+	}
+	if wh.eventID[:4] == other.eventID[:4] {
+		t.Errorf("consecutive event ids %s and %s share their first digits", wh.eventID, other.eventID)
 	}
 	for _, seq := range []int64{-1, maxSeq + 1} {
 		if _, err := w.build(seq, "x", at); err == nil {
