@@ -183,7 +183,7 @@ func (d *driver) Accept(ctx context.Context, items []store.Acceptance) ([]error,
 					return err
 				}
 				if exp != 0 {
-					if err := tx.Bucket(bDedupExp).Put(append(u64(exp), k...), []byte{}); err != nil {
+					if err := appendOnly(tx, bDedupExp).Put(append(u64(exp), k...), []byte{}); err != nil {
 						return err
 					}
 				}
@@ -227,7 +227,7 @@ func putMessages(tx *bolt.Tx, ms []store.Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	b := tx.Bucket(bOutbox)
+	b := appendOnly(tx, bOutbox)
 	for i := range ms {
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -246,7 +246,7 @@ func putMessages(tx *bolt.Tx, ms []store.Message) error {
 }
 
 func putDeadLetter(tx *bolt.Tx, dl store.DeadLetter) error {
-	b := tx.Bucket(bDeadLetters)
+	b := appendOnly(tx, bDeadLetters)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -258,7 +258,7 @@ func putDeadLetter(tx *bolt.Tx, dl store.DeadLetter) error {
 }
 
 func putAlert(tx *bolt.Tx, a store.Alert) error {
-	b := tx.Bucket(bAlerts)
+	b := appendOnly(tx, bAlerts)
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -425,7 +425,7 @@ func commitOne(tx *bolt.Tx, c *store.Commit, steps []encodedStep, now []byte) (o
 		keys = append(keys, pk)
 	}
 
-	entries := tx.Bucket(bEntries)
+	entries := appendOnly(tx, bEntries)
 	for i := range n {
 		exp, e, _ := stepAt(c, i)
 		seq := exp + 1
@@ -810,4 +810,18 @@ func (d *driver) sweep(now time.Time) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// appendFill is the fill percent of buckets whose keys grow: dedupexp
+// (expiry time first), the outbox, dead letters and alerts (sequence
+// numbers) and entries (each key's sequence numbers, after its earlier
+// entries). A split then leaves the older half full, as nothing will be
+// inserted among its keys again, instead of half empty (bbolt's default).
+const appendFill = 0.9
+
+// appendOnly returns tx's bucket name set to fill its pages to appendFill.
+func appendOnly(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	return b
 }
