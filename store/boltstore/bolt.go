@@ -815,8 +815,11 @@ func (d *driver) sweep(now time.Time) (int, error) {
 // appendFill is the fill percent of buckets whose keys grow: dedupexp
 // (expiry time first), the outbox, dead letters and alerts (sequence
 // numbers) and entries (each key's sequence numbers, after its earlier
-// entries). A split then leaves the older half full, as nothing will be
+// entries). A split then leaves the older part full, as nothing will be
 // inserted among its keys again, instead of half empty (bbolt's default).
+// Entries of many keys grow in many places of the bucket, each key after
+// its own; their pages end up less full than one key's (a review measured
+// 70 % over 500 interleaved keys, against 46 % at the default).
 const appendFill = 0.9
 
 // appendOnly returns tx's bucket name set to fill its pages to appendFill.
