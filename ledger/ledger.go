@@ -175,10 +175,10 @@ type Result struct {
 // another ledger in the same process.
 const lockStripes = 256
 
-// keyLock is one stripe of a ledger's locks. inflight counts the commits queued
-// under it (stepped from the projection cache) that have not returned:
-// their projections are in the cache but maybe not in the store. Add and
-// Wait are called with the lock held, Done at any time.
+// keyLock is one stripe of a ledger's locks. inflight counts the commits
+// queued under it (stepped from the projection cache) that have not
+// returned: their projections are in the cache but maybe not in the
+// store. Add and Wait are called with the lock held, Done at any time.
 type keyLock struct {
 	sync.Mutex
 	inflight sync.WaitGroup
