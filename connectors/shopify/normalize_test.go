@@ -5,8 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/stockgate/stockgate/connectors"
 	"github.com/stockgate/stockgate/event"
@@ -265,7 +269,7 @@ func TestNormalizeTopics(t *testing.T) {
 			if res.Topic != tt.topic {
 				t.Errorf("Topic = %q, want %q", res.Topic, tt.topic)
 			}
-			if want := "shopify:" + testShop + ":" + tt.topic + ":" + testEventID; res.DedupKey != want {
+			if want := "shopify:" + testShop + ":2026-03-14T08:26:59.120442913Z:" + tt.topic + ":" + testEventID; res.DedupKey != want {
 				t.Errorf("DedupKey = %q, want %q", res.DedupKey, want)
 			}
 			if got := lines(t, res.Events); !reflect.DeepEqual(got, nonNil(tt.want)) {
@@ -322,6 +326,61 @@ func TestNormalizeIsDeterministic(t *testing.T) {
 	other.Header.Set(HeaderEventID, "another-event")
 	if got := ids(other); !reflect.DeepEqual(got, first) {
 		t.Errorf("another delivery of the order: ids %v, want %v", got, first)
+	}
+}
+
+func TestDedupKeyTriggerTime(t *testing.T) {
+	t.Parallel()
+	body := readTestdata(t, "orders_create.json")
+	const prefix = "shopify:" + testShop + ":"
+	tests := []struct {
+		name, triggered, want string
+	}{
+		{"nanoseconds", "2026-03-14T08:26:59.120442913Z", prefix + "2026-03-14T08:26:59.120442913Z:orders/create:ev-1"},
+		{"fewer digits, fixed width", "2026-03-14T08:26:59.12Z", prefix + "2026-03-14T08:26:59.120000000Z:orders/create:ev-1"},
+		{"no fraction", "2026-03-14T08:26:59Z", prefix + "2026-03-14T08:26:59.000000000Z:orders/create:ev-1"},
+		{"offset, in UTC", "2026-03-14T10:26:59.5+02:00", prefix + "2026-03-14T08:26:59.500000000Z:orders/create:ev-1"},
+		{"absent", "", prefix + "orders/create:ev-1"},
+		// Orders do not read the header otherwise, so a bad one is no error.
+		{"not a time", "yesterday", prefix + "orders/create:ev-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{HeaderTopic: {TopicOrdersCreate}, HeaderShopDomain: {testShop}, HeaderEventID: {"ev-1"}}
+			if tt.triggered != "" {
+				h.Set(HeaderTriggeredAt, tt.triggered)
+			}
+			res := normalize(t, newConnector(t), &connectors.Request{Header: h, Body: body, ReceivedAt: testReceived})
+			if res.DedupKey != tt.want {
+				t.Errorf("DedupKey = %q, want %q", res.DedupKey, tt.want)
+			}
+		})
+	}
+}
+
+// TestDedupKeysSortByTriggerTime: deliveries with random event ids (as
+// Shopify's are) get dedup keys in the order they were triggered, so the
+// store's dedup index grows at its end.
+func TestDedupKeysSortByTriggerTime(t *testing.T) {
+	t.Parallel()
+	c := newConnector(t)
+	body := readTestdata(t, "orders_create.json")
+	start := time.Date(2026, 3, 14, 8, 0, 0, 0, time.UTC)
+	var keys []string
+	for i := range 200 {
+		r := newRequest(TopicOrdersCreate, body)
+		// Step 1.37 ms: RFC 3339 values of every length, from "…:00Z" on.
+		r.Header.Set(HeaderTriggeredAt, start.Add(time.Duration(i)*1370*time.Microsecond).Format(time.RFC3339Nano))
+		r.Header.Set(HeaderEventID, uuid.NewString())
+		keys = append(keys, normalize(t, c, r).DedupKey)
+	}
+	if !slices.IsSorted(keys) {
+		for i := 1; i < len(keys); i++ {
+			if keys[i] < keys[i-1] {
+				t.Fatalf("key %d sorts before key %d:\n%s\n%s", i, i-1, keys[i], keys[i-1])
+			}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package shopify
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,7 +171,11 @@ func TestNormalizeStale(t *testing.T) {
 					t.Errorf("delivery %d (%s %s): topic %q, %d events, %d dead letters; want %q, %d events",
 						i, d.topic, d.eventID, res.Topic, len(res.Events), len(res.Unmapped), wantTopic, d.events)
 				}
-				if want := "shopify:" + testShop + ":" + d.topic + ":" + d.eventID; res.DedupKey != want {
+				stamp := ""
+				if d.triggered != "" {
+					stamp = strings.Replace(d.triggered, "Z", ".000000000Z", 1) + ":"
+				}
+				if want := "shopify:" + testShop + ":" + stamp + d.topic + ":" + d.eventID; res.DedupKey != want {
 					t.Errorf("delivery %d: DedupKey %q, want %q", i, res.DedupKey, want)
 				}
 			}
