@@ -503,24 +503,12 @@ func (n *normalizer) stale(key string, body stamp) (bool, error) {
 	return true, nil
 }
 
-// dedupTimeLayout writes a trigger time at a fixed width, so that keys
-// holding it sort by time.
-const dedupTimeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // dedupKey is the dedup key of the delivery of event id on topic from
 // shop, triggered at triggeredAt (the X-Shopify-Triggered-At value, "" when
-// absent): "shopify:<shop>:<trigger time, UTC>:<topic>:<id>".
-//
-// The trigger time is there for the store's sake, not for deduplication:
-// Shopify's event ids are random UUIDs, so a dedup index ordered by them
-// takes every delivery at a random place, one page write each, while
-// trigger times come in roughly the order deliveries arrive, so the index
-// grows at its end (BENCHMARKS.md §1). A retry carries the original
-// delivery's trigger time (ref §2.4, "Retry payload"), so its key is the
-// same. A duplicate whose trigger time differed would pass here, and still
-// not be applied twice: its canonical event ids do not depend on the
-// time, and the ledger applies an id once (a dead letter it holds would be
-// recorded twice). Without the header, or with
+// absent): "shopify:<shop>:<trigger time>:<topic>:<id>", the time written
+// by connectors.DedupTime so that keys come in about the order deliveries
+// arrive. A retry carries the original delivery's trigger time (ref §2.4,
+// "Retry payload"), so its key is the same. Without the header, or with
 // one that is not an RFC 3339 time, the key has no time:
 // "shopify:<shop>:<topic>:<id>".
 func dedupKey(shop, topic, id, triggeredAt string) string {
@@ -529,7 +517,7 @@ func dedupKey(shop, topic, id, triggeredAt string) string {
 	if triggeredAt == "" || err != nil {
 		return "shopify:" + shop + ":" + topic + ":" + id
 	}
-	return "shopify:" + shop + ":" + t.UTC().Format(dedupTimeLayout) + ":" + topic + ":" + id
+	return "shopify:" + shop + ":" + connectors.DedupTime(t) + ":" + topic + ":" + id
 }
 
 // triggeredAt is when Shopify triggered the delivery, for ordering

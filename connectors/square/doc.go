@@ -124,8 +124,10 @@
 // event_id and the count's index, so a redelivered webhook normalizes to the same
 // ids. A count that names a location or catalog object the configuration
 // does not map becomes a dead letter in Result.Unmapped; nothing is dropped
-// silently. Result.DedupKey is "square:<merchant_id>:<event_id>", Square's
-// documented duplicate key (ref §2.4).
+// silently. Result.DedupKey is "square:<merchant_id>:<created_at>:<event_id>",
+// Square's documented duplicate key (ref §2.4) after the event's
+// created_at (connectors.DedupTime; left out when the body has none), so
+// that keys sort by when Square made the event.
 //
 // # Errors
 //

@@ -48,7 +48,7 @@ func Example() {
 		fmt.Println("dead letter:", d.Reason)
 	}
 	// Output:
-	// square:MLN7Q2C5X9ZKB:0b7f6c2e-5a41-4d8e-9f13-6e2a8c4d1b07
+	// square:MLN7Q2C5X9ZKB:2026-11-20T10:14:03.000000000Z:0b7f6c2e-5a41-4d8e-9f13-6e2a8c4d1b07
 	// stock.counted on_hand SOCK-TRL-M-MOSS berlin-store 7 2026-11-20T10:14:02.904Z
 	// dead letter: count 2 (ITEM_VARIATION C6RZ9W2YQ5M8TK3PXJ4HNB7D at location L8YQ2W4K7ZB3D): Square catalog object C6RZ9W2YQ5M8TK3PXJ4HNB7D is not in Items; quantity "2.25" is not a whole number of units; stockgate counts whole units
 }

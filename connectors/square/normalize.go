@@ -80,6 +80,12 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 		return nil, err
 	}
 	n.created = created
+	if !created.IsZero() {
+		// Stamped keys come in about the order deliveries arrive (see
+		// connectors.DedupTime); a redelivery repeats the signed body, so
+		// its created_at too.
+		n.res.DedupKey = "square:" + env.MerchantID + ":" + connectors.DedupTime(created) + ":" + env.EventID
+	}
 	switch env.Type {
 	case TypeInventoryCountUpdated:
 		err = n.inventoryCountUpdated(env.Data.Object)

@@ -38,13 +38,13 @@ func TestNormalizeTypes(t *testing.T) {
 	}{
 		{
 			name: "POS sale: IN_STOCK is counted on hand, SOLD is not", file: "inventory_count_updated_sale.json",
-			topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":" + saleEvent,
+			topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":2026-11-20T10:14:03.512884213Z:" + saleEvent,
 			want: []line{{event.StockCounted, "SOCK-TRL-M-MOSS", "berlin-store", 7, event.StateOnHand, "inventory_count",
 				corr(sockVariation, berlinLocation), saleEvent + "/0", at("2026-11-20T10:14:02.90412Z")}},
 		},
 		{
 			name: "mixed counts", file: "inventory_count_updated_mixed.json",
-			topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":" + mixedEvent,
+			topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":2026-11-20T11:02:45.118201442Z:" + mixedEvent,
 			want: []line{
 				{event.StockCounted, "BNE-RDG-CHAR", "leipzig-dc", 12, event.StateOnHand, "inventory_count",
 					corr(beanieVariation, leipzigLocation), mixedEvent + "/0", at(mixedAt)},
@@ -60,7 +60,7 @@ func TestNormalizeTypes(t *testing.T) {
 			},
 		},
 		{
-			name: "unmapped item and location, absurd quantity, unknown state", topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":ev-1",
+			name: "unmapped item and location, absurd quantity, unknown state", topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":2026-11-20T10:00:00.500000000Z:ev-1",
 			body: countBody(`{"catalog_object_id":"NOPE","catalog_object_type":"ITEM","location_id":"NOWHERE","state":"IN_STOCK","quantity":"1000000001"},` +
 				`{"catalog_object_id":"` + sockVariation + `","location_id":"` + berlinLocation + `","state":"SUPPORTED_BY_NEWER_VERSION","quantity":"3"}`),
 			unmapped: []string{
@@ -70,7 +70,7 @@ func TestNormalizeTypes(t *testing.T) {
 			},
 		},
 		{
-			name: "no calculated_at: the envelope's created_at", topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":ev-1",
+			name: "no calculated_at: the envelope's created_at", topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":2026-11-20T10:00:00.500000000Z:ev-1",
 			body: countBody(`{"catalog_object_id":"` + sockVariation + `","location_id":"` + berlinLocation + `","state":"IN_STOCK","quantity":"4"}`),
 			want: []line{{event.StockCounted, "SOCK-TRL-M-MOSS", "berlin-store", 4, event.StateOnHand, "inventory_count",
 				corr(sockVariation, berlinLocation), "ev-1/0", at("2026-11-20T10:00:00.5Z")}},
@@ -83,27 +83,27 @@ func TestNormalizeTypes(t *testing.T) {
 				corr(sockVariation, berlinLocation), "e/0", testReceived}},
 		},
 		{
-			name: "empty counts", topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":ev-1", body: countBody(``),
+			name: "empty counts", topic: TypeInventoryCountUpdated, dedup: "square:" + testMerchant + ":2026-11-20T10:00:00.500000000Z:ev-1", body: countBody(``),
 		},
 		{
 			name: "order.created is a dead letter to fetch", file: "order_created.json", topic: TypeOrderCreated,
-			dedup: "square:" + testMerchant + ":6a2f8d14-9b70-4c3e-8e52-d1f7a3b9c046",
+			dedup: "square:" + testMerchant + ":2026-11-20T10:13:58.204000000Z:6a2f8d14-9b70-4c3e-8e52-d1f7a3b9c046",
 			unmapped: []string{"order Qm8Xz3Rt6YpL2wKv9NcB4hFgJ7s: line items not in the webhook; fetch from the Orders API " +
 				"(state OPEN, version 1, location L8YQ2W4K7ZB3D)"},
 		},
 		{
 			name: "order.updated is a dead letter to fetch", file: "order_updated_completed.json", topic: TypeOrderUpdated,
-			dedup: "square:" + testMerchant + ":d81e5b3a-27c9-4f6d-a0b4-5c3e9f1a7d28",
+			dedup: "square:" + testMerchant + ":2026-11-20T10:14:02.877000000Z:d81e5b3a-27c9-4f6d-a0b4-5c3e9f1a7d28",
 			unmapped: []string{"order Qm8Xz3Rt6YpL2wKv9NcB4hFgJ7s: line items not in the webhook; fetch from the Orders API " +
 				"(state COMPLETED, version 4, location L8YQ2W4K7ZB3D)"},
 		},
 		{
 			name: "draft order moves nothing", file: "order_updated_draft.json", topic: TypeOrderUpdated,
-			dedup: "square:" + testMerchant + ":27c4e9a0-6f1b-4d83-b5e2-9a8d3c7f0e14",
+			dedup: "square:" + testMerchant + ":2026-11-20T09:40:11.031000000Z:27c4e9a0-6f1b-4d83-b5e2-9a8d3c7f0e14",
 		},
 		{
 			name: "catalog change: no events, ignored with what to do", file: "catalog_version_updated.json", topic: TypeCatalogVersionUpdated,
-			dedup:   "square:" + testMerchant + ":f3b9a6d2-8e15-4c70-9d4a-2b6e1f8c5a39",
+			dedup:   "square:" + testMerchant + ":2026-11-20T08:00:12.661073118Z:f3b9a6d2-8e15-4c70-9d4a-2b6e1f8c5a39",
 			ignored: "map(kind: SKU)",
 		},
 		{
