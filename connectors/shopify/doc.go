@@ -68,7 +68,9 @@
 // handled: the commit keeps the ordered quantity. A successful fulfilment
 // later cancelled is not reversed.
 //
-// The DedupKey stays per delivery: (shop, topic, X-Shopify-Event-Id).
+// The DedupKey stays per delivery: (shop, topic, X-Shopify-Event-Id),
+// with X-Shopify-Triggered-At after the shop so that keys sort by trigger
+// time (connectors.DedupTime; a retry carries the same time).
 // SourceEventID stays "<delivery event id>/<line id>" (the delivery's
 // event id for a level), so the ledger's history names the delivery that
 // applied an event. A line that names a location or inventory item the
