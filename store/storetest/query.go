@@ -127,6 +127,51 @@ func testHistory(t *testing.T, e *env) {
 	}
 }
 
+// testHistoryLong: History pages through a key with more entries than a
+// store is likely to keep together (boltstore indexes every 32nd entry
+// and walks back from there), from every starting point, by page sizes
+// that cross those boundaries; the key's steps are interleaved with
+// another key's, and some steps touch both (a transfer).
+func testHistoryLong(t *testing.T, e *env) {
+	k, o := key("LONG", "a"), key("LONG", "b")
+	const n = 100
+	var want []store.Entry
+	var oSeq uint64
+	for i := range uint64(n) {
+		id := fmt.Sprintf("long-%d", i)
+		c := step(k, i, id, int64(i+1))
+		if i%7 == 3 {
+			c.Extra = []store.KeyedStep{extra(o, oSeq, id, int64(oSeq+1))}
+			oSeq++
+		}
+		cs := []store.Commit{c}
+		if i%3 == 0 {
+			cs = append(cs, step(o, oSeq, fmt.Sprintf("other-%d", i), int64(oSeq+1)))
+			oSeq++
+		}
+		wantErrs(t, "Commit", commit(t, e, cs...), make([]error, len(cs))...)
+		want = append(want, entry(k, i+1, id, int64(i+1)))
+	}
+	for _, limit := range []int{1, 5, 31, 32, 33, 64, 100, 1000} {
+		for after := uint64(0); after <= n; after++ {
+			got, err := e.d.History(e.ctx, k, after, limit)
+			if err != nil {
+				t.Fatalf("History(%d, %d): %v", after, limit, err)
+			}
+			w := want[after:min(n, after+uint64(limit))]
+			if len(got) != len(w) || len(w) > 0 && (got[0].Seq != w[0].Seq || got[len(got)-1].Seq != w[len(w)-1].Seq) {
+				t.Fatalf("History(%d, %d): %d entries, want %d (seq %d to %d)", after, limit, len(got), len(w), after+1, after+uint64(len(w)))
+			}
+			if len(w) > 0 && (limit == 33 || after%32 == 0) {
+				equal(t, fmt.Sprintf("History(%d, %d)", after, limit), got, w)
+			}
+		}
+	}
+	if got := historyAll(t, e, o); uint64(len(got)) != oSeq {
+		t.Errorf("history of the other key: %d entries, want %d", len(got), oSeq)
+	}
+}
+
 // testOutboxPaginationAndDelete: Outbox pages by seq; DeleteOutbox removes
 // exactly the given seqs, ignores missing ones, and never lets a seq be
 // reused.

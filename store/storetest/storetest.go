@@ -135,6 +135,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"ProjectionUnknownKey", testProjectionUnknownKey},
 		{"ProjectionsBySKU", testProjectionsBySKU},
 		{"History", testHistory},
+		{"HistoryLong", testHistoryLong},
 		{"OutboxPaginationAndDelete", testOutboxPaginationAndDelete},
 		{"DeadLettersPagination", testDeadLettersPagination},
 		{"AlertsPagination", testAlertsPagination},
