@@ -110,6 +110,7 @@ func Open(path string, opts *Options) (store.Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
+	migrate := false
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -117,14 +118,19 @@ func Open(path string, opts *Options) (store.Driver, error) {
 			}
 		}
 		meta := tx.Bucket(bMeta)
-		switch v := meta.Get([]byte("version")); {
+		switch v := meta.Get(keyVersion); {
 		case v == nil:
-			return meta.Put([]byte("version"), []byte(schemaVersion))
+			return meta.Put(keyVersion, []byte(schemaVersion))
+		case string(v) == "1":
+			migrate = true
 		case string(v) != schemaVersion:
 			return fmt.Errorf("schema version %q, want %q", v, schemaVersion)
 		}
 		return nil
 	})
+	if err == nil && migrate {
+		err = migrate1(db, migrateBatch)
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
@@ -358,15 +364,15 @@ func stepAt(c *store.Commit, i int) (exp uint64, e *store.Entry, p *store.Projec
 	return s.ExpectedSeq, &s.Entry, &s.Projection
 }
 
-// encodedStep is a keyed step's entry and projection values as commitOne
-// stores them, given that the step's expected sequence holds.
+// encodedStep is a keyed step's entry and projection in JSON, as commitOne
+// stores them (after the log positions it adds), given that the step's
+// expected sequence holds.
 type encodedStep struct {
 	entry, projection []byte
 }
 
 // encodeSteps encodes every keyed step of c, main one first: the entry
-// and projection carry the sequence number after the step's expected one,
-// and the projection value is that sequence (big-endian) then its JSON.
+// and projection carry the sequence number after the step's expected one.
 func encodeSteps(c *store.Commit) ([]encodedStep, error) {
 	n := len(c.Extra)
 	if c.Entry != nil {
@@ -385,7 +391,7 @@ func encodeSteps(c *store.Commit) ([]encodedStep, error) {
 		if v, err = json.Marshal(&p); err != nil {
 			return nil, err
 		}
-		out[i].projection = append(u64(p.Seq), v...)
+		out[i].projection = v
 	}
 	return out, nil
 }
@@ -402,37 +408,61 @@ func commitOne(tx *bolt.Tx, c *store.Commit, steps []encodedStep, now []byte) (o
 	}
 	n := len(steps)
 	projections := tx.Bucket(bProjections)
-	var keysArr [2][]byte
-	keys := keysArr[:0]
+	var (
+		keysArr [2][]byte
+		prevArr [2]uint64 // log position of the key's last entry
+		fromArr [2]int    // the earlier step of the same key, or -1
+	)
+	keys, prev, from := keysArr[:0], prevArr[:0], fromArr[:0]
 	for i := range n {
 		exp, e, _ := stepAt(c, i)
 		pk := projectionKey(e.Key)
-		var cur uint64
-		seen := false
+		var cur, at uint64
+		earlier := -1
 		for j := len(keys) - 1; j >= 0; j-- { // a key may appear twice
 			if bytes.Equal(keys[j], pk) {
 				cur, _, _ = stepAt(c, j)
-				cur, seen = cur+1, true
+				cur, earlier = cur+1, j
 				break
 			}
 		}
-		if !seen {
-			cur = getU64(projections.Get(pk))
+		if earlier < 0 {
+			v := projections.Get(pk)
+			cur, at = getU64(v), getU64(v[min(8, len(v)):])
 		}
 		if cur != exp {
 			return store.ErrConflict, nil
 		}
-		keys = append(keys, pk)
+		keys, prev, from = append(keys, pk), append(prev, at), append(from, earlier)
 	}
 
-	entries := appendOnly(tx, bEntries)
+	entryLog, idx := appendOnly(tx, bEntryLog), appendOnly(tx, bEntryIdx)
+	var posArr [2]uint64
+	pos := posArr[:0]
 	for i := range n {
 		exp, e, _ := stepAt(c, i)
 		seq := exp + 1
-		if err := entries.Put(entryKey(e.Key, seq), steps[i].entry); err != nil {
+		if from[i] >= 0 {
+			prev[i] = pos[from[i]]
+		}
+		at, err := entryLog.NextSequence()
+		if err != nil {
 			return nil, err
 		}
-		if err := projections.Put(keys[i], steps[i].projection); err != nil {
+		pos = append(pos, at)
+		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(steps[i].entry)), prev[i])
+		if err := entryLog.Put(u64(at), append(v, steps[i].entry...)); err != nil {
+			return nil, err
+		}
+		if seq%idxStride == 0 {
+			if err := idx.Put(entryKey(e.Key, seq), u64(at)); err != nil {
+				return nil, err
+			}
+		}
+		pv := make([]byte, 16, 16+len(steps[i].projection))
+		binary.BigEndian.PutUint64(pv, seq)
+		binary.BigEndian.PutUint64(pv[8:], at)
+		if err := projections.Put(keys[i], append(pv, steps[i].projection...)); err != nil {
 			return nil, err
 		}
 		if seq == 1 && e.Key.SKU != "" { // bbolt keys cannot be empty
@@ -509,11 +539,13 @@ func (d *driver) Projection(ctx context.Context, k store.Key) (store.Projection,
 	return p, err
 }
 
+// decodeProjection decodes a projections value: the key's last entry seq
+// and that entry's log position (big-endian), then the projection's JSON.
 func decodeProjection(v []byte, p *store.Projection) error {
-	if len(v) < 8 {
+	if len(v) < 16 {
 		return errors.New("corrupt projection")
 	}
-	return json.Unmarshal(v[8:], p)
+	return json.Unmarshal(v[16:], p)
 }
 
 // Projections implements store.Driver.
@@ -534,21 +566,44 @@ func (d *driver) Projections(ctx context.Context, sku string) ([]store.Projectio
 	return out, err
 }
 
-// History implements store.Driver.
+// History implements store.Driver. A key's entries are chained backwards
+// through the log, from the projection's last one; entryidx gives every
+// idxStride-th entry's position. A page after seq `after` is read by
+// starting at the first indexed entry at or beyond its end (or the last
+// entry) and walking back: at most limit + idxStride − 1 log reads.
 func (d *driver) History(ctx context.Context, k store.Key, after uint64, limit int) ([]store.Entry, error) {
 	var out []store.Entry
 	err := d.view(ctx, "history", func(tx *bolt.Tx) error {
-		if limit <= 0 || after == math.MaxUint64 {
+		pv := tx.Bucket(bProjections).Get(projectionKey(k))
+		last := getU64(pv)
+		if limit <= 0 || len(pv) < 16 || after >= last {
 			return nil
 		}
-		prefix := entryPrefix(k, 0)
-		c := tx.Bucket(bEntries).Cursor()
-		for key, v := c.Seek(entryKey(k, after+1)); key != nil && len(out) < limit && bytes.HasPrefix(key, prefix); key, v = c.Next() {
-			var e store.Entry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return err
+		hi := last
+		if uint64(limit) < last-after {
+			hi = after + uint64(limit)
+		}
+		seq, at := last, getU64(pv[8:])
+		if c := (hi + idxStride - 1) / idxStride * idxStride; c < last {
+			v := tx.Bucket(bEntryIdx).Get(entryKey(k, c))
+			if len(v) != 8 {
+				return fmt.Errorf("history of %v: entry %d is not indexed", k, c)
 			}
-			out = append(out, e)
+			seq, at = c, getU64(v)
+		}
+		out = make([]store.Entry, hi-after)
+		entryLog := tx.Bucket(bEntryLog)
+		for ; seq > after; seq-- {
+			v := entryLog.Get(u64(at))
+			if len(v) < 8 {
+				return fmt.Errorf("history of %v: entry %d missing from the log at %d", k, seq, at)
+			}
+			if seq <= hi {
+				if err := json.Unmarshal(v[8:], &out[seq-after-1]); err != nil {
+					return err
+				}
+			}
+			at = getU64(v)
 		}
 		return nil
 	})

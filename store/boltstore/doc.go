@@ -40,9 +40,14 @@
 // JSON ones from earlier files are still read). Buckets: outbox (seq →
 // message), dedup (key → expiry),
 // dedupexp (expiry, key → nothing; the sweep's index), applied (event id →
-// time applied), entries (sku, location, seq → entry), projections (sku,
-// location → seq, projection), deadletters and alerts (seq → value, with
-// deadletterids and alertids mapping id → seq) and meta (schema version);
+// time applied), entrylog (position → position of the key's previous
+// entry, entry: every key's entries in one log, so that a commit's entries
+// share its last pages), entryidx (sku, location, seq → position, for
+// every 32nd entry of a key), projections (sku, location → seq, position
+// of the last entry, projection), deadletters and alerts (seq → value,
+// with deadletterids and alertids mapping id → seq) and meta (schema
+// version 2; Open migrates a file of version 1, whose entries bucket was
+// keyed by sku, location and seq, in resumable steps);
 // the dispatcher's queues are in a bucket of their own, made by their
 // first write (see queue.go).
 // Strings in keys are length-prefixed (uvarint), so SKU "A" never reads as

@@ -13,7 +13,7 @@ import (
 )
 
 // TestGrowingBucketsFillTheirPages: the buckets whose keys only grow (the
-// outbox, dedupexp, entries) keep their leaf pages nearly full. With
+// outbox, dedupexp, the entry log) keep their leaf pages nearly full. With
 // bbolt's default fill percent each split left a half-empty page behind
 // that no later key would fill, so those buckets took twice the pages,
 // and every commit wrote more of them.
@@ -44,7 +44,7 @@ func TestGrowingBucketsFillTheirPages(t *testing.T) {
 		}
 	}
 	err := d.db.View(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bOutbox, bDedupExp, bEntries} {
+		for _, name := range [][]byte{bOutbox, bDedupExp, bEntryLog} {
 			s := tx.Bucket(name).Stats()
 			if s.LeafPageN < 4 {
 				t.Fatalf("%s: %d leaf pages; the test needs more to mean anything", name, s.LeafPageN)

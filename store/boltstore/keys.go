@@ -12,7 +12,9 @@ var (
 	bDedup       = []byte("dedup")
 	bDedupExp    = []byte("dedupexp")
 	bApplied     = []byte("applied")
-	bEntries     = []byte("entries")
+	bEntries     = []byte("entries") // schema 1's, read only to migrate
+	bEntryLog    = []byte("entrylog")
+	bEntryIdx    = []byte("entryidx")
 	bProjections = []byte("projections")
 	bDeadLetters = []byte("deadletters")
 	bDeadIDs     = []byte("deadletterids")
@@ -23,13 +25,17 @@ var (
 	bRecords     = []byte("records")
 	bSKUs        = []byte("skus")
 
-	allBuckets = [][]byte{bOutbox, bDedup, bDedupExp, bApplied, bEntries, bProjections,
+	allBuckets = [][]byte{bOutbox, bDedup, bDedupExp, bApplied, bEntryLog, bEntryIdx, bProjections,
 		bDeadLetters, bDeadIDs, bAlerts, bAlertIDs, bMeta, bMappings, bRecords, bSKUs}
 )
 
-// schemaVersion is stored in meta under "version"; Open refuses a file
-// with another.
-const schemaVersion = "1"
+// schemaVersion is stored in meta under "version"; Open migrates a file
+// of version 1 (migrate.go) and refuses any other.
+const schemaVersion = "2"
+
+// idxStride is how often a key's entries are indexed: entry seqs that are
+// multiples of it have an entryidx record (see History).
+const idxStride = 32
 
 // appendString appends s prefixed by its length, so that no encoded string
 // is a prefix of another's encoding followed by more data.
@@ -59,6 +65,15 @@ func entryPrefix(k store.Key, extra int) []byte {
 
 func entryKey(k store.Key, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(entryPrefix(k, 8), seq)
+}
+
+// decodeProjectionKey returns the key whose projectionKey is b.
+func decodeProjectionKey(b []byte) (store.Key, bool) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)-w) {
+		return store.Key{}, false
+	}
+	return store.Key{SKU: string(b[w : w+int(n)]), Location: string(b[w+int(n):])}, true
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v) }
