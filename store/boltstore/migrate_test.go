@@ -125,6 +125,19 @@ func checkMigrated(t *testing.T, d *driver, want map[store.Key]schema1) {
 	}
 }
 
+// openMigrated opens the schema-1 file at path and checks it against want.
+func openMigrated(t *testing.T, path string, want map[store.Key]schema1) *driver {
+	t.Helper()
+	drv, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := drv.(*driver)
+	t.Cleanup(func() { _ = d.Close() })
+	checkMigrated(t, d, want)
+	return d
+}
+
 var schema1Keys = map[store.Key]int{
 	{SKU: "SOCK", Location: "berlin"}:   70, // more than two index strides
 	{SKU: "SOCK", Location: "berlin-2"}: 3,
@@ -140,13 +153,7 @@ func TestOpenMigratesSchema1(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "old.db")
 	want := writeSchema1(t, path, schema1Keys)
-	drv, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := drv.(*driver)
-	defer d.Close()
-	checkMigrated(t, d, want)
+	d := openMigrated(t, path, want)
 
 	k := store.Key{SKU: "SOCK", Location: "berlin"}
 	e := store.Entry{Key: k, EventID: "after-migration", Outcome: store.OutcomeApplied}
@@ -186,13 +193,7 @@ func TestMigrationResumes(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	drv, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := drv.(*driver)
-	defer d.Close()
-	checkMigrated(t, d, want)
+	d := openMigrated(t, path, want)
 	total := 0
 	for _, n := range schema1Keys {
 		total += n
