@@ -68,24 +68,22 @@ func (c *Connector) Normalize(ctx context.Context, r *connectors.Request) (*conn
 		return nil, n.malformed("field merchant_id is %d bytes, more than %d", len(env.MerchantID), maxMerchantIDLen)
 	}
 	n.eventID = env.EventID
-	n.res = &connectors.Result{
-		// Square's documented duplicate key is event_id (ref §2.4
-		// "Duplicates", https://developer.squareup.com/docs/webhooks-overview);
-		// the merchant scopes it.
-		DedupKey: "square:" + env.MerchantID + ":" + env.EventID,
-		Topic:    env.Type,
-	}
 	created, err := n.parseTime("created_at", env.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
 	n.created = created
+	// Square's documented duplicate key is event_id (ref §2.4
+	// "Duplicates", https://developer.squareup.com/docs/webhooks-overview);
+	// the merchant scopes it. The event's created_at goes before it, so
+	// that keys come in about the order deliveries arrive (see
+	// connectors.DedupTime); a redelivery repeats the signed body, so its
+	// created_at too.
+	stamp := ""
 	if !created.IsZero() {
-		// Stamped keys come in about the order deliveries arrive (see
-		// connectors.DedupTime); a redelivery repeats the signed body, so
-		// its created_at too.
-		n.res.DedupKey = "square:" + env.MerchantID + ":" + connectors.DedupTime(created) + ":" + env.EventID
+		stamp = connectors.DedupTime(created) + ":"
 	}
+	n.res = &connectors.Result{DedupKey: "square:" + env.MerchantID + ":" + stamp + env.EventID, Topic: env.Type}
 	switch env.Type {
 	case TypeInventoryCountUpdated:
 		err = n.inventoryCountUpdated(env.Data.Object)
