@@ -364,9 +364,10 @@ func stepAt(c *store.Commit, i int) (exp uint64, e *store.Entry, p *store.Projec
 	return s.ExpectedSeq, &s.Entry, &s.Projection
 }
 
-// encodedStep is a keyed step's entry and projection in JSON, as commitOne
-// stores them (after the log positions it adds), given that the step's
-// expected sequence holds.
+// encodedStep is a keyed step's entry and projection values as commitOne
+// stores them, given that the step's expected sequence holds: the entry's
+// JSON after 8 bytes and the projection's after 16, which commitOne fills
+// with the log positions and seq it learns in the transaction.
 type encodedStep struct {
 	entry, projection []byte
 }
@@ -387,11 +388,11 @@ func encodeSteps(c *store.Commit) ([]encodedStep, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i].entry = v
+		out[i].entry = append(make([]byte, 8, 8+len(v)), v...)
 		if v, err = json.Marshal(&p); err != nil {
 			return nil, err
 		}
-		out[i].projection = v
+		out[i].projection = append(make([]byte, 16, 16+len(v)), v...)
 	}
 	return out, nil
 }
@@ -450,8 +451,9 @@ func commitOne(tx *bolt.Tx, c *store.Commit, steps []encodedStep, now []byte) (o
 			return nil, err
 		}
 		pos = append(pos, at)
-		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(steps[i].entry)), prev[i])
-		if err := entryLog.Put(u64(at), append(v, steps[i].entry...)); err != nil {
+		ev := steps[i].entry
+		binary.BigEndian.PutUint64(ev, prev[i])
+		if err := entryLog.Put(u64(at), ev); err != nil {
 			return nil, err
 		}
 		if seq%idxStride == 0 {
@@ -459,10 +461,10 @@ func commitOne(tx *bolt.Tx, c *store.Commit, steps []encodedStep, now []byte) (o
 				return nil, err
 			}
 		}
-		pv := make([]byte, 16, 16+len(steps[i].projection))
+		pv := steps[i].projection
 		binary.BigEndian.PutUint64(pv, seq)
 		binary.BigEndian.PutUint64(pv[8:], at)
-		if err := projections.Put(keys[i], append(pv, steps[i].projection...)); err != nil {
+		if err := projections.Put(keys[i], pv); err != nil {
 			return nil, err
 		}
 		if seq == 1 && e.Key.SKU != "" { // bbolt keys cannot be empty
