@@ -2,12 +2,15 @@ package shopifywriter_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stockgate/stockgate/channel"
@@ -74,8 +77,10 @@ func newShop(t testing.TB, opts shopifyfake.Options) *shop {
 
 // ServeHTTP passes the request to the fake and logs the answer.
 func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := readAll(r)
-	r.Body = nopCloser{bytes.NewReader(body)}
+	body, err := io.ReadAll(r.Body)
+	// The fake sees the body as it arrived, cut short with the same error
+	// when the client went away mid-send.
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), iotest.ErrReader(cmp.Or(err, io.EOF))))
 	now := time.Now()
 	if s.latency > 0 {
 		select {
@@ -133,16 +138,6 @@ func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes())
 }
-
-func readAll(r *http.Request) ([]byte, error) {
-	var b bytes.Buffer
-	_, err := b.ReadFrom(r.Body)
-	return b.Bytes(), err
-}
-
-type nopCloser struct{ *bytes.Reader }
-
-func (nopCloser) Close() error { return nil }
 
 // spent is the actual cost the shop has charged so far.
 func (s *shop) spent() float64 {

@@ -2,12 +2,15 @@ package squarewriter_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stockgate/stockgate/channel"
@@ -71,11 +74,11 @@ func newMerchant(t testing.TB, opts squarefake.Options) *merchant {
 
 // ServeHTTP passes the request to the fake and logs batch-creates.
 func (m *merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(r.Body)
-	body := buf.Bytes()
+	body, err := io.ReadAll(r.Body)
 	r2 := r.Clone(r.Context())
-	r2.Body = readCloser{bytes.NewReader(body)}
+	// The fake sees the body as it arrived, cut short with the same error
+	// when the client went away mid-send.
+	r2.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), iotest.ErrReader(cmp.Or(err, io.EOF))))
 	rec := httptest.NewRecorder()
 	m.Server.ServeHTTP(rec, r2)
 	status, out := rec.Code, rec.Body.Bytes()
@@ -102,10 +105,6 @@ func (m *merchant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
 }
-
-type readCloser struct{ *bytes.Reader }
-
-func (readCloser) Close() error { return nil }
 
 // batchCalls returns the logged BatchChangeInventory requests.
 func (m *merchant) batchCalls() []call {

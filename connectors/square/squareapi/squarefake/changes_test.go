@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -269,5 +270,41 @@ func TestCountUpdatedEvent(t *testing.T) {
 	}
 	if _, ok := fake.CountUpdatedEvent("VAR1", "OTHER"); ok {
 		t.Error("an event for a count the fake does not hold")
+	}
+}
+
+// cutReader yields its bytes and then the error net/http's server gives a
+// handler whose client closed the connection mid-body.
+type cutReader struct{ r *strings.Reader }
+
+func (c cutReader) Read(p []byte) (int, error) {
+	if c.r.Len() == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return c.r.Read(p)
+}
+
+// TestChangesCutBody: a call whose client went away mid-body (a canceled
+// context) is neither answered nor refused, applies nothing, and the same
+// call sent whole afterwards is applied.
+func TestChangesCutBody(t *testing.T) {
+	t.Parallel()
+	fake, clk := newFake(squarefake.Options{})
+	body := batch("k-cut", count("OBJ1", "L1", "7", clk.Now().Add(-time.Second)))
+	req := httptest.NewRequest(http.MethodPost, squarefake.ChangesPath, cutReader{strings.NewReader(body[:len(body)/2])})
+	req.Header.Set("Authorization", "Bearer "+squarefake.DefaultToken)
+	rec := httptest.NewRecorder()
+	fake.ServeHTTP(rec, req)
+	if rec.Body.Len() != 0 {
+		t.Errorf("a cut request was answered %d %q", rec.Code, rec.Body)
+	}
+	if st := fake.Stats(); st.Cut != 1 || st.Refused != 0 || st.Applied != 0 || st.Requests != 1 {
+		t.Fatalf("after a cut request: %+v, want 1 request, 1 cut, none refused or applied", st)
+	}
+	if status, _, a := call(t, fake, squarefake.ChangesPath, body); status != 200 || len(a.Counts) != 1 {
+		t.Fatalf("the whole call after the cut one: %d %+v", status, a)
+	}
+	if st := fake.Stats(); st.Applied != 1 || st.Replays != 0 {
+		t.Errorf("after the whole call: %+v, want it applied, not replayed", st)
 	}
 }

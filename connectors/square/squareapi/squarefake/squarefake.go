@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -87,6 +88,7 @@ type Recorded struct {
 // Stats counts what a Server has done.
 type Stats struct {
 	Requests     int // HTTP requests received
+	Cut          int // ended before their body did (client gone): not answered, nothing applied
 	Failed       int // answered by Fail
 	Down         int // answered by the outage SetDown set
 	Throttled    int // answered 429 for the rate limit
@@ -313,7 +315,19 @@ type response struct {
 
 // ServeHTTP answers the endpoints the package doc lists.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := readBody(w, r)
+	body, err := readBody(w, r)
+	var tooBig *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooBig) {
+		// The client went away mid-body (a canceled call). No server
+		// parses half a request: nothing is answered or applied. An
+		// oversized body is read up to the limit and refused below as
+		// malformed JSON.
+		s.mu.Lock()
+		s.stats.Requests++
+		s.stats.Cut++
+		s.mu.Unlock()
+		return
+	}
 	now := s.now()
 	s.mu.Lock()
 	s.stats.Requests++
