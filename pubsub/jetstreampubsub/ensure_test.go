@@ -117,7 +117,10 @@ func TestEnsureStreamStopsAskingWhenCancelled(t *testing.T) {
 	js, creates := fakeStreamAPI(t, 100, answerStoreFailed)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		for creates.Load() == 0 {
+		// The second request is sent only after the first was refused:
+		// cancelling from then on, during a request or the wait before
+		// the next, must report the refusal with the cancellation.
+		for creates.Load() < 2 {
 			time.Sleep(time.Millisecond)
 		}
 		cancel()

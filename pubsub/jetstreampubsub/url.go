@@ -347,6 +347,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, stream, subject s
 // createStream creates stream capturing subject, asking again while the
 // server answers that it failed to set up the stream's store.
 func createStream(ctx context.Context, js jetstream.JetStream, stream, subject string) (jetstream.Stream, error) {
+	var failed error // the server's last refusal, asked again after
 	for attempt := 1; ; attempt++ {
 		s, err := js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:     stream,
@@ -356,9 +357,14 @@ func createStream(ctx context.Context, js jetstream.JetStream, stream, subject s
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // created meanwhile
 			return js.Stream(ctx, stream)
 		}
+		if err != nil && failed != nil && ctx.Err() != nil {
+			// Cancelled while asking again: say why it was asking.
+			return nil, fmt.Errorf("%w (after %w)", ctx.Err(), failed)
+		}
 		if !storeFailed(err) || attempt == createAttempts {
 			return s, err
 		}
+		failed = err
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w (after %w)", ctx.Err(), err)
