@@ -86,7 +86,7 @@ type Writer struct {
 
 	mu        sync.Mutex
 	known     map[int64]int64 // item → quantity the channel is believed to show
-	writeCost float64
+	writeCost writeCost
 	readCost  float64
 	seq       uint64
 	ambiguous map[string]string // content hash → key of a call whose outcome is unknown
@@ -119,7 +119,7 @@ func New(opts Options) (*Writer, error) {
 		account: opts.Account, c: opts.Client, loc: opts.LocationID, echoes: opts.Echoes,
 		reason: opts.Reason, refURI: opts.ReferenceDocumentURI, batch: opts.MaxBatch, now: opts.Now,
 		itemOf: make(map[string]int64, len(opts.Items)), known: make(map[int64]int64),
-		writeCost: initialWriteCost, readCost: initialReadCost, ambiguous: make(map[string]string),
+		readCost: initialReadCost, ambiguous: make(map[string]string),
 	}
 	items := make([]int64, 0, len(opts.Items))
 	for item := range opts.Items {
@@ -177,12 +177,13 @@ func (w *Writer) Syncs(sku string) bool { _, ok := w.itemOf[sku]; return ok }
 // InitialBudget implements dispatch.InitialBudgeter.
 func (w *Writer) InitialBudget() (limit, burst float64) { return initialLimit, initialBurst }
 
-// Cost implements dispatch.Writer: the requested cost of the last write
-// (Shopify prices the mutation, not the number of quantities).
-func (w *Writer) Cost(int) float64 {
+// Cost implements dispatch.Writer: the requested cost predicted for a
+// write of n quantities from what Shopify priced earlier writes (see
+// writeCost).
+func (w *Writer) Cost(n int) float64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.writeCost
+	return w.writeCost.at(n)
 }
 
 // SetKnown tells the Writer what the channel shows for an inventory item
@@ -241,7 +242,7 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	}
 	h := contentHash(w.account, req.Quantities, ups, at)
 	req.IdempotencyKey = w.keyFor(h)
-	cost := w.writeCost
+	cost := w.writeCost.at(len(req.Quantities))
 	w.mu.Unlock()
 
 	if err := p.Wait(ctx, cost); err != nil {
@@ -251,7 +252,9 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	p.Observe(admin.Observation(res.Cost, cost, err))
 	code := admin.ErrorCode(err)
 	w.mu.Lock()
-	w.learnCost(&w.writeCost, res.Cost)
+	if res.Cost.Requested > 0 {
+		w.writeCost.learn(len(req.Quantities), max(res.Cost.Requested, res.Cost.Actual))
+	}
 	if ambiguous(code) {
 		w.ambiguous[h] = req.IdempotencyKey // a retry of the same content reuses the key
 	} else {
