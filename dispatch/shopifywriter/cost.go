@@ -11,12 +11,18 @@ const maxQueryCost = 1000
 // (ref §5.3), and a cost that grew with the input would be reserved short
 // by an estimate that ignores the size: the limiter would grant a call
 // the shop then throttles. So the estimate learns how cost grows with
-// size. Before any answer it is initialWriteCost. After answers of one
-// size only, it scales the last cost up for a larger write, never down,
-// and never above maxQueryCost.
-// After answers of two sizes, it follows the line through the last answer
-// of each, never sloping down, so a flat price is predicted exactly from
-// then on.
+// size:
+//
+//   - before any answer, initialWriteCost plus a point per quantity: more
+//     than the documented price, and than a point per quantity, so that
+//     replicas starting together do not over-spend a bucket they know
+//     nothing of yet (a large first write takes the whole initial bucket);
+//   - after answers of one size only, the last cost scaled up for a larger
+//     write, never down;
+//   - after answers of two sizes, the line through the last answer of
+//     each, never sloping down, so a flat price is predicted exactly.
+//
+// No estimate exceeds maxQueryCost.
 type writeCost struct {
 	prevN, lastN int // sizes of the last two answers of different sizes (lastN the latest); 0: none
 	prevC, lastC float64
@@ -37,7 +43,7 @@ func (e *writeCost) learn(n int, c float64) {
 func (e *writeCost) at(n int) float64 {
 	switch {
 	case e.lastN == 0:
-		return initialWriteCost
+		return min(maxQueryCost, initialWriteCost+float64(n))
 	case e.prevN == 0:
 		return min(maxQueryCost, e.lastC*max(1, float64(n)/float64(e.lastN)))
 	}

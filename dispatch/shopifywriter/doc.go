@@ -54,16 +54,16 @@
 // settled as if it cost what was reserved. A read reserves the
 // requestedQueryCost of the last read (10 before any). A write, and Cost
 // (the Dispatcher's estimate of the next batch), reserves a cost predicted
-// from the number of quantities (50 before any answer): Shopify documents
-// a flat price per mutation, but a cost that grew with the input would
-// otherwise be reserved short after a smaller write, and the shop would
-// throttle what the limiter granted. The prediction scales the last
-// write's cost up for a larger write until writes of two sizes have been
-// priced, and from then on follows the line through them (flat, for
-// Shopify's documented prices). InitialBudget (50 points/s,
-// 100 points) is deliberately below every plan, so a restart against a
-// drained bucket is not throttled by a limiter that believes it is full;
-// the first answer sets the real rate and size.
+// from the number of quantities (50 plus one per quantity before any
+// answer). Shopify documents a flat price per mutation, but a price that
+// grew with the input would otherwise be reserved short after a smaller
+// write, and the shop would throttle what the limiter granted. The
+// prediction scales the last write's cost up for a larger write until
+// writes of two sizes have been priced, and then follows the line through
+// them (flat, for Shopify's documented prices). InitialBudget (50
+// points/s, 100 points) is deliberately below every plan, so a restart
+// against a drained bucket is not throttled by a limiter that believes it
+// is full; the first answer sets the real rate and size.
 //
 // # Errors
 //

@@ -28,10 +28,11 @@ type Recorder interface {
 const (
 	// DefaultReason is the reason of a zero Options.Reason (ref §4.2).
 	DefaultReason = "correction"
-	// initialWriteCost and initialReadCost are reserved before Shopify has
-	// priced a call: generous, so the first calls cannot be throttled for
-	// an underestimate. After that, each kind of call reserves what its
-	// last answer's requestedQueryCost said.
+	// initialWriteCost (plus a point per quantity) and initialReadCost
+	// are reserved before Shopify has priced a call: generous, so the
+	// first calls are not throttled for an underestimate. After that,
+	// reads reserve what the last read's requestedQueryCost said and
+	// writes what writeCost predicts.
 	initialWriteCost = 50
 	initialReadCost  = 10
 	// initialLimit and initialBurst are the budget before the first answer
