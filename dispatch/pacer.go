@@ -19,10 +19,10 @@ const observeTimeout = 5 * time.Second
 type pacer struct {
 	a     *account
 	clock Clock
-	// cut holds the reservations Wait cut to the bucket's size, so that
-	// Observe settles what was taken rather than what was asked: giving
-	// back the difference from the larger figure would credit the bucket
-	// with units it never lent.
+	// mu guards cut: the reservations Wait cut to the bucket's size, so
+	// that Observe settles what was taken rather than what was asked
+	// (giving back the difference from the larger figure would credit the
+	// bucket with units it never lent).
 	mu  sync.Mutex
 	cut []cutReservation
 }
