@@ -2,11 +2,13 @@ package boltstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"sort"
 	"strconv"
@@ -45,6 +47,9 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file. Zero: 5 seconds. Negative: no wait.
 	LockTimeout time.Duration
+	// Logger receives the progress of a schema migration at Open; nil
+	// means slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultMaxBatchDelay is Options.MaxBatchDelay's default. With it, the
@@ -129,7 +134,7 @@ func Open(path string, opts *Options) (store.Driver, error) {
 		return nil
 	})
 	if err == nil && migrate {
-		err = migrate1(db, migrateBatch)
+		err = migrate1(db, migrateBatch, cmp.Or(o.Logger, slog.Default()), path)
 	}
 	if err != nil {
 		_ = db.Close()

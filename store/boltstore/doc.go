@@ -47,7 +47,8 @@
 // of the last entry, projection), deadletters and alerts (seq → value,
 // with deadletterids and alertids mapping id → seq) and meta (schema
 // version 2; Open migrates a file of version 1, whose entries bucket was
-// keyed by sku, location and seq, in resumable steps);
+// keyed by sku, location and seq, in resumable steps, logging its progress
+// to Options.Logger);
 // the dispatcher's queues are in a bucket of their own, made by their
 // first write (see queue.go).
 // Strings in keys are length-prefixed (uvarint), so SKU "A" never reads as

@@ -3,6 +3,8 @@ package boltstore
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -29,22 +31,38 @@ const migrateBatch = 50_000
 // transactions of about batch entries (a key's entries always in
 // one). Each transaction records the last key it moved, so a migration
 // cut short by a crash resumes where it stopped. The last one drops the
-// entries bucket and sets the version.
-func migrate1(db *bolt.DB, batch int) error {
+// entries bucket and sets the version. It logs when it starts, after each
+// transaction and when it is done, so that a long one is not taken for a
+// hang.
+func migrate1(db *bolt.DB, batch int, log *slog.Logger, path string) error {
+	began := time.Now()
+	var resumed bool
+	_ = db.View(func(tx *bolt.Tx) error {
+		resumed = tx.Bucket(bMeta).Get(keyMigrated) != nil
+		return nil
+	})
+	log.Info("boltstore: migrating the store file to schema "+schemaVersion+"; the gateway starts when it is done",
+		"file", path, "resumed", resumed)
+	var keys, entries int
 	for {
-		done, err := migrate1Step(db, batch)
+		done, k, e, err := migrate1Step(db, batch)
 		if err != nil {
 			return fmt.Errorf("migrate schema 1 to %s: %w", schemaVersion, err)
 		}
+		keys, entries = keys+k, entries+e
 		if done {
+			log.Info("boltstore: store file migrated", "file", path, "keys", keys, "entries", entries,
+				"took", time.Since(began).Round(time.Millisecond))
 			return nil
 		}
+		log.Info("boltstore: migrating", "file", path, "keys", keys, "entries", entries)
 	}
 }
 
 // migrate1Step moves the keys after the last one moved, about batch
-// entries' worth; done is true once the file is of schemaVersion.
-func migrate1Step(db *bolt.DB, batch int) (done bool, err error) {
+// entries' worth, and returns how many keys and entries it moved; done is
+// true once the file is of schemaVersion.
+func migrate1Step(db *bolt.DB, batch int) (done bool, nkeys, nentries int, err error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta, old, projections := tx.Bucket(bMeta), tx.Bucket(bEntries), tx.Bucket(bProjections)
 		if old == nil {
@@ -106,6 +124,7 @@ func migrate1Step(db *bolt.DB, batch int) (done bool, err error) {
 				return err
 			}
 		}
+		nkeys, nentries = len(keys), moved
 		if len(keys) > 0 {
 			// More keys may follow these: the next step will tell.
 			return meta.Put(keyMigrated, keys[len(keys)-1])
@@ -120,5 +139,8 @@ func migrate1Step(db *bolt.DB, batch int) (done bool, err error) {
 		done = true
 		return meta.Put(keyVersion, []byte(schemaVersion))
 	})
-	return done, err
+	if err != nil {
+		return false, 0, 0, err
+	}
+	return done, nkeys, nentries, nil
 }

@@ -1,11 +1,14 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,17 +128,61 @@ func checkMigrated(t *testing.T, d *driver, want map[store.Key]schema1) {
 	}
 }
 
-// openMigrated opens the schema-1 file at path and checks it against want.
-func openMigrated(t *testing.T, path string, want map[store.Key]schema1) *driver {
+// openMigrated opens the schema-1 file at path, checks it against want
+// and returns the migration's log records.
+func openMigrated(t *testing.T, path string, want map[store.Key]schema1) (*driver, []logRecord) {
 	t.Helper()
-	drv, err := Open(path, nil)
+	var buf bytes.Buffer
+	drv, err := Open(path, &Options{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := drv.(*driver)
 	t.Cleanup(func() { _ = d.Close() })
 	checkMigrated(t, d, want)
-	return d
+	var recs []logRecord
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var r logRecord
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("log record: %v", err)
+		}
+		recs = append(recs, r)
+	}
+	return d, recs
+}
+
+// logRecord is what the tests read of a migration log line.
+type logRecord struct {
+	Msg     string `json:"msg"`
+	File    string `json:"file"`
+	Resumed bool   `json:"resumed"`
+	Keys    int    `json:"keys"`
+	Entries int    `json:"entries"`
+}
+
+// checkMigrationLog checks that the log says the migration of path
+// started (resumed or not) and ended having moved keys and entries.
+func checkMigrationLog(t *testing.T, recs []logRecord, path string, resumed bool, keys, entries int) {
+	t.Helper()
+	if len(recs) < 2 {
+		t.Fatalf("%d log records, want a start and an end: %+v", len(recs), recs)
+	}
+	first, last := recs[0], recs[len(recs)-1]
+	if !strings.Contains(first.Msg, "migrating the store file") || first.File != path || first.Resumed != resumed {
+		t.Errorf("first record %+v, want the start of the migration of %s (resumed %v)", first, path, resumed)
+	}
+	if last.Msg != "boltstore: store file migrated" || last.Keys != keys || last.Entries != entries {
+		t.Errorf("last record %+v, want the end, with %d keys and %d entries moved", last, keys, entries)
+	}
+}
+
+func entriesOf(keys map[store.Key]int) int {
+	n := 0
+	for _, k := range keys {
+		n += k
+	}
+	return n
 }
 
 var schema1Keys = map[store.Key]int{
@@ -153,7 +200,8 @@ func TestOpenMigratesSchema1(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "old.db")
 	want := writeSchema1(t, path, schema1Keys)
-	d := openMigrated(t, path, want)
+	d, log := openMigrated(t, path, want)
+	checkMigrationLog(t, log, path, false, len(schema1Keys), entriesOf(schema1Keys))
 
 	k := store.Key{SKU: "SOCK", Location: "berlin"}
 	e := store.Entry{Key: k, EventID: "after-migration", Outcome: store.OutcomeApplied}
@@ -184,20 +232,22 @@ func TestMigrationResumes(t *testing.T) {
 	// Batches of 30 entries: the first step moves A@BC and AB@C (34
 	// entries), the second SOCK@berlin (70, a key is never split); Open
 	// moves the other two.
-	for i := range 2 {
-		done, err := migrate1Step(db, 30)
+	for i, want := range []struct{ keys, entries int }{{2, 34}, {1, 70}} {
+		done, k, e, err := migrate1Step(db, 30)
 		if err != nil || done {
 			t.Fatalf("step %d: done %v, %v; want more to do", i, done, err)
+		}
+		if k != want.keys || e != want.entries {
+			t.Errorf("step %d moved %d keys and %d entries, want %d and %d", i, k, e, want.keys, want.entries)
 		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	d := openMigrated(t, path, want)
-	total := 0
-	for _, n := range schema1Keys {
-		total += n
-	}
+	d, log := openMigrated(t, path, want)
+	total := entriesOf(schema1Keys)
+	// Open moves what the two steps left: SOCK@berlin-2 and SOCKS@berlin.
+	checkMigrationLog(t, log, path, true, 2, 3+32)
 	if got := len(keys(t, d, bEntryLog)); got != total {
 		t.Errorf("the log holds %d entries, want %d: a key was moved twice or not at all", got, total)
 	}
