@@ -5,13 +5,17 @@
 package dispatchtest
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stockgate/stockgate/channel"
@@ -200,6 +204,16 @@ func Serve(t testing.TB, host string, h http.Handler) *http.Client {
 		g.mu.Unlock()
 	})
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// ReadBody reads r's body for a test's wrapper around a fake and puts
+// back a copy for the fake to read: the same bytes, ending with the same
+// error, so that a body the client cut short mid-send reaches the fake
+// cut short rather than as a complete, truncated request.
+func ReadBody(r *http.Request) []byte {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), iotest.ErrReader(cmp.Or(err, io.EOF))))
+	return body
 }
 
 // gated counts the requests h is answering and refuses new ones once

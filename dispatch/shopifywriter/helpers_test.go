@@ -1,16 +1,12 @@
 package shopifywriter_test
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/stockgate/stockgate/channel"
@@ -77,10 +73,7 @@ func newShop(t testing.TB, opts shopifyfake.Options) *shop {
 
 // ServeHTTP passes the request to the fake and logs the answer.
 func (s *shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	// The fake sees the body as it arrived, cut short with the same error
-	// when the client went away mid-send.
-	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), iotest.ErrReader(cmp.Or(err, io.EOF))))
+	body := dispatchtest.ReadBody(r)
 	now := time.Now()
 	if s.latency > 0 {
 		select {
