@@ -32,8 +32,8 @@ const migrateBatch = 50_000
 // one). Each transaction records the last key it moved, so a migration
 // cut short by a crash resumes where it stopped. The last one drops the
 // entries bucket and sets the version. It logs when it starts, after each
-// transaction and when it is done, so that a long one is not taken for a
-// hang.
+// full transaction and when it is done, so that a long one is not taken
+// for a hang.
 func migrate1(db *bolt.DB, batch int, log *slog.Logger, path string) error {
 	began := time.Now()
 	var resumed bool
@@ -55,7 +55,11 @@ func migrate1(db *bolt.DB, batch int, log *slog.Logger, path string) error {
 				"took", time.Since(began).Round(time.Millisecond))
 			return nil
 		}
-		log.Info("boltstore: migrating", "file", path, "keys", keys, "entries", entries)
+		if e >= batch {
+			// A step stops short of batch entries only when it took the
+			// last keys: the next one just finishes.
+			log.Info("boltstore: migrating", "file", path, "keys", keys, "entries", entries)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,8 +166,8 @@ type logRecord struct {
 // started (resumed or not) and ended having moved keys and entries.
 func checkMigrationLog(t *testing.T, recs []logRecord, path string, resumed bool, keys, entries int) {
 	t.Helper()
-	if len(recs) < 2 {
-		t.Fatalf("%d log records, want a start and an end: %+v", len(recs), recs)
+	if len(recs) != 2 {
+		t.Fatalf("%d log records, want a start and an end (no batch was full): %+v", len(recs), recs)
 	}
 	first, last := recs[0], recs[len(recs)-1]
 	if !strings.Contains(first.Msg, "migrating the store file") || first.File != path || first.Resumed != resumed {
@@ -250,5 +251,43 @@ func TestMigrationResumes(t *testing.T) {
 	checkMigrationLog(t, log, path, true, 2, 3+32)
 	if got := len(keys(t, d, bEntryLog)); got != total {
 		t.Errorf("the log holds %d entries, want %d: a key was moved twice or not at all", got, total)
+	}
+}
+
+// TestMigrationLogsProgress: a migration of several transactions logs
+// each full one with the running totals, then the end.
+func TestMigrationLogsProgress(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "old.db")
+	writeSchema1(t, path, schema1Keys)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var buf bytes.Buffer
+	// Batches of 30 entries: A@BC and AB@C (34), SOCK@berlin (70), then
+	// the last two keys (35); a fourth step finds nothing left.
+	if err := migrate1(db, 30, slog.New(slog.NewJSONHandler(&buf, nil)), path); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var r logRecord
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %d %d", r.Msg, r.Keys, r.Entries))
+	}
+	want := []string{
+		"boltstore: migrating the store file to schema 2; the gateway starts when it is done 0 0",
+		"boltstore: migrating 2 34",
+		"boltstore: migrating 3 104",
+		"boltstore: migrating 5 139",
+		"boltstore: store file migrated 5 139",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
