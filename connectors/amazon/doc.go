@@ -68,8 +68,12 @@
 // Config.SKUs. An ORDER_CHANGE without items gets them from
 // Config.OrderItems (OrdersClient calls the Orders API getOrderItems).
 //
-// Result.DedupKey is "amazon:" + NotificationMetadata.NotificationId (the
-// digest of the notification when it has none). Every event's OccurredAt
+// Result.DedupKey is "amazon:<PublishTime>:<NotificationId>", the time of
+// NotificationMetadata.PublishTime written by connectors.DedupTime so that
+// keys grow in about the order notifications arrive; without a PublishTime
+// that parses it is "amazon:<NotificationId>", and without a
+// NotificationId "amazon:" + the digest of the notification. Event ids
+// never depend on the stamp. Every event's OccurredAt
 // is the notification's EventTime, so the ledger orders counts by when
 // they happened, never by arrival (ref §3.2). Event ids are deterministic:
 // order events derive from the order and item ids, so the notifications of

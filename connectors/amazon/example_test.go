@@ -36,7 +36,7 @@ func Example() {
 		`"time":"2026-11-19T09:41:08Z","region":"us-east-1","resources":[],"detail":{"NotificationVersion":"1.0",` +
 		`"NotificationType":"LISTINGS_ITEM_MFN_QUANTITY_CHANGE","PayloadVersion":"1.0","EventTime":"2026-11-19T09:41:07.702Z",` +
 		`"Payload":{"SellerId":"A1SGNORTHPEAK7","FulfillmentChannelCode":"DEFAULT","Sku":"NP-SOCK-MOSS-M","Quantity":37},` +
-		`"NotificationMetadata":{"NotificationId":"e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f"}}}`)
+		`"NotificationMetadata":{"PublishTime":"2026-11-19T09:41:08.115Z","NotificationId":"e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f"}}}`)
 	h := http.Header{}
 	h.Set("x-api-key", "previous-key") // still accepted during rotation
 	r := &connectors.Request{Header: h, Body: body, ReceivedAt: time.Now()}
@@ -54,7 +54,7 @@ func Example() {
 		fmt.Println(e.Type.Short(), m.SKU, m.Location, m.Quantity, m.State, m.OccurredAt.Format(time.RFC3339Nano))
 	}
 	// Output:
-	// amazon:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f LISTINGS_ITEM_MFN_QUANTITY_CHANGE
+	// amazon:2026-11-19T09:41:08.115000000Z:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f LISTINGS_ITEM_MFN_QUANTITY_CHANGE
 	// stock.counted SOCK-TRL-M-MOSS main-wh 37 available 2026-11-19T09:41:07.702Z
 }
 
@@ -102,7 +102,7 @@ func ExampleSQSSource() {
 	}
 	err = topic.Send(ctx, &gcpubsub.Message{Body: []byte(`{"NotificationVersion":"1.0","NotificationType":"LISTINGS_ITEM_MFN_QUANTITY_CHANGE",` +
 		`"PayloadVersion":"1.0","EventTime":"2026-11-19T09:41:07.702Z","Payload":{"FulfillmentChannelCode":"DEFAULT","Sku":"BNE-RDG-CHAR","Quantity":37},` +
-		`"NotificationMetadata":{"NotificationId":"e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f"}}`)})
+		`"NotificationMetadata":{"PublishTime":"2026-11-19T09:41:08.115Z","NotificationId":"e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f"}}`)})
 	if err != nil {
 		panic(err)
 	}
@@ -110,5 +110,5 @@ func ExampleSQSSource() {
 		panic(err)
 	}
 	// Output:
-	// stored amazon:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f 1 event(s)
+	// stored amazon:2026-11-19T09:41:08.115000000Z:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f 1 event(s)
 }

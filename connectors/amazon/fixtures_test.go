@@ -41,12 +41,16 @@ func fixtureCases() map[string]fixtureCase {
 		noID    = "d0e9e693-c3ad-4373-979f-ed4ec98dd746"
 		listing = "8e009934-da2c-4f9c-9bc7-93f23b7e1f60"
 	)
-	none := func(topic, id string) fixtureCase { return fixtureCase{topic: topic, dedup: "amazon:" + id} }
+	// A dedup key holds the notification's PublishTime ahead of its id.
+	key := func(published, id string) string { return "amazon:" + published + ":" + id }
+	none := func(topic, published, id string) fixtureCase {
+		return fixtureCase{topic: topic, dedup: key(published, id)}
+	}
 	return map[string]fixtureCase{
 		// An Unshipped MFN order with a buyer's cancel request: "a request,
 		// not yet a cancellation" (ref §4), so the item stays committed, at
 		// its supply source.
-		"ORDER_CHANGE.sample.json": {topic: TypeOrderChange, dedup: "amazon:" + noID, want: []line{
+		"ORDER_CHANGE.sample.json": {topic: TypeOrderChange, dedup: key("2020-07-13T19:42:04.284000000Z", noID), want: []line{
 			{event.OrderCommitted, "SellerSKUID1", "fx-mfn-supply", 10, "", "sale", orderID, "amazon:order:" + orderID,
 				orderID + "/OIID34853450", at("2020-01-11T00:09:53.109Z")},
 		}},
@@ -56,19 +60,19 @@ func fixtureCases() map[string]fixtureCase {
 			{event.StockCounted, "SELLERSKU-1", "fx-fba-us", 50, "on_hand", "fba_snapshot", "", "", "/ATVPDKIKX0DER", at("2020-07-13T19:42:04.284Z")},
 			{event.StockCounted, "SELLERSKU-1", "fx-fba-ca", 40, "on_hand", "fba_snapshot", "", "", "/A2EUQ1WTGCTBG2", at("2020-07-13T19:42:04.284Z")},
 		}},
-		"LISTINGS_ITEM_MFN_QUANTITY_CHANGE.sample.json": {topic: TypeMFNQuantityChange, dedup: "amazon:" + listing, want: []line{
+		"LISTINGS_ITEM_MFN_QUANTITY_CHANGE.sample.json": {topic: TypeMFNQuantityChange, dedup: key("2021-02-03T18:59:30.194000000Z", listing), want: []line{
 			{event.StockCounted, "NLS-SHOES-03", "fx-mfn", 99, "available", "channel_report", "", "amazon:notification:" + listing, listing, at("2021-02-03T18:59:30.194Z")},
 		}},
-		"LISTINGS_ITEM_STATUS_CHANGE.sample.json":      none(TypeListingStatusChange, listing),
-		"LISTINGS_ITEM_ISSUES_CHANGE.sample.json":      none("LISTINGS_ITEM_ISSUES_CHANGE", listing),
-		"LISTINGS_ITEM_ISSUES_CHANGE.v1.0.sample.json": none("LISTINGS_ITEM_ISSUES_CHANGE", listing),
-		"ANY_OFFER_CHANGED.sample.json":                none("ANY_OFFER_CHANGED", noID),
-		"FBA_OUTBOUND_SHIPMENT_STATUS.sample.json":     none("FBA_OUTBOUND_SHIPMENT_STATUS", "requestId"),
-		"FEED_PROCESSING_FINISHED.sample.json":         none("FEED_PROCESSING_FINISHED", noID),
-		"REPORT_PROCESSING_FINISHED.sample.json":       none("REPORT_PROCESSING_FINISHED", noID),
+		"LISTINGS_ITEM_STATUS_CHANGE.sample.json":      none(TypeListingStatusChange, "2021-02-03T18:59:30.194000000Z", listing),
+		"LISTINGS_ITEM_ISSUES_CHANGE.sample.json":      none("LISTINGS_ITEM_ISSUES_CHANGE", "2024-02-05T18:59:48.768000000Z", listing),
+		"LISTINGS_ITEM_ISSUES_CHANGE.v1.0.sample.json": none("LISTINGS_ITEM_ISSUES_CHANGE", "2021-02-05T18:59:48.768000000Z", listing),
+		"ANY_OFFER_CHANGED.sample.json":                none("ANY_OFFER_CHANGED", "2020-07-13T19:42:04.284000000Z", noID),
+		"FBA_OUTBOUND_SHIPMENT_STATUS.sample.json":     none("FBA_OUTBOUND_SHIPMENT_STATUS", "2020-01-11T00:02:50.501000000Z", "requestId"),
+		"FEED_PROCESSING_FINISHED.sample.json":         none("FEED_PROCESSING_FINISHED", "2020-07-13T19:42:04.284000000Z", noID),
+		"REPORT_PROCESSING_FINISHED.sample.json":       none("REPORT_PROCESSING_FINISHED", "2020-07-13T19:42:04.284000000Z", noID),
 		// Removed types (ref §4), kept as history: no events.
-		"MFN_ORDER_STATUS_CHANGE.sample.json": none("MFN_ORDER_STATUS_CHANGE", noID),
-		"ORDER_STATUS_CHANGE.sample.json":     none("ORDER_STATUS_CHANGE", noID),
+		"MFN_ORDER_STATUS_CHANGE.sample.json": none("MFN_ORDER_STATUS_CHANGE", "2020-07-13T19:42:04.284000000Z", noID),
+		"ORDER_STATUS_CHANGE.sample.json":     none("ORDER_STATUS_CHANGE", "2020-07-13T19:42:04.284000000Z", noID),
 	}
 }
 

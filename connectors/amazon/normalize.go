@@ -193,6 +193,25 @@ func (n *normalizer) snsControl(ctx context.Context, raw []byte, verified bool) 
 	return n.res, nil
 }
 
+// dedupStamp is the part of a notification's dedup key ahead of its
+// NotificationId: NotificationMetadata.PublishTime by
+// connectors.DedupTime and a colon, so that keys of notifications sort
+// about as they arrive (SQS, SNS and EventBridge all deliver the body
+// Amazon published, so a redelivery repeats the stamp). Empty when the
+// notification has no NotificationId (it is then keyed by its digest) or
+// no PublishTime that parses.
+func dedupStamp(nt *notification) string {
+	md := &nt.NotificationMetadata
+	if md.NotificationID == "" {
+		return ""
+	}
+	t, err := time.Parse(time.RFC3339Nano, md.PublishTime)
+	if err != nil {
+		return ""
+	}
+	return connectors.DedupTime(t) + ":"
+}
+
 // notification maps one SP-API notification.
 func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notification) (*connectors.Result, error) {
 	n.typ = nt.NotificationType
@@ -213,7 +232,7 @@ func (n *normalizer) notification(ctx context.Context, raw []byte, nt *notificat
 	case n.key == "":
 		n.key = digestKey(raw)
 	}
-	n.res = &connectors.Result{DedupKey: "amazon:" + n.key, Topic: n.typ}
+	n.res = &connectors.Result{DedupKey: "amazon:" + dedupStamp(nt) + n.key, Topic: n.typ}
 	var err error
 	switch n.typ {
 	case TypeOrderChange:

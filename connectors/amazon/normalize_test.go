@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestNormalize(t *testing.T) {
 	}{
 		{
 			name: "ORDER_CHANGE Unshipped commits each MFN item", file: "order_change_unshipped.json",
-			dedup: "amazon:9f3c6a1e-2d4b-4e8a-b7c1-5a6d7e8f9012",
+			dedup: "amazon:2026-11-19T08:15:31.004000000Z:9f3c6a1e-2d4b-4e8a-b7c1-5a6d7e8f9012",
 			want: []line{
 				{event.OrderCommitted, "SOCK-TRL-M-MOSS", "main-wh", 2, "", "sale", o1, corr(o1), o1 + "/27466182938410", unshipped},
 				{event.OrderCommitted, "BNE-RDG-CHAR", "reno-dc", 1, "", "sale", o1, corr(o1), o1 + "/27466182938411", unshipped},
@@ -162,7 +163,7 @@ func TestNormalize(t *testing.T) {
 		{
 			name: "FBA inventory counts on hand per marketplace", file: "fba_inventory_availability_changes.json",
 			config: func(c *Config) { c.Locations[mxMarket] = "amazon-fba-mx" },
-			dedup:  "amazon:c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b",
+			dedup:  "amazon:2026-11-19T06:00:13.001000000Z:c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b",
 			want: []line{
 				{event.StockCounted, "SOCK-TRL-M-MOSS", "amazon-fba-us", 120, "on_hand", "fba_snapshot", "", "amazon:notification:c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b", "c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b/ATVPDKIKX0DER", at("2026-11-19T06:00:12.345Z")},
 				{event.StockCounted, "SOCK-TRL-M-MOSS", "amazon-fba-mx", 15, "on_hand", "fba_snapshot", "", "amazon:notification:c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b", "c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b/A1AM78C64UM0Y8", at("2026-11-19T06:00:12.345Z")},
@@ -177,7 +178,7 @@ func TestNormalize(t *testing.T) {
 		},
 		{
 			name: "MFN quantity is an available observation at DefaultLocation", file: "listings_item_mfn_quantity_change.json",
-			dedup: "amazon:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f",
+			dedup: "amazon:2026-11-19T09:41:08.115000000Z:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f",
 			want: []line{
 				{event.StockCounted, "BNE-RDG-CHAR", "main-wh", 37, "available", "channel_report", "", "amazon:notification:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f", "e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f", at("2026-11-19T09:41:07.702Z")},
 			},
@@ -208,7 +209,19 @@ func TestNormalize(t *testing.T) {
 			unmapped: []string{"MFN quantity of SKU \"" + strings.Repeat("S", 256) + "\", channel \"DEFAULT\": cannot build stock.counted: "},
 		},
 		{name: "LISTINGS_ITEM_STATUS_CHANGE: no events", file: "listings_item_status_change.json"},
-		{name: "camelCase FEED_PROCESSING_FINISHED: no events, ignored", file: "feed_processing_finished.json", dedup: "amazon:2c4e6a8c-0e2a-4c4e-8a6c-8e0a2c4e6a8c",
+		{name: "no PublishTime: keyed by the NotificationId alone", dedup: "amazon:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a",
+			body: editJSON(t, "listings_item_status_change.json", func(m map[string]any) {
+				delete(m["NotificationMetadata"].(map[string]any), "PublishTime")
+			})},
+		{name: "a PublishTime that does not parse: keyed by the NotificationId alone", dedup: "amazon:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a",
+			body: editJSON(t, "listings_item_status_change.json", func(m map[string]any) {
+				m["NotificationMetadata"].(map[string]any)["PublishTime"] = "yesterday"
+			})},
+		{name: "PublishTime with an offset: the key holds it in UTC", dedup: "amazon:2026-11-19T08:05:01.250000000Z:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a",
+			body: editJSON(t, "listings_item_status_change.json", func(m map[string]any) {
+				m["NotificationMetadata"].(map[string]any)["PublishTime"] = "2026-11-19T10:05:01.25+02:00"
+			})},
+		{name: "camelCase FEED_PROCESSING_FINISHED: no events, ignored", file: "feed_processing_finished.json", dedup: "amazon:2026-11-19T11:22:34.000000000Z:2c4e6a8c-0e2a-4c4e-8a6c-8e0a2c4e6a8c",
 			ignored: `amazon notification type "FEED_PROCESSING_FINISHED"`},
 	}
 	for _, tt := range tests {
@@ -419,5 +432,27 @@ func TestParseListingStatus(t *testing.T) {
 		if _, err := ParseListingStatus(b); !errors.Is(err, connectors.ErrMalformed) {
 			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
 		}
+	}
+}
+
+// Dedup keys sort as the notifications were published, whatever their
+// random NotificationIds, so that a store's dedup index grows at its end.
+func TestDedupKeysSortByPublishTime(t *testing.T) {
+	c := newConnector(t, newSNSFake(t))
+	var prev string
+	for i, at := range []string{"2026-11-19T09:59:59.999Z", "2026-11-19T10:00:00Z", "2026-11-19T10:00:00.5Z", "2026-11-20T00:00:00.000001Z"} {
+		body := editJSON(t, "listings_item_status_change.json", func(m map[string]any) {
+			md := m["NotificationMetadata"].(map[string]any)
+			md["PublishTime"] = at
+			md["NotificationId"] = messageID(strconv.Itoa(i)) // random, as Amazon's
+		})
+		res, err := c.normalize(context.Background(), requestAt(nil, body), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.DedupKey <= prev {
+			t.Errorf("key %q of the notification published at %s sorts before %q", res.DedupKey, at, prev)
+		}
+		prev = res.DedupKey
 	}
 }

@@ -76,11 +76,11 @@ func sqsBodies(t testing.TB, host string) (bodies [][]byte, keys []string) {
 		bodies = append(bodies, b)
 		keys = append(keys, key)
 	}
-	add(readTestdata(t, "order_change_unshipped.json"), "amazon:9f3c6a1e-2d4b-4e8a-b7c1-5a6d7e8f9012")
-	add(ebEnvelope(readTestdata(t, "listings_item_mfn_quantity_change.json")), "amazon:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f")
-	add(snsNotification(host, "2", readTestdata(t, "fba_inventory_availability_changes.json")).body(), "amazon:c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b")
-	add(readTestdata(t, "order_change_no_items.json"), "amazon:8e0f2a4b-6c8d-4e0f-9a1b-2c3d4e5f6a7b")
-	add(readTestdata(t, "listings_item_status_change.json"), "amazon:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a")
+	add(readTestdata(t, "order_change_unshipped.json"), "amazon:2026-11-19T08:15:31.004000000Z:9f3c6a1e-2d4b-4e8a-b7c1-5a6d7e8f9012")
+	add(ebEnvelope(readTestdata(t, "listings_item_mfn_quantity_change.json")), "amazon:2026-11-19T09:41:08.115000000Z:e7a9c1e3-5b7d-4f9b-9d3f-5b7d9f1b3d5f")
+	add(snsNotification(host, "2", readTestdata(t, "fba_inventory_availability_changes.json")).body(), "amazon:2026-11-19T06:00:13.001000000Z:c4e6a8b0-1d3f-4b5d-9f1b-3d5f7b9d1f3b")
+	add(readTestdata(t, "order_change_no_items.json"), "amazon:2026-11-19T12:00:05.250000000Z:8e0f2a4b-6c8d-4e0f-9a1b-2c3d4e5f6a7b")
+	add(readTestdata(t, "listings_item_status_change.json"), "amazon:2026-11-19T10:05:01.250000000Z:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a")
 	add([]byte(`{"NotificationType": "ORDER_CHANGE", "Payload": 42}`), digestKeyFor(`{"NotificationType": "ORDER_CHANGE", "Payload": 42}`))
 	return bodies, keys
 }
@@ -342,7 +342,7 @@ func TestSQSSourceNotNackable(t *testing.T) {
 	sub := gcpubsub.NewSubscription(d, nil, nil)
 	ctx := context.Background()
 	defer func() { _ = sub.Shutdown(ctx) }()
-	fail := "amazon:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a"
+	fail := "amazon:2026-11-19T10:05:01.250000000Z:0a2c4e6a-8c0e-4a2c-8e4a-6c8e0a2c4e6a"
 	var handled atomic.Int32
 	var failures atomic.Int32
 	src, _ := NewSQSSource(sub, c, func(_ context.Context, res *connectors.Result) error {
