@@ -24,12 +24,13 @@
 // fsynced, unless Options.NoSync is set, so the gateway acknowledges a
 // webhook only once it is on disk. Concurrent write calls share one
 // transaction and one fsync (group commit): the calls that arrive while a
-// commit syncs are committed together right after it. A call made while no
-// commit is in progress commits at once if the last transaction was a
-// lone call; if it held several, the call first waits
-// Options.MaxBatchDelay (2ms) for others to join. Every item is checked and written
-// in one transaction, so an item's outcome is all or nothing; a call that
-// fails is taken out of its group and the rest committed without it.
+// commit syncs are committed together in the next. While writers keep
+// arriving, a transaction starts no sooner than Options.MaxBatchDelay
+// (2ms) after the previous one started, and the calls made meanwhile join
+// it; a call after a lone one, or after a pause, commits at once. Every
+// item is checked and written in one transaction, so an item's outcome is
+// all or nothing; a call that fails is taken out of its group and the
+// rest committed without it.
 //
 // bbolt takes an exclusive lock on the file: one process at a time. Open
 // waits Options.LockTimeout for it.

@@ -16,14 +16,18 @@ import (
 // transaction, hands the lead to the oldest caller that queued meanwhile,
 // and returns. Under load each fsync serves everyone who waited for it.
 //
-// A caller that finds the writer idle commits at once when the previous
-// group was a lone call: one writer at a time never waits. When the
-// previous group held more than one call, writers are arriving together,
-// and the leader first waits maxDelay for others to join (as PostgreSQL's
-// commit_delay does when commit_siblings are active): fewer, larger
-// transactions, so less of each webhook goes into the pages, meta page
-// and fsyncs that every transaction writes whatever its size
-// (BENCHMARKS.md §1 and §8).
+// While writers arrive together (a leader was handed the lead, or the
+// previous group held more than one call), a leader starts its
+// transaction no sooner than maxDelay after the previous one started,
+// and calls made meanwhile join it, as PostgreSQL's commit_delay does
+// when commit_siblings are active. So a steady stream of writers is
+// committed at most once per maxDelay: fewer, larger transactions, so
+// less of each webhook goes into the pages, meta page and fsyncs that
+// every transaction writes whatever its size (BENCHMARKS.md §1 and §8).
+// When a transaction takes longer than maxDelay, as under heavy load,
+// nobody waits. A caller that finds the writer idle after a lone call
+// commits at once, and so does one that comes more than maxDelay after
+// the last transaction started: one writer at a time never waits.
 //
 // bbolt's DB.Batch waits MaxBatchDelay (10ms by default) on every group
 // unless MaxBatchSize callers arrive first, which caps throughput at
@@ -40,8 +44,9 @@ type group struct {
 
 	mu      sync.Mutex
 	queue   []*groupCall
-	leading bool // a caller is running a transaction for the queue
-	last    int  // calls in the last group committed
+	leading bool      // a caller is running a transaction for the queue
+	last    int       // calls in the last group committed
+	started time.Time // when the last group's transaction started
 }
 
 type groupCall struct {
@@ -61,6 +66,7 @@ func (g *group) write(fn func(*bolt.Tx) error, queued func()) error {
 	c := &groupCall{fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
+	var wait time.Duration
 	if g.leading {
 		g.mu.Unlock()
 		if queued != nil {
@@ -69,22 +75,27 @@ func (g *group) write(fn func(*bolt.Tx) error, queued func()) error {
 		if err := <-c.done; err != errLead {
 			return err
 		}
+		// Handed the lead: this call queued behind a transaction.
+		g.mu.Lock()
+		wait = g.delay(true)
+		g.mu.Unlock()
 	} else {
 		g.leading = true
-		wait := g.maxDelay > 0 && g.last > 1
+		wait = g.delay(g.last > 1)
 		g.mu.Unlock()
 		if queued != nil {
 			queued()
 		}
-		if wait {
-			time.Sleep(g.maxDelay)
-		}
+	}
+	if wait > 0 {
+		time.Sleep(wait)
 	}
 	// Leading: c is first in the queue.
 	g.mu.Lock()
 	n := min(len(g.queue), g.maxSize)
 	calls := g.queue[:n:n]
 	g.queue = append([]*groupCall(nil), g.queue[n:]...)
+	g.started = time.Now()
 	g.mu.Unlock()
 
 	g.run(calls)
@@ -98,6 +109,16 @@ func (g *group) write(fn func(*bolt.Tx) error, queued func()) error {
 	}
 	g.mu.Unlock()
 	return <-c.done
+}
+
+// delay is how long a new leader waits for company before it takes the
+// queue: none unless writers are arriving together, else until maxDelay
+// after the last transaction started. g.mu must be held.
+func (g *group) delay(together bool) time.Duration {
+	if !together || g.maxDelay <= 0 {
+		return 0
+	}
+	return time.Until(g.started.Add(g.maxDelay))
 }
 
 // run commits calls in one transaction and sends each its result. A call

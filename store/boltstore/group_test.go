@@ -110,6 +110,61 @@ func TestGroupLoneCallDoesNotWait(t *testing.T) {
 	commitsAtOnce(t, g, "a call after a lone transaction")
 }
 
+// TestGroupHandoffWaits: a leader handed the lead by a transaction (its
+// call queued behind one) starts its own no sooner than maxDelay after
+// that one started, and a call made meanwhile joins it: a steady stream
+// of writers is committed once per maxDelay, not once per fsync.
+func TestGroupHandoffWaits(t *testing.T) {
+	const delay = 400 * time.Millisecond
+	g := openGroup(t, delay)
+	started, release := make(chan struct{}), make(chan struct{})
+	var firstAt, secondAt time.Time
+	var second, third int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		g.write(func(*bolt.Tx) error { firstAt = time.Now(); close(started); <-release; return nil }, nil)
+	})
+	<-started
+	wg.Go(func() {
+		g.write(func(tx *bolt.Tx) error { secondAt, second = time.Now(), tx.ID(); return nil }, nil)
+	})
+	waitQueued(t, g, 1)
+	close(release) // the first commits and hands the lead to the second
+	// The second waits for company: this call, made after the first
+	// committed, joins its transaction.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		g.mu.Lock()
+		handed := len(g.queue) == 1 && g.last == 1
+		g.mu.Unlock()
+		if handed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first transaction did not commit")
+		}
+	}
+	wg.Go(func() { g.write(txID(&third), nil) })
+	wg.Wait()
+	if gap := secondAt.Sub(firstAt); gap < delay*9/10 {
+		t.Errorf("the second transaction started %v after the first, want at least %v", gap, delay)
+	}
+	if second == 0 || second != third {
+		t.Errorf("calls ran in transactions %d and %d, want the same one", second, third)
+	}
+}
+
+// TestGroupNoWaitAfterAPause: after a group, a call that comes more than
+// maxDelay after the last transaction started commits at once.
+func TestGroupNoWaitAfterAPause(t *testing.T) {
+	g := openGroup(t, 10*time.Millisecond)
+	formGroup(t, g)
+	g.mu.Lock()
+	g.maxDelay = time.Hour
+	g.started = time.Now().Add(-2 * time.Hour) // as if the writer had rested
+	g.mu.Unlock()
+	commitsAtOnce(t, g, "a call after a pause")
+}
+
 // TestGroupDelayOption: Open waits DefaultMaxBatchDelay when the option
 // is zero, and a negative option, as max_batch_delay=0 in a URL gives,
 // never waits, even after a group.
