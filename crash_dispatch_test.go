@@ -16,9 +16,10 @@ import (
 // TestKill9WhileDrainingConverges: the built gateway is killed with
 // SIGKILL while it drains a backlog to a shop; restarted on the same data
 // dir, it writes what was still pending, and the shop ends showing the
-// ledger's channel quantity of every SKU, never throttled (while the
-// reconciliation reads every level through the same budget). The
-// periodic reconcile pass (5 minutes) does not come into it: every change
+// ledger's channel quantity of every SKU, never throttled. (The shop's
+// one mapped location is the synced one, which reconciliation leaves to
+// the dispatcher: no reconciliation reads here.) The periodic reconcile
+// pass (5 minutes) does not come into it: every change
 // was queued durably in the ledger's own commit.
 func TestKill9WhileDrainingConverges(t *testing.T) {
 	if testing.Short() {

@@ -153,3 +153,76 @@ func TestSquareOrderFetchedAndApplied(t *testing.T) {
 		t.Fatalf("history = %v; want one commit and one release", ids)
 	}
 }
+
+// TestReconcileLeavesTheSyncedLocationToTheDispatcher: a Square location
+// that stockgate syncs shows what stockgate pushed (here berlin's stock
+// less a buffer of 2), not a count of its own. Reconciliation reads the
+// connector's other locations only, so the push never comes back as an
+// on-hand correction that would lower berlin to the pushed quantity.
+func TestReconcileLeavesTheSyncedLocationToTheDispatcher(t *testing.T) {
+	fake := squarefake.New(nil)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	const item = "VAR-SYNCED-1"
+	fake.SetCount(squarefake.Count{CatalogObjectID: item, LocationID: "LOC-C", Quantity: "4", CalculatedAt: time.Now().Add(-time.Minute)})
+	t.Setenv("E2E_SQUARE_KEY", "square-signature-key-0123")
+	t.Setenv("E2E_SQUARE_TOKEN", squarefake.DefaultToken)
+	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), `  - id: square
+    kind: square
+    secrets: [env:E2E_SQUARE_KEY]
+    locations: {LOC-B: berlin, LOC-C: cologne}
+    items: {`+item+`: SYNCED-SKU}
+    api:
+      baseURL: `+srv.URL+`
+      token: env:E2E_SQUARE_TOKEN
+    sync: {location: LOC-B, rule: {locations: [berlin], bufferUnits: 2}}
+dispatch: {window: 20ms, maxDelay: 100ms}
+`))
+	onHand := func(loc string, want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var q struct {
+				Availability level `json:"availability"`
+			}
+			gql(t, base, testStoreKey, `{ availability(sku:"SYNCED-SKU", location:"`+loc+`"){ onHand } }`, nil, &q)
+			if q.Availability.OnHand == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: on hand %d, want %d", loc, q.Availability.OnHand, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	onHand("cologne", 4) // the run at start read the location nobody syncs
+
+	// Berlin is counted at 10; the dispatcher writes 10 less 2 to LOC-B.
+	if errs := gql(t, base, testAdminKey, `mutation{ countStock(input:{sku:"SYNCED-SKU", location:"berlin", quantity:10}){ eventId } }`, nil, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, ok := fake.Count(item, "LOC-B", "IN_STOCK"); ok && c.Quantity == "8" {
+			break
+		}
+		if time.Now().After(deadline) {
+			c, _ := fake.Count(item, "LOC-B", "IN_STOCK")
+			t.Fatalf("Square's LOC-B shows %q, want 8", c.Quantity)
+		}
+	}
+
+	var r struct {
+		Reconcile struct {
+			Read      int64   `json:"read"`
+			Corrected int64   `json:"corrected"`
+			Error     *string `json:"error"`
+		} `json:"reconcile"`
+	}
+	if errs := gql(t, base, testAdminKey, `mutation{ reconcile(connector:"square", full:true){ read corrected error } }`, nil, &r); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if r.Reconcile.Error != nil || r.Reconcile.Read != 1 || r.Reconcile.Corrected != 0 {
+		t.Fatalf("reconcile = %+v; want LOC-C's one count read and nothing corrected", r.Reconcile)
+	}
+	onHand("berlin", 10)
+}

@@ -489,6 +489,13 @@ func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, dis
 		if c.API.TokenValue == "" {
 			continue
 		}
+		// The location a sync section writes shows stockgate's own
+		// pushes: reconciliation leaves it to the dispatcher.
+		locations := c.ReconciledLocations()
+		if len(locations) == 0 && len(c.Locations) > 0 {
+			log.Info("reconciliation: nothing to read back, every mapped location is the one the connector's sync writes", "connector", c.ID)
+			continue
+		}
 		var src reconcile.Source
 		var err error
 		switch connectors.Kind(c.Kind) {
@@ -499,12 +506,12 @@ func reconcileJobs(cfg *config.Config, st *store.Store, ing *ingest.Handler, dis
 				if disp != nil {
 					opts.Limiter, _ = disp.Limiter(c.ID) // the shop's budget, when it syncs
 				}
-				src, err = reconcile.NewShopifySource(ac, c.Items, c.Locations, &opts)
+				src, err = reconcile.NewShopifySource(ac, c.Items, locations, &opts)
 			}
 		case connectors.Square:
 			var sc *squareapi.Client
 			if sc, err = squareapi.New(c.API.TokenValue, &squareapi.Options{BaseURL: c.API.BaseURL}); err == nil {
-				src, err = reconcile.NewSquareSource(sc, c.Items, c.Locations, nil)
+				src, err = reconcile.NewSquareSource(sc, c.Items, locations, nil)
 			}
 		case connectors.Amazon:
 			if len(c.Locations) == 0 {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,6 +173,39 @@ type Connector struct {
 	// Sync, when set, pushes availability to the channel (Shopify,
 	// Square, Amazon).
 	Sync *Sync `yaml:"sync"`
+}
+
+// ReconciledLocations is the part of Locations that reconciliation reads
+// back: all of it but the location the Sync section writes (a Shopify
+// LocationID, a Square Location). What that location shows is stockgate's
+// own channel quantity, after the rule's buffer, floor and maximum, on its
+// way there: compared with one stockgate location's stock it differs
+// whenever the rule is not the identity or a push is still in flight. A
+// Shopify level there read as drift, and a Square count there would have
+// set the location's on hand to the pushed quantity. The dispatcher keeps
+// that location right instead: it re-checks every synced SKU, and the
+// marketplace's webhook echoing a push is a confirmation. Amazon's sync
+// writes merchant-fulfilled quantities, which its reconciliation (FBA
+// inventory) never reads, so Amazon keeps every location.
+func (c Connector) ReconciledLocations() map[string]string {
+	written := ""
+	switch {
+	case c.Sync == nil:
+	case c.Kind == "shopify" && c.Sync.LocationID > 0:
+		written = strconv.FormatInt(c.Sync.LocationID, 10)
+	case c.Kind == "square":
+		written = c.Sync.Location
+	}
+	if _, ok := c.Locations[written]; written == "" || !ok {
+		return c.Locations
+	}
+	out := make(map[string]string, len(c.Locations)-1)
+	for id, loc := range c.Locations {
+		if id != written {
+			out[id] = loc
+		}
+	}
+	return out
 }
 
 // Sync says what stockgate pushes to a channel and how the quantity is

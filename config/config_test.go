@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +122,34 @@ func TestReplica(t *testing.T) {
 	c.Replica = "pod-1"
 	if err := c.Validate(); err != nil {
 		t.Fatalf("replica pod-1: %v", err)
+	}
+}
+
+// TestReconciledLocations: reconciliation reads back every mapped
+// location but the one a Shopify or Square sync section writes; Amazon's
+// sync (merchant-fulfilled quantities) takes none of its FBA locations.
+func TestReconciledLocations(t *testing.T) {
+	locs := map[string]string{"655441491": "berlin", "655441492": "hamburg", "L8YQ2W4K7ZB3D": "cologne", "ATVPDKIKX0DER": "amazon-us"}
+	for _, tc := range []struct {
+		name string
+		c    Connector
+		want map[string]string
+	}{
+		{"no sync", Connector{Kind: "shopify", Locations: locs}, locs},
+		{"shopify sync", Connector{Kind: "shopify", Locations: locs, Sync: &Sync{LocationID: 655441491}},
+			map[string]string{"655441492": "hamburg", "L8YQ2W4K7ZB3D": "cologne", "ATVPDKIKX0DER": "amazon-us"}},
+		{"shopify sync to an unmapped location", Connector{Kind: "shopify", Locations: locs, Sync: &Sync{LocationID: 1}}, locs},
+		{"square sync", Connector{Kind: "square", Locations: locs, Sync: &Sync{Location: "L8YQ2W4K7ZB3D"}},
+			map[string]string{"655441491": "berlin", "655441492": "hamburg", "ATVPDKIKX0DER": "amazon-us"}},
+		{"amazon sync", Connector{Kind: "amazon", Locations: locs, Sync: &Sync{MarketplaceID: "ATVPDKIKX0DER"}}, locs},
+		{"the only location synced", Connector{Kind: "square", Locations: map[string]string{"L1": "berlin"}, Sync: &Sync{Location: "L1"}},
+			map[string]string{}},
+	} {
+		if got := tc.c.ReconciledLocations(); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if len(locs) != 4 {
+		t.Errorf("ReconciledLocations changed the connector's map: %v", locs)
 	}
 }
