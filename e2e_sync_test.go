@@ -3,12 +3,15 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stockgate/stockgate/connectors/pos"
 	"github.com/stockgate/stockgate/connectors/shopify/shopifyfake"
+	"github.com/stockgate/stockgate/connectors/square"
+	"github.com/stockgate/stockgate/connectors/square/squareapi/squarefake"
 )
 
 // TestSaleInOneChannelReachesShopify: a POS sale in the Berlin store
@@ -163,5 +166,91 @@ func postSale(t *testing.T, base string) {
 	req.Header.Set("Stockgate-Signature", posSign(syncPOSSecret, batch))
 	if code, body := post(t, req); code != http.StatusOK {
 		t.Fatalf("POS batch answered %d %s", code, body)
+	}
+}
+
+// TestSquareEchoAfterARestart: the gateway writes berlin's 10, less a
+// buffer of 2, to Square and restarts; Square's inventory.count.updated
+// for that write, delivered to the new process, is still recognized as
+// the echo of stockgate's own write (the store keeps what was written),
+// so berlin keeps 10 instead of taking the pushed 8 as a count.
+func TestSquareEchoAfterARestart(t *testing.T) {
+	fake := squarefake.New(nil)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	const (
+		item = "VAR-ECHO-1"
+		key  = "square-signature-key-0123"
+		url  = "https://stockgate.example.com/webhooks/square"
+	)
+	t.Setenv("E2E_SQUARE_KEY", key)
+	t.Setenv("E2E_SQUARE_TOKEN", squarefake.DefaultToken)
+	cfg := writeConfig(t, t.TempDir(), `  - id: square
+    kind: square
+    secrets: [env:E2E_SQUARE_KEY]
+    notificationURL: `+url+`
+    locations: {LOC-B: berlin}
+    items: {`+item+`: ECHO-SKU}
+    api:
+      baseURL: `+srv.URL+`
+      token: env:E2E_SQUARE_TOKEN
+    sync: {location: LOC-B, rule: {locations: [berlin], bufferUnits: 2}}
+dispatch: {window: 20ms, maxDelay: 100ms}
+`)
+	base := startGateway(t, "--config", cfg)
+	if errs := gql(t, base, testAdminKey, `mutation{ countStock(input:{sku:"ECHO-SKU", location:"berlin", quantity:10}){ eventId } }`, nil, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, ok := fake.Count(item, "LOC-B", "IN_STOCK"); ok && c.Quantity == "8" {
+			break
+		}
+		if time.Now().After(deadline) {
+			c, _ := fake.Count(item, "LOC-B", "IN_STOCK")
+			t.Fatalf("Square's LOC-B shows %q, want 8", c.Quantity)
+		}
+	}
+	stopGateway(t, base)
+	base = startGateway(t, "--config", cfg)
+
+	body := []byte(`{"merchant_id":"MLN7Q2C5X9ZKB","type":"inventory.count.updated","event_id":"7c1e0d2a-93b4-4f6e-8a15-2d9c4b7e6f01",` +
+		`"created_at":"` + time.Now().UTC().Format(time.RFC3339Nano) + `","data":{"type":"inventory_counts","id":"e1","object":{"inventory_counts":[` +
+		`{"catalog_object_id":"` + item + `","catalog_object_type":"ITEM_VARIATION","state":"IN_STOCK","location_id":"LOC-B","quantity":"8",` +
+		`"calculated_at":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}]}}}`)
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/square", strings.NewReader(string(body)))
+	req.Header.Set(square.HeaderSignature, square.Sign(key, url, body))
+	if code, resp := post(t, req); code != http.StatusOK {
+		t.Fatalf("Square's echo answered %d %s", code, resp)
+	}
+	var seen []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var h struct {
+			History struct {
+				Edges []struct {
+					Node struct{ Outcome, Reason string } `json:"node"`
+				} `json:"edges"`
+			} `json:"history"`
+		}
+		gql(t, base, testAdminKey, `{ history(sku:"ECHO-SKU", location:"berlin", first:50){ edges{ node{ outcome reason } } } }`, nil, &h)
+		seen = seen[:0]
+		for _, e := range h.History.Edges {
+			seen = append(seen, e.Node.Outcome+"/"+e.Node.Reason)
+		}
+		if len(seen) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the echo never reached the ledger; history %v", seen)
+		}
+	}
+	if !slices.Contains(seen, "observed/echo_confirmation") {
+		t.Errorf("history %v: Square's report of the pushed 8 is not an echo confirmation", seen)
+	}
+	var q struct {
+		Availability level `json:"availability"`
+	}
+	gql(t, base, testStoreKey, `{ availability(sku:"ECHO-SKU", location:"berlin"){ onHand } }`, nil, &q)
+	if q.Availability.OnHand != 10 {
+		t.Errorf("berlin has %d on hand after the echo, want 10", q.Availability.OnHand)
 	}
 }

@@ -218,7 +218,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// Connectors, built with the mappings stored at runtime. What the
 	// dispatcher writes to Shopify is recorded in echoes, so that Shopify's
 	// webhook reporting it back reads as a confirmation.
-	echoes := echoSet{shopify: &shopify.MemoryEchoes{}, square: &square.MemoryEchoes{}, amazon: &amazon.MemoryEchoes{}}
+	// Square's echoes are kept in the store: one applied as a count would
+	// change stock (square.SharedEchoes); the others are observations.
+	echoes := echoSet{shopify: &shopify.MemoryEchoes{}, square: square.NewSharedEchoes(st, log), amazon: &amazon.MemoryEchoes{}}
 	learners := map[string]*mapping.ShopifyLearner{}
 	var marks shopify.WatermarksByConnector // a rebuilt connector keeps its stale marks
 	maps := mapping.New(st, ing, cfg.Connectors, func(c config.Connector) (connectors.Inbound, error) {
@@ -624,7 +626,7 @@ func dispatcher(cfg *config.Config, st *store.Store, echoes echoSet, log *slog.L
 // that its webhook reporting the same value back is a confirmation.
 type echoSet struct {
 	shopify *shopify.MemoryEchoes
-	square  *square.MemoryEchoes
+	square  *square.SharedEchoes
 	amazon  *amazon.MemoryEchoes
 }
 

@@ -24,6 +24,11 @@ const (
 	// RecordIdempotency holds what an admin command's idempotency key was
 	// first used for, so that the key reused for another request is refused.
 	RecordIdempotency = "idempotency"
+	// RecordEcho holds the quantity stockgate last wrote to a channel for
+	// one item at one location, so that every replica, and the gateway
+	// after a restart, recognizes the channel's webhook reporting it back
+	// (connectors.SharedEchoLog).
+	RecordEcho = "echo"
 )
 
 // Record is one document of admin state, kept by kind and id.

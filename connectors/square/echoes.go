@@ -1,6 +1,7 @@
 package square
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/stockgate/stockgate/connectors"
@@ -45,6 +46,35 @@ func (e *MemoryEchoes) Record(catalogObjectID, locationID string, qty int64, at 
 // Pushed implements Echoes.
 func (e *MemoryEchoes) Pushed(catalogObjectID, locationID string) (int64, time.Time, bool) {
 	return e.log.Pushed(countID{catalogObjectID, locationID})
+}
+
+// SharedEchoes is an Echoes whose writes are kept in the store as well
+// (connectors.SharedEchoLog), for a gateway with replicas or one that
+// restarts: the inventory.count.updated for a count that one replica
+// wrote reaches whichever replica Square calls, perhaps after a restart,
+// and applied as a count there it would replace the location's stock
+// with the channel quantity. It implements squarewriter's Recorder too.
+type SharedEchoes struct {
+	log *connectors.SharedEchoLog
+}
+
+var _ Echoes = (*SharedEchoes)(nil)
+
+// NewSharedEchoes returns SharedEchoes over records (a *store.Store); a
+// nil logger means slog.Default().
+func NewSharedEchoes(records connectors.EchoRecords, logger *slog.Logger) *SharedEchoes {
+	return &SharedEchoes{log: connectors.NewSharedEchoLog(records, "square", logger)}
+}
+
+// Record notes that stockgate set the IN_STOCK count of the catalog object
+// at the location to qty at at; it returns once the store has it.
+func (e *SharedEchoes) Record(catalogObjectID, locationID string, qty int64, at time.Time) {
+	e.log.Record(catalogObjectID+"@"+locationID, qty, at)
+}
+
+// Pushed implements Echoes.
+func (e *SharedEchoes) Pushed(catalogObjectID, locationID string) (int64, time.Time, bool) {
+	return e.log.Pushed(catalogObjectID + "@" + locationID)
 }
 
 // isEcho reports whether an IN_STOCK count of q calculated at at reports

@@ -29,7 +29,8 @@ var _ Changer = (*squareapi.Client)(nil)
 
 // Recorder notes what stockgate wrote, so the inbound side recognises
 // Square's inventory.count.updated for it as an echo.
-// *square.MemoryEchoes implements it.
+// *square.MemoryEchoes and *square.SharedEchoes implement it. It must be
+// safe for concurrent use: the counts of one call are recorded at once.
 type Recorder interface {
 	Record(catalogObjectID, locationID string, qty int64, at time.Time)
 }
@@ -239,12 +240,14 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	// occurred_at and so a new key.
 	w.forget(ups, at)
 	stamp := w.now()
+	var recorded sync.WaitGroup // a Recorder that keeps writes in a store takes a round trip each
 	for j, pc := range req.Counts {
 		outs[at[j]] = dispatch.Outcome{Code: errcode.OK}
 		if w.echoes != nil {
-			w.echoes.Record(pc.CatalogObjectID, pc.LocationID, pc.Quantity, stamp)
+			recorded.Go(func() { w.echoes.Record(pc.CatalogObjectID, pc.LocationID, pc.Quantity, stamp) })
 		}
 	}
+	recorded.Wait()
 	return outs, nil
 }
 
