@@ -178,38 +178,13 @@ func TestReconcileLeavesTheSyncedLocationToTheDispatcher(t *testing.T) {
     sync: {location: LOC-B, rule: {locations: [berlin], bufferUnits: 2}}
 dispatch: {window: 20ms, maxDelay: 100ms}
 `))
-	onHand := func(loc string, want int64) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			var q struct {
-				Availability level `json:"availability"`
-			}
-			gql(t, base, testStoreKey, `{ availability(sku:"SYNCED-SKU", location:"`+loc+`"){ onHand } }`, nil, &q)
-			if q.Availability.OnHand == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: on hand %d, want %d", loc, q.Availability.OnHand, want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	onHand("cologne", 4) // the run at start read the location nobody syncs
+	waitOnHand(t, base, "SYNCED-SKU", "cologne", 4) // the run at start read the location nobody syncs
 
 	// Berlin is counted at 10; the dispatcher writes 10 less 2 to LOC-B.
 	if errs := gql(t, base, testAdminKey, `mutation{ countStock(input:{sku:"SYNCED-SKU", location:"berlin", quantity:10}){ eventId } }`, nil, nil); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, ok := fake.Count(item, "LOC-B", "IN_STOCK"); ok && c.Quantity == "8" {
-			break
-		}
-		if time.Now().After(deadline) {
-			c, _ := fake.Count(item, "LOC-B", "IN_STOCK")
-			t.Fatalf("Square's LOC-B shows %q, want 8", c.Quantity)
-		}
-	}
+	waitSquareCount(t, fake, item, "LOC-B", "8")
 
 	var r struct {
 		Reconcile struct {
@@ -224,5 +199,5 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 	if r.Reconcile.Error != nil || r.Reconcile.Read != 1 || r.Reconcile.Corrected != 0 {
 		t.Fatalf("reconcile = %+v; want LOC-C's one count read and nothing corrected", r.Reconcile)
 	}
-	onHand("berlin", 10)
+	waitOnHand(t, base, "SYNCED-SKU", "berlin", 10)
 }

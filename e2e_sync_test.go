@@ -87,24 +87,14 @@ func TestSaleInOneChannelReachesShopify(t *testing.T) {
 	// below cannot pass merely because it ran first.
 	deadline = time.Now().Add(10 * time.Second)
 	for {
-		var h struct {
-			History struct {
-				Edges []struct {
-					Node struct{ Outcome, Reason string } `json:"node"`
-				} `json:"edges"`
-			} `json:"history"`
-		}
-		gql(t, base, testAdminKey, `{ history(sku:"SYNC-SKU", location:"berlin", first:50){ edges{ node{ outcome reason } } } }`, nil, &h)
-		// Reconciliation may record Shopify's level too (reason
-		// reconciliation); the webhook's own entry is the one to check.
-		var seen []string
+		// The webhook's own entry is the only observation: reconciliation
+		// leaves the synced location to the dispatcher.
+		seen := outcomes(t, base, "SYNC-SKU", "berlin")
 		echoed := false
-		for _, e := range h.History.Edges {
-			n := e.Node
-			seen = append(seen, n.Outcome+"/"+n.Reason)
-			if n.Outcome == "observed" && n.Reason != "reconciliation" {
-				if n.Reason != "echo_confirmation" {
-					t.Fatalf("Shopify's report of our own write was recorded with reason %q, want echo_confirmation", n.Reason)
+		for _, o := range seen {
+			if outcome, reason, _ := strings.Cut(o, "/"); outcome == "observed" {
+				if reason != "echo_confirmation" {
+					t.Fatalf("Shopify's report of our own write was recorded with reason %q, want echo_confirmation", reason)
 				}
 				echoed = true
 			}
@@ -201,15 +191,7 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 	if errs := gql(t, base, testAdminKey, `mutation{ countStock(input:{sku:"ECHO-SKU", location:"berlin", quantity:10}){ eventId } }`, nil, nil); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, ok := fake.Count(item, "LOC-B", "IN_STOCK"); ok && c.Quantity == "8" {
-			break
-		}
-		if time.Now().After(deadline) {
-			c, _ := fake.Count(item, "LOC-B", "IN_STOCK")
-			t.Fatalf("Square's LOC-B shows %q, want 8", c.Quantity)
-		}
-	}
+	waitSquareCount(t, fake, item, "LOC-B", "8")
 	stopGateway(t, base)
 	base = startGateway(t, "--config", cfg)
 
@@ -224,19 +206,7 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 	}
 	var seen []string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var h struct {
-			History struct {
-				Edges []struct {
-					Node struct{ Outcome, Reason string } `json:"node"`
-				} `json:"edges"`
-			} `json:"history"`
-		}
-		gql(t, base, testAdminKey, `{ history(sku:"ECHO-SKU", location:"berlin", first:50){ edges{ node{ outcome reason } } } }`, nil, &h)
-		seen = seen[:0]
-		for _, e := range h.History.Edges {
-			seen = append(seen, e.Node.Outcome+"/"+e.Node.Reason)
-		}
-		if len(seen) >= 2 {
+		if seen = outcomes(t, base, "ECHO-SKU", "berlin"); len(seen) >= 2 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -246,11 +216,42 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 	if !slices.Contains(seen, "observed/echo_confirmation") {
 		t.Errorf("history %v: Square's report of the pushed 8 is not an echo confirmation", seen)
 	}
-	var q struct {
-		Availability level `json:"availability"`
+	waitOnHand(t, base, "ECHO-SKU", "berlin", 10) // the echo is applied by now: it is in the history
+}
+
+// waitSquareCount waits up to 10 s for the Square fake's IN_STOCK count of
+// item at loc to be want.
+func waitSquareCount(t *testing.T, fake *squarefake.Server, item, loc, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, ok := fake.Count(item, loc, "IN_STOCK")
+		if ok && c.Quantity == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Square's %s shows %q of %s, want %s", loc, c.Quantity, item, want)
+		}
 	}
-	gql(t, base, testStoreKey, `{ availability(sku:"ECHO-SKU", location:"berlin"){ onHand } }`, nil, &q)
-	if q.Availability.OnHand != 10 {
-		t.Errorf("berlin has %d on hand after the echo, want 10", q.Availability.OnHand)
+}
+
+// outcomes returns the outcome and reason ("applied/sale") of the first
+// 50 history entries of sku at loc.
+func outcomes(t *testing.T, base, sku, loc string) []string {
+	t.Helper()
+	var h struct {
+		History struct {
+			Edges []struct {
+				Node struct{ Outcome, Reason string } `json:"node"`
+			} `json:"edges"`
+		} `json:"history"`
 	}
+	if errs := gql(t, base, testAdminKey, `query($s:String!,$l:String!){ history(sku:$s, location:$l, first:50){ edges{ node{ outcome reason } } } }`,
+		map[string]any{"s": sku, "l": loc}, &h); len(errs) > 0 {
+		t.Fatalf("history: %+v", errs)
+	}
+	var out []string
+	for _, e := range h.History.Edges {
+		out = append(out, e.Node.Outcome+"/"+e.Node.Reason)
+	}
+	return out
 }
