@@ -86,11 +86,10 @@
 //
 // # Echoes
 //
-// Every count Square accepted is recorded with Options.Echoes, so the
-// inventory.count.updated reporting it back is recorded as a
-// confirmation, not applied as on hand (connectors/square, Echoes). The
-// gateway passes square.SharedEchoes, which keeps the counts in the
-// store: Square may deliver the echo to another replica, or after a
-// restart. The counts of one call are recorded concurrently, and Write
-// returns once all are.
+// Every count is recorded with Options.Echoes just before its call, so
+// the inventory.count.updated reporting it back is recorded as a
+// confirmation, not applied as on hand (connectors/square, Echoes), even
+// when the call's answer is lost to a stop or a crash. The gateway
+// passes square.SharedEchoes, which keeps the counts in the store: Square
+// may deliver the echo to another replica, or after a restart.
 package squarewriter

@@ -27,8 +27,9 @@ type Changer interface {
 
 var _ Changer = (*squareapi.Client)(nil)
 
-// Recorder notes what stockgate wrote, so the inbound side recognises
-// Square's inventory.count.updated for it as an echo.
+// Recorder notes what stockgate writes (just before each call), so the
+// inbound side recognises Square's inventory.count.updated for it as an
+// echo.
 // *square.MemoryEchoes and *square.SharedEchoes implement it. It must be
 // safe for concurrent use: the counts of one call are recorded at once.
 type Recorder interface {
@@ -231,6 +232,7 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	if err := p.Wait(ctx, 1); err != nil {
 		return nil, err
 	}
+	w.recordEchoes(req)
 	_, err := w.c.BatchChangeInventory(ctx, req)
 	p.Observe(w.observe(err))
 	if err != nil {
@@ -239,16 +241,29 @@ func (w *Writer) Write(ctx context.Context, p dispatch.Pacer, ups []dispatch.Upd
 	// Applied: the next write of these SKUs is a new operation, with a new
 	// occurred_at and so a new key.
 	w.forget(ups, at)
-	stamp := w.now()
-	var recorded sync.WaitGroup // a Recorder that keeps writes in a store takes a round trip each
-	for j, pc := range req.Counts {
+	for j := range req.Counts {
 		outs[at[j]] = dispatch.Outcome{Code: errcode.OK}
-		if w.echoes != nil {
-			recorded.Go(func() { w.echoes.Record(pc.CatalogObjectID, pc.LocationID, pc.Quantity, stamp) })
-		}
+	}
+	return outs, nil
+}
+
+// recordEchoes notes the counts of req with the Recorder before they are
+// sent. Square may apply a call whose answer never arrives (the gateway
+// stopped or crashed while it was on its way), and its
+// inventory.count.updated for them must still read as an echo; a count
+// noted for a call that then failed matches only a report of that very
+// quantity. The counts are noted at once: a Recorder that keeps them in
+// a store takes a round trip each.
+func (w *Writer) recordEchoes(req squareapi.ChangeRequest) {
+	if w.echoes == nil {
+		return
+	}
+	stamp := w.now()
+	var recorded sync.WaitGroup
+	for _, pc := range req.Counts {
+		recorded.Go(func() { w.echoes.Record(pc.CatalogObjectID, pc.LocationID, pc.Quantity, stamp) })
 	}
 	recorded.Wait()
-	return outs, nil
 }
 
 // request builds the call for ups[at…] and its idempotency key.
