@@ -160,31 +160,12 @@ func TestSquareOrderFetchedAndApplied(t *testing.T) {
 // connector's other locations only, so the push never comes back as an
 // on-hand correction that would lower berlin to the pushed quantity.
 func TestReconcileLeavesTheSyncedLocationToTheDispatcher(t *testing.T) {
-	fake := squarefake.New(nil)
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
 	const item = "VAR-SYNCED-1"
+	fake := squarefake.New(nil)
 	fake.SetCount(squarefake.Count{CatalogObjectID: item, LocationID: "LOC-C", Quantity: "4", CalculatedAt: time.Now().Add(-time.Minute)})
-	t.Setenv("E2E_SQUARE_KEY", "square-signature-key-0123")
-	t.Setenv("E2E_SQUARE_TOKEN", squarefake.DefaultToken)
-	base := startGateway(t, "--config", writeConfig(t, t.TempDir(), `  - id: square
-    kind: square
-    secrets: [env:E2E_SQUARE_KEY]
-    locations: {LOC-B: berlin, LOC-C: cologne}
-    items: {`+item+`: SYNCED-SKU}
-    api:
-      baseURL: `+srv.URL+`
-      token: env:E2E_SQUARE_TOKEN
-    sync: {location: LOC-B, rule: {locations: [berlin], bufferUnits: 2}}
-dispatch: {window: 20ms, maxDelay: 100ms}
-`))
+	base := startGateway(t, "--config", squareSyncConfig(t, fake, item, "SYNCED-SKU", "LOC-B: berlin, LOC-C: cologne"))
 	waitOnHand(t, base, "SYNCED-SKU", "cologne", 4) // the run at start read the location nobody syncs
-
-	// Berlin is counted at 10; the dispatcher writes 10 less 2 to LOC-B.
-	if errs := gql(t, base, testAdminKey, `mutation{ countStock(input:{sku:"SYNCED-SKU", location:"berlin", quantity:10}){ eventId } }`, nil, nil); len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	waitSquareCount(t, fake, item, "LOC-B", "8")
+	pushBerlin(t, base, fake, item, "SYNCED-SKU")
 
 	var r struct {
 		Reconcile struct {

@@ -165,33 +165,15 @@ func postSale(t *testing.T, base string) {
 // the echo of stockgate's own write (the store keeps what was written),
 // so berlin keeps 10 instead of taking the pushed 8 as a count.
 func TestSquareEchoAfterARestart(t *testing.T) {
-	fake := squarefake.New(nil)
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
 	const (
 		item = "VAR-ECHO-1"
 		key  = "square-signature-key-0123"
 		url  = "https://stockgate.example.com/webhooks/square"
 	)
-	t.Setenv("E2E_SQUARE_KEY", key)
-	t.Setenv("E2E_SQUARE_TOKEN", squarefake.DefaultToken)
-	cfg := writeConfig(t, t.TempDir(), `  - id: square
-    kind: square
-    secrets: [env:E2E_SQUARE_KEY]
-    notificationURL: `+url+`
-    locations: {LOC-B: berlin}
-    items: {`+item+`: ECHO-SKU}
-    api:
-      baseURL: `+srv.URL+`
-      token: env:E2E_SQUARE_TOKEN
-    sync: {location: LOC-B, rule: {locations: [berlin], bufferUnits: 2}}
-dispatch: {window: 20ms, maxDelay: 100ms}
-`)
+	fake := squarefake.New(nil)
+	cfg := squareSyncConfig(t, fake, item, "ECHO-SKU", "LOC-B: berlin")
 	base := startGateway(t, "--config", cfg)
-	if errs := gql(t, base, testAdminKey, `mutation{ countStock(input:{sku:"ECHO-SKU", location:"berlin", quantity:10}){ eventId } }`, nil, nil); len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	waitSquareCount(t, fake, item, "LOC-B", "8")
+	pushBerlin(t, base, fake, item, "ECHO-SKU")
 	stopGateway(t, base)
 	base = startGateway(t, "--config", cfg)
 
@@ -217,6 +199,42 @@ dispatch: {window: 20ms, maxDelay: 100ms}
 		t.Errorf("history %v: Square's report of the pushed 8 is not an echo confirmation", seen)
 	}
 	waitOnHand(t, base, "ECHO-SKU", "berlin", 10) // the echo is applied by now: it is in the history
+}
+
+// squareSyncConfig serves fake and writes the config of a gateway whose
+// Square connector "square" maps item to sku, locations
+// ("LOC-B: berlin, …") to stockgate's, and syncs LOC-B with berlin's
+// stock less a buffer of 2. Square's webhooks are signed with
+// "square-signature-key-0123" for https://stockgate.example.com/webhooks/square.
+func squareSyncConfig(t *testing.T, fake *squarefake.Server, item, sku, locations string) string {
+	t.Helper()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	t.Setenv("E2E_SQUARE_KEY", "square-signature-key-0123")
+	t.Setenv("E2E_SQUARE_TOKEN", squarefake.DefaultToken)
+	return writeConfig(t, t.TempDir(), `  - id: square
+    kind: square
+    secrets: [env:E2E_SQUARE_KEY]
+    notificationURL: https://stockgate.example.com/webhooks/square
+    locations: {`+locations+`}
+    items: {`+item+`: `+sku+`}
+    api:
+      baseURL: `+srv.URL+`
+      token: env:E2E_SQUARE_TOKEN
+    sync: {location: LOC-B, rule: {locations: [berlin], bufferUnits: 2}}
+dispatch: {window: 20ms, maxDelay: 100ms}
+`)
+}
+
+// pushBerlin counts sku at berlin at 10 and waits for the dispatcher to
+// write 10 less the buffer of 2 to Square's LOC-B.
+func pushBerlin(t *testing.T, base string, fake *squarefake.Server, item, sku string) {
+	t.Helper()
+	if errs := gql(t, base, testAdminKey, `mutation($s:String!){ countStock(input:{sku:$s, location:"berlin", quantity:10}){ eventId } }`,
+		map[string]any{"s": sku}, nil); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	waitSquareCount(t, fake, item, "LOC-B", "8")
 }
 
 // waitSquareCount waits up to 10 s for the Square fake's IN_STOCK count of

@@ -29,9 +29,9 @@ var _ Changer = (*squareapi.Client)(nil)
 
 // Recorder notes what stockgate writes (just before each call), so the
 // inbound side recognises Square's inventory.count.updated for it as an
-// echo.
-// *square.MemoryEchoes and *square.SharedEchoes implement it. It must be
-// safe for concurrent use: the counts of one call are recorded at once.
+// echo. *square.MemoryEchoes and *square.SharedEchoes implement it. It
+// must be safe for concurrent use: the counts of one call are recorded at
+// once.
 type Recorder interface {
 	Record(catalogObjectID, locationID string, qty int64, at time.Time)
 }
