@@ -61,6 +61,17 @@ type Options struct {
 // 5ms halves the commits again for 2 to 3 ms more (BENCHMARKS.md §1).
 const DefaultMaxBatchDelay = 2 * time.Millisecond
 
+// mmapReserve is the address space mapped for the file at Open, before
+// it needs it (bbolt's InitialMmapSize; etcd reserves 10 GiB the same
+// way). bbolt remaps the file each time it outgrows the mapping, and a
+// remap waits for every open read transaction to end while the writer,
+// and every new reader, wait for it: with a small mapping the file's
+// growth under load stalls acknowledgements for tens of milliseconds at
+// each doubling (BENCHMARKS.md §1). Mapping costs address space, not
+// memory or disk: the file still grows as data is written. On 32-bit
+// platforms, where address space is scarce, the mapping grows as needed.
+const mmapReserve = (1 << 30) * (strconv.IntSize / 64)
+
 // sweepBatch is the most expired dedup keys deleted in one transaction.
 const sweepBatch = 10_000
 
@@ -113,7 +124,8 @@ func Open(path string, opts *Options) (store.Driver, error) {
 		FreelistType: bolt.FreelistMapType,
 		// The freelist is rebuilt by scanning at open instead of being
 		// written by every commit (as etcd runs bbolt).
-		NoFreelistSync: true,
+		NoFreelistSync:  true,
+		InitialMmapSize: mmapReserve,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)

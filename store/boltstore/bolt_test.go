@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -297,5 +298,56 @@ func TestGroupPanic(t *testing.T) {
 	}
 	if err := d.write(func(tx *bolt.Tx) error { return tx.Bucket(bMeta).Put([]byte("k"), []byte("v")) }); err != nil {
 		t.Errorf("write after a panic: %v", err)
+	}
+}
+
+// TestReaderDoesNotStallGrowth: while a read transaction stays open (a long
+// history page, a backup), writes that grow the file well past its first
+// mapping still commit. bbolt remaps a file that outgrows its mapping, and a
+// remap waits for every open reader, so without the reserve mapped at Open
+// the write would wait for the reader to end.
+func TestReaderDoesNotStallGrowth(t *testing.T) {
+	d := open(t, &Options{NoSync: true, DedupSweepInterval: -1})
+	ctx := context.Background()
+	rtx, err := d.db.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rtx.Rollback() }()
+
+	const calls, size = 64, 128 << 10 // 8 MiB in all
+	done := make(chan error, 1)
+	go func() {
+		body := bytes.Repeat([]byte("x"), size)
+		for i := range calls {
+			id := fmt.Sprintf("ev-%d", i)
+			errs, err := d.Accept(ctx, []store.Acceptance{{DedupKey: id, Messages: []store.Message{{Topic: "t", EventID: id, Body: body}}}})
+			if err == nil {
+				err = errs[0]
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("writes that grow the file waited on an open read transaction")
+	}
+	fi, err := os.Stat(d.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() < calls*size {
+		t.Errorf("file size %d, want the writes to have grown it past %d bytes", fi.Size(), calls*size)
+	}
+	if ms, err := d.Outbox(ctx, 0, calls+1); err != nil || len(ms) != calls {
+		t.Fatalf("outbox holds %d messages (%v), want %d", len(ms), err, calls)
 	}
 }
