@@ -7,9 +7,12 @@
 //
 // At least once. A message of a retained topic (the inbound events) stays
 // in the outbox after it is sent, until its consumer deletes it once the
-// event is applied; the relay sends it again after a restart and whenever
-// it has waited ResendAfter, so a bus that loses messages (mem://, or a
-// crash between send and apply) loses nothing. Messages of other topics are
+// event is applied; the relay sends it again after a restart, and when it
+// has waited ResendAfter and looks lost (the consumer has since consumed a
+// message sent after it, or has consumed nothing for ResendAfter), so a bus
+// that loses messages (mem://, or a crash between send and apply) loses
+// nothing, while a message merely queued behind a backlog is not copied
+// into it again. Messages of other topics are
 // deleted once the bus has accepted them, in the background while the
 // relay goes on sending; one whose deletion a crash lost is sent again.
 //
@@ -70,7 +73,8 @@ type Options struct {
 	// their consumer deletes them. Empty: none.
 	Retain []string
 	// ResendAfter is how long a retained message may go unconsumed before
-	// it is sent again; zero means 30 s.
+	// it is sent again, if by then the consumer has consumed a message
+	// sent after it or has consumed nothing for as long; zero means 30 s.
 	ResendAfter time.Duration
 	// PollInterval is how often the outbox is read when nobody calls
 	// Notify (another replica may have written it); zero means 250 ms.
@@ -99,6 +103,10 @@ type Relay struct {
 
 	mu     sync.Mutex
 	sentAt map[uint64]time.Time // retained messages sent and not yet consumed
+	// The consumer's progress, as full passes see it: the highest seq of a
+	// retained message found consumed, and when one last was.
+	consumedMax uint64
+	progressAt  time.Time
 
 	passMu   sync.Mutex // one pass at a time
 	cursor   uint64     // every message up to here was sent
@@ -195,7 +203,7 @@ func (r *Relay) Run(ctx context.Context) error {
 // Pass sends what is due. Usually it reads only the messages after the
 // last one sent; every ResendAfter/4, and after a failure, it reads the
 // whole outbox and also resends retained messages that were sent longer
-// than ResendAfter ago and are still unconsumed.
+// than ResendAfter ago, are still unconsumed and look lost (see lost).
 //
 // Pass deletes what it sent (of topics not retained), and what earlier
 // passes of Run sent and have not deleted yet, before it returns. It is
@@ -232,7 +240,7 @@ func (r *Relay) pass(ctx context.Context) error {
 		}
 		if len(page) == 0 {
 			if full {
-				r.forgetConsumed(present)
+				r.forgetConsumed(present, now)
 			}
 			return nil
 		}
@@ -241,7 +249,7 @@ func (r *Relay) pass(ctx context.Context) error {
 		r.mu.Lock()
 		r.delMu.Lock()
 		for _, m := range page {
-			if at, ok := r.sentAt[m.Seq]; ok && now.Sub(at) < r.opts.ResendAfter {
+			if at, ok := r.sentAt[m.Seq]; ok && !r.lost(m.Seq, at, now) {
 				continue
 			}
 			if _, ok := r.deleting[m.Seq]; ok {
@@ -260,7 +268,7 @@ func (r *Relay) pass(ctx context.Context) error {
 		}
 		if len(page) < r.opts.PageSize {
 			if full {
-				r.forgetConsumed(present)
+				r.forgetConsumed(present, now)
 			}
 			return nil
 		}
@@ -268,15 +276,33 @@ func (r *Relay) pass(ctx context.Context) error {
 }
 
 // forgetConsumed drops the bookkeeping of retained messages that are no
-// longer in the outbox (their consumer deleted them).
-func (r *Relay) forgetConsumed(present map[uint64]bool) {
+// longer in the outbox (their consumer deleted them), and notes the
+// consumer's progress.
+func (r *Relay) forgetConsumed(present map[uint64]bool, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for seq := range r.sentAt {
 		if !present[seq] {
 			delete(r.sentAt, seq)
+			r.consumedMax = max(r.consumedMax, seq)
+			r.progressAt = now
 		}
 	}
+}
+
+// lost reports whether the retained message seq, sent at and still in the
+// outbox at now, is to be taken for lost and sent again: it has waited
+// ResendAfter, and either the consumer has since consumed a message sent
+// after it, or the consumer has consumed nothing for ResendAfter. A
+// message merely queued behind a backlog that the consumer is working
+// through is not lost: sending it again would only add a copy to the
+// backlog, and under a sustained overload every copy would in turn wait
+// ResendAfter and be copied again. r.mu is held.
+func (r *Relay) lost(seq uint64, at, now time.Time) bool {
+	if now.Sub(at) < r.opts.ResendAfter {
+		return false
+	}
+	return seq < r.consumedMax || now.Sub(r.progressAt) >= r.opts.ResendAfter
 }
 
 // send sends ms and queues the ones of topics that are not retained for

@@ -138,6 +138,51 @@ func TestRetainedUntilConsumedAndResent(t *testing.T) {
 	nothing(t, f.inSub)
 }
 
+// TestQueuedIsNotResent: a retained message that has waited ResendAfter
+// while the consumer works through the messages before it is queued, not
+// lost, and is not sent again; once the consumer has consumed a message sent
+// after it, it is taken for lost and sent again.
+func TestQueuedIsNotResent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t) // ResendAfter: a minute; a full pass every 15 s
+	pass := func() {
+		t.Helper()
+		if err := f.r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"e1", "e2", "e3"} {
+		f.accept(t, "inbound", id)
+	}
+	pass()
+	for _, want := range []string{"e1", "e2", "e3"} {
+		if m := receive(t, f.inSub); string(m.Body) != want {
+			t.Fatalf("sent %q, want %q", m.Body, want)
+		}
+	}
+	// The consumer takes e1 and is still busy with the others.
+	if err := f.st.DeleteOutbox(ctx, []uint64{1}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(16 * time.Second)
+	pass()
+	f.clk.Add(50 * time.Second)
+	pass() // e2 and e3 were sent 66 s ago; the consumer progressed 50 s ago
+	nothing(t, f.inSub)
+
+	// The consumer takes e3, sent after e2: e2 was lost.
+	if err := f.st.DeleteOutbox(ctx, []uint64{3}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(16 * time.Second)
+	pass()
+	if m := receive(t, f.inSub); string(m.Body) != "e2" {
+		t.Fatalf("resent %q, want e2", m.Body)
+	}
+	nothing(t, f.inSub)
+}
+
 func TestRestartSendsEverythingAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
