@@ -103,10 +103,12 @@ type Relay struct {
 
 	mu     sync.Mutex
 	sentAt map[uint64]time.Time // retained messages sent and not yet consumed
-	// The consumer's progress, as full passes see it: the highest seq of a
-	// retained message found consumed, and when one last was.
-	consumedMax uint64
-	progressAt  time.Time
+	// The consumer's progress, as full passes see it: the last-sent
+	// retained message found consumed (its send time, then its seq), and
+	// when one last was found.
+	consumedSent time.Time
+	consumedSeq  uint64
+	progressAt   time.Time
 
 	passMu   sync.Mutex // one pass at a time
 	cursor   uint64     // every message up to here was sent
@@ -281,10 +283,12 @@ func (r *Relay) pass(ctx context.Context) error {
 func (r *Relay) forgetConsumed(present map[uint64]bool, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for seq := range r.sentAt {
+	for seq, at := range r.sentAt {
 		if !present[seq] {
 			delete(r.sentAt, seq)
-			r.consumedMax = max(r.consumedMax, seq)
+			if sentBefore(r.consumedSent, r.consumedSeq, at, seq) {
+				r.consumedSent, r.consumedSeq = at, seq
+			}
 			r.progressAt = now
 		}
 	}
@@ -302,7 +306,14 @@ func (r *Relay) lost(seq uint64, at, now time.Time) bool {
 	if now.Sub(at) < r.opts.ResendAfter {
 		return false
 	}
-	return seq < r.consumedMax || now.Sub(r.progressAt) >= r.opts.ResendAfter
+	return sentBefore(at, seq, r.consumedSent, r.consumedSeq) || now.Sub(r.progressAt) >= r.opts.ResendAfter
+}
+
+// sentBefore reports whether the message seq sent at was sent before the
+// message seq2 sent at2: by send time, then (one pass sends at about the
+// same time) by seq. A resent message counts from its last send.
+func sentBefore(at time.Time, seq uint64, at2 time.Time, seq2 uint64) bool {
+	return at.Before(at2) || at.Equal(at2) && seq < seq2
 }
 
 // send sends ms and queues the ones of topics that are not retained for

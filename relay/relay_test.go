@@ -168,7 +168,11 @@ func TestQueuedIsNotResent(t *testing.T) {
 	f.clk.Add(16 * time.Second)
 	pass()
 	f.clk.Add(50 * time.Second)
+	f.accept(t, "inbound", "e4")
 	pass() // e2 and e3 were sent 66 s ago; the consumer progressed 50 s ago
+	if m := receive(t, f.inSub); string(m.Body) != "e4" {
+		t.Fatalf("sent %q, want only the new e4", m.Body)
+	}
 	nothing(t, f.inSub)
 
 	// The consumer takes e3, sent after e2: e2 was lost.
@@ -180,6 +184,17 @@ func TestQueuedIsNotResent(t *testing.T) {
 	if m := receive(t, f.inSub); string(m.Body) != "e2" {
 		t.Fatalf("resent %q, want e2", m.Body)
 	}
+	nothing(t, f.inSub)
+
+	// The consumer takes e4, sent before e2 was sent again: the copy of e2
+	// is queued behind it, not lost.
+	if err := f.st.DeleteOutbox(ctx, []uint64{4}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(16 * time.Second)
+	pass()
+	f.clk.Add(50 * time.Second)
+	pass()
 	nothing(t, f.inSub)
 }
 
