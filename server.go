@@ -192,11 +192,16 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 		return err
 	}
 
-	// Services.
+	// Services. On mem:// the relay keeps the inbound backlog in the store
+	// beyond a window, which this process's ledger refills (Consumed).
+	relayWindow := 0
+	if !bus.InboundDurable() {
+		relayWindow = relay.DefaultWindow
+	}
 	rel := relay.New(st, map[string]*gcpubsub.Topic{
 		ledger.TopicInbound:      bus.Inbound(),
 		ledger.TopicAvailability: bus.Availability(),
-	}, &relay.Options{Retain: []string{ledger.TopicInbound}, Logger: log})
+	}, &relay.Options{Retain: []string{ledger.TopicInbound}, Window: relayWindow, Logger: log})
 	// The ledger queues each change for the accounts it moves (the
 	// dispatcher's routes), in the commit; route is set once the
 	// dispatcher exists, before the ledger runs.
@@ -309,7 +314,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	ledgerCtx, stopLedger := context.WithCancel(loopCtx)
 	defer stopLedger()
 	start("relay", rel.Run)
-	startIn(ledgerCtx, &ledgerLoop, "ledger", func(ctx context.Context) error { return led.Run(ctx, inSub, nil) })
+	startIn(ledgerCtx, &ledgerLoop, "ledger", func(ctx context.Context) error {
+		return led.Run(ctx, inSub, &ledger.RunOptions{Consumed: rel.Consumed})
+	})
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
 	start("keys", func(ctx context.Context) error { return keys.Run(ctx, 2*time.Second) })
 	start("registry", func(ctx context.Context) error { return reg.Run(ctx, 2*time.Second) })

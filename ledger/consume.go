@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,12 @@ type RunOptions struct {
 	// Applied, when set, is called after each event is handled (for
 	// metrics and tests).
 	Applied func(Result)
+	// Consumed, when set, is called with the outbox sequence number
+	// (store.MetaOutboxSeq) of each message whose outbox record the ledger
+	// has deleted: in the commit that applied or dead-lettered its event,
+	// or, for an event applied before, once the deleter has. The relay's
+	// window (relay.Relay.Consumed) is refilled from it.
+	Consumed func(seq uint64)
 }
 
 // Run receives events from sub and applies them until ctx is done or the
@@ -52,7 +57,7 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 	if o.Workers == 0 {
 		o.Workers = 64
 	}
-	del := newDeleter(l.st)
+	del := newDeleter(l.st, o.Consumed)
 	delCtx, stopDel := context.WithCancel(context.WithoutCancel(ctx))
 	delDone := make(chan struct{})
 	go func() { defer close(delDone); del.run(delCtx) }()
@@ -67,7 +72,7 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 	for i := 0; i < o.Workers; i++ {
 		wg.Go(func() {
 			for r := range work {
-				l.handle(ctx, context.WithoutCancel(ctx), r.msg, r.order, del, o.Applied)
+				l.handle(ctx, context.WithoutCancel(ctx), r.msg, r.order, del, &o)
 			}
 		})
 	}
@@ -94,7 +99,7 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 // handle applies msg with actx, which a shutdown does not cancel, and
 // retries a failing store until ctx is done. order is msg's turn on its
 // SKU: passed once the event holds its key, finished when handle returns.
-func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, order *turn, del *deleter, applied func(Result)) {
+func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, order *turn, del *deleter, o *RunOptions) {
 	defer order.finish()
 	var (
 		res Result
@@ -147,12 +152,16 @@ func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, order 
 		return
 	}
 	l.failing.reset()
-	if res.Duplicate && len(consumed) > 0 {
-		del.add(consumed[0])
+	if len(consumed) > 0 {
+		if res.Duplicate {
+			del.add(consumed[0])
+		} else if o.Consumed != nil {
+			o.Consumed(consumed[0]) // deleted in the commit
+		}
 	}
 	msg.Ack()
-	if applied != nil {
-		applied(res)
+	if o.Applied != nil {
+		o.Applied(res)
 	}
 }
 
@@ -160,14 +169,15 @@ func (l *Ledger) handle(ctx, actx context.Context, msg *gcpubsub.Message, order 
 // redelivery; a first delivery is deleted by its commit). A deletion lost in
 // a crash only means the event is relayed again and found applied.
 type deleter struct {
-	st   *store.Store
-	mu   sync.Mutex
-	seqs []uint64
-	wake chan struct{}
+	st      *store.Store
+	deleted func(seq uint64) // RunOptions.Consumed
+	mu      sync.Mutex
+	seqs    []uint64
+	wake    chan struct{}
 }
 
-func newDeleter(st *store.Store) *deleter {
-	return &deleter{st: st, wake: make(chan struct{}, 1)}
+func newDeleter(st *store.Store, deleted func(uint64)) *deleter {
+	return &deleter{st: st, deleted: deleted, wake: make(chan struct{}, 1)}
 }
 
 func (d *deleter) add(seq uint64) {
@@ -189,9 +199,15 @@ func (d *deleter) run(ctx context.Context) {
 		if len(seqs) == 0 {
 			return
 		}
-		if err := d.st.DeleteOutbox(context.WithoutCancel(ctx), seqs); err != nil && !errors.Is(err, store.ErrClosed) {
-			// Left in the outbox: relayed again later, then found applied.
+		if err := d.st.DeleteOutbox(context.WithoutCancel(ctx), seqs); err != nil {
+			// Left in the outbox (or the store is closing): relayed again
+			// later, then found applied.
 			return
+		}
+		if d.deleted != nil {
+			for _, seq := range seqs {
+				d.deleted(seq)
+			}
 		}
 	}
 	t := time.NewTicker(20 * time.Millisecond)

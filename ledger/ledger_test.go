@@ -175,14 +175,37 @@ func TestRunConsumesAndDeletesOutbox(t *testing.T) {
 	}
 	out, _ := st.Outbox(ctx, 0, 10)
 	results := make(chan Result, 4)
-	go l.Run(ctx, sub, &RunOptions{Workers: 2, Applied: func(r Result) { results <- r }})
+	consumed := make(chan uint64, 4)
+	go l.Run(ctx, sub, &RunOptions{Workers: 2, Applied: func(r Result) { results <- r },
+		Consumed: func(seq uint64) { consumed <- seq }})
+	// waitConsumed waits for Consumed to report seq, and checks that the
+	// message had left the outbox by then.
+	waitConsumed := func(seq uint64) {
+		t.Helper()
+		for {
+			select {
+			case got := <-consumed:
+				if got != seq {
+					continue // the dead letter's
+				}
+				left, _ := st.Outbox(ctx, seq-1, 1)
+				if len(left) > 0 && left[0].Seq == seq {
+					t.Fatalf("outbox message %d reported consumed while still in the outbox", seq)
+				}
+				return
+			case <-time.After(5 * time.Second):
+				t.Fatalf("outbox message %d was never reported consumed", seq)
+			}
+		}
+	}
 	send := func(body []byte, seq uint64) {
 		t.Helper()
 		if err := topic.Send(ctx, &gcpubsub.Message{Body: body, Metadata: map[string]string{store.MetaOutboxSeq: strconv.FormatUint(seq, 10)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	send(raw, out[0].Seq)
+	first := out[0].Seq
+	send(raw, first)
 	send([]byte(`{"specversion":"1.0","id":"x1","source":"/a","type":"com.example.unknown.v9","data":{}}`), 0)
 
 	var got []Result
@@ -214,6 +237,7 @@ func TestRunConsumesAndDeletesOutbox(t *testing.T) {
 	if len(out) != 1 || out[0].Topic != TopicAvailability {
 		t.Fatalf("outbox after apply = %+v; want only the availability change", out)
 	}
+	waitConsumed(first)
 
 	// A second copy of the event in the outbox (a redelivered webhook the
 	// dedup key missed) is found applied and deleted by the deleter.
@@ -233,6 +257,7 @@ func TestRunConsumesAndDeletesOutbox(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ledger did not handle the copy")
 	}
+	waitConsumed(out[1].Seq) // once the deleter has deleted it
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		out, _ = st.Outbox(ctx, 0, 10)

@@ -238,6 +238,11 @@ func (b *Bus) Durable() bool {
 	return Durable(b.opts.InboundTopicURL) && Durable(b.opts.AvailabilityTopicURL)
 }
 
+// InboundDurable reports whether messages on the inbound topic survive a
+// restart of this process; false for mem://, where every message sent and
+// not yet consumed is held in this process's memory.
+func (b *Bus) InboundDurable() bool { return Durable(b.opts.InboundTopicURL) }
+
 // Shutdown flushes and shuts down the inbound topic, then the availability
 // one (handling inbound events may still publish availability changes). It
 // does not touch subscriptions, which belong to their callers. Shutdown is

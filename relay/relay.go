@@ -12,7 +12,12 @@
 // message sent after it, or has consumed nothing for ResendAfter), so a bus
 // that loses messages (mem://, or a crash between send and apply) loses
 // nothing, while a message merely queued behind a backlog is not copied
-// into it again. Messages of other topics are
+// into it again. With a window (Options.Window), at most that many
+// retained messages are sent and not yet consumed at a time; the others
+// wait in the outbox, in order, until the consumer reports (Consumed) that
+// it caught up, so that a bus that holds what it is sent in memory
+// (mem://) does not hold an overload's whole backlog. Messages of other
+// topics are never held back, and are
 // deleted once the bus has accepted them, in the background while the
 // relay goes on sending; one whose deletion a crash lost is sent again.
 //
@@ -49,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -67,11 +73,25 @@ import (
 // JetStream, a topic URL with msg_id_key=stockgate-event-id.
 const MetaEventID = "stockgate-event-id"
 
+// DefaultWindow is a window (Options.Window) for a bus that holds its
+// messages in memory: a couple of seconds of the ledger's work on a small
+// machine, a few megabytes of messages.
+const DefaultWindow = 8192
+
 // Options configure a Relay. A nil *Options means the defaults.
 type Options struct {
 	// Retain lists the topics whose messages stay in the outbox until
 	// their consumer deletes them. Empty: none.
 	Retain []string
+	// Window is how many retained messages may be sent and not yet
+	// consumed at once; zero means no bound. The others wait in the
+	// outbox, in outbox order, and go out as the consumer reports what it
+	// consumed (Consumed), or a full pass finds it gone. Set it where the
+	// bus holds what it is sent in memory (mem://) and the consumer runs
+	// in this process: under an overload the backlog then stays in the
+	// store. With a broker the broker holds it; there the consumer may be
+	// another replica, whose consumption only full passes see.
+	Window int
 	// ResendAfter is how long a retained message may go unconsumed before
 	// it is sent again, if by then the consumer has consumed a message
 	// sent after it or has consumed nothing for as long; zero means 30 s.
@@ -109,6 +129,10 @@ type Relay struct {
 	consumedSent time.Time
 	consumedSeq  uint64
 	progressAt   time.Time
+	// held is, with a window, the lowest retained message held back
+	// because the window was full (0: none); every retained message not
+	// sent after it waits too, so that they go out in outbox order.
+	held uint64
 
 	passMu   sync.Mutex // one pass at a time
 	cursor   uint64     // every message up to here was sent
@@ -206,6 +230,8 @@ func (r *Relay) Run(ctx context.Context) error {
 // last one sent; every ResendAfter/4, and after a failure, it reads the
 // whole outbox and also resends retained messages that were sent longer
 // than ResendAfter ago, are still unconsumed and look lost (see lost).
+// With a window, retained messages beyond it are held back, and those
+// held go out, oldest first, once an eighth of the window is free.
 //
 // Pass deletes what it sent (of topics not retained), and what earlier
 // passes of Run sent and have not deleted yet, before it returns. It is
@@ -215,81 +241,240 @@ func (r *Relay) Pass(ctx context.Context) error {
 }
 
 // pass sends what is due, as Pass does, and leaves the deletion of what it
-// sent to flushDeletes.
+// sent to flushDeletes. With a window and retained messages held back, it
+// then sends as many of those as the window has room for (refill).
 func (r *Relay) pass(ctx context.Context) error {
 	r.passMu.Lock()
 	defer r.passMu.Unlock()
 	now := r.opts.Now()
+	err := r.sendNew(ctx, now)
+	if err == nil {
+		err = r.refill(ctx, now)
+	}
+	if err != nil {
+		r.cursor = 0
+	}
+	return err
+}
+
+// sendNew sends the messages after the cursor, or, every ResendAfter/4,
+// reads the whole outbox, resends what looks lost and forgets what was
+// consumed. A full pass skips the messages held back by the window (see
+// skippable). r.passMu is held.
+func (r *Relay) sendNew(ctx context.Context, now time.Time) error {
 	full := r.cursor == 0 || now.Sub(r.lastFull) >= r.opts.ResendAfter/4
 	after := r.cursor
+	var (
+		present        map[uint64]bool
+		skipLo, skipHi uint64
+	)
 	if full {
 		after = 0
 		r.lastFull = now
-	}
-	var present map[uint64]bool
-	if full {
 		present = map[uint64]bool{}
+		skipLo, skipHi = r.skippable()
 	}
+	skipping := skipLo != 0
 	for {
 		page, err := r.st.Outbox(ctx, after, r.opts.PageSize)
 		if err != nil {
 			return err
 		}
-		if full {
-			for _, m := range page {
+		end := len(page) < r.opts.PageSize // nothing after this page
+		if len(page) > 0 {
+			after = page[len(page)-1].Seq
+		}
+		if skipping {
+			if i := sort.Search(len(page), func(i int) bool { return page[i].Seq >= skipLo }); i < len(page) {
+				page, end, after, skipping = page[:i], false, skipHi, false
+			}
+		}
+		for _, m := range page {
+			if full {
 				present[m.Seq] = true
 			}
 		}
-		if len(page) == 0 {
-			if full {
-				r.forgetConsumed(present, now)
-			}
-			return nil
-		}
-		after = page[len(page)-1].Seq
-		due := page[:0:0]
-		r.mu.Lock()
-		r.delMu.Lock()
-		for _, m := range page {
-			if at, ok := r.sentAt[m.Seq]; ok && !r.lost(m.Seq, at, now) {
-				continue
-			}
-			if _, ok := r.deleting[m.Seq]; ok {
-				continue // sent; its deletion is on its way
-			}
-			due = append(due, m)
-		}
-		r.delMu.Unlock()
-		r.mu.Unlock()
-		if err := r.send(ctx, due); err != nil {
-			r.cursor = 0
+		if err := r.send(ctx, r.pick(page, now)); err != nil {
 			return err
 		}
 		if after > r.cursor {
 			r.cursor = after
 		}
-		if len(page) < r.opts.PageSize {
+		if end {
 			if full {
-				r.forgetConsumed(present, now)
+				r.forgetConsumed(present, skipLo, skipHi, now)
 			}
 			return nil
 		}
 	}
 }
 
+// skippable returns the range of outbox seqs that a full pass need not
+// read (0, 0: none): with a window and messages held back, from the first
+// held, or past the last retained message sent, to the cursor. In an
+// exclusive store, where messages are written in seq order, everything
+// there was read before: retained messages held back, which stay held,
+// and others sent. (After a failure the cursor is 0 and a pass reads
+// everything.) r.passMu is held.
+func (r *Relay) skippable() (lo, hi uint64) {
+	if r.opts.Window <= 0 || r.cursor == 0 || !r.st.Exclusive() {
+		return 0, 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held == 0 {
+		return 0, 0
+	}
+	lo = r.held
+	for seq := range r.sentAt {
+		lo = max(lo, seq+1)
+	}
+	if lo > r.cursor {
+		return 0, 0
+	}
+	return lo, r.cursor
+}
+
+// pick returns the messages of page that are due: not sent yet (and,
+// retained, admitted by the window), or retained and lost. It marks the
+// retained ones sent at now as it picks them, so that they count against
+// the window from then on; send unmarks those it could not send.
+func (r *Relay) pick(page []store.Message, now time.Time) []store.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delMu.Lock()
+	defer r.delMu.Unlock()
+	due := page[:0:0]
+	for _, m := range page {
+		if at, ok := r.sentAt[m.Seq]; ok {
+			if !r.lost(m.Seq, at, now) {
+				continue
+			}
+		} else if _, ok := r.deleting[m.Seq]; ok {
+			continue // sent; its deletion is on its way
+		} else if r.retain[m.Topic] && !r.admit(m.Seq, false) {
+			continue // held back: the window is full
+		}
+		if r.retain[m.Topic] {
+			r.sentAt[m.Seq] = now
+		}
+		due = append(due, m)
+	}
+	return due
+}
+
+// admit reports whether the retained message seq, not sent yet, may be
+// sent now: the window has room, and (unless refilling, which sends the
+// held messages in order) no earlier retained message is held back. When
+// it may not, it notes seq as held if it is the lowest. r.mu is held.
+func (r *Relay) admit(seq uint64, refilling bool) bool {
+	if r.opts.Window <= 0 {
+		return true
+	}
+	if !refilling && r.held != 0 && seq >= r.held {
+		return false
+	}
+	if len(r.sentAt) < r.opts.Window {
+		return true
+	}
+	if r.held == 0 || seq < r.held || refilling {
+		r.held = seq
+	}
+	return false
+}
+
+// refill sends held-back retained messages, in outbox order, while the
+// window has room. Reaching the end of the outbox, nothing is held any
+// more; r.passMu is held.
+func (r *Relay) refill(ctx context.Context, now time.Time) error {
+	r.mu.Lock()
+	from, room := r.held, r.roomy()
+	r.mu.Unlock()
+	if from == 0 || !room {
+		return nil
+	}
+	after := from - 1
+	for {
+		page, err := r.st.Outbox(ctx, after, r.opts.PageSize)
+		if err != nil {
+			return err
+		}
+		due, stopped := page[:0:0], false
+		r.mu.Lock()
+		for _, m := range page {
+			if !r.retain[m.Topic] {
+				continue // the passes from the cursor send these
+			}
+			if _, ok := r.sentAt[m.Seq]; ok {
+				continue
+			}
+			if !r.admit(m.Seq, true) {
+				stopped = true
+				break
+			}
+			r.sentAt[m.Seq] = now
+			due = append(due, m)
+		}
+		if !stopped && len(page) < r.opts.PageSize {
+			r.held = 0 // all sent: nothing waits any more
+		}
+		r.mu.Unlock()
+		if err := r.send(ctx, due); err != nil {
+			return err
+		}
+		if stopped || len(page) < r.opts.PageSize {
+			return nil
+		}
+		after = page[len(page)-1].Seq
+	}
+}
+
+// Consumed tells the relay that the consumer of a retained topic has
+// consumed the message with outbox sequence number seq (and deleted it
+// from the outbox): it no longer counts against the window, and it shows
+// that the consumer is making progress (see lost). A seq this relay did
+// not send is ignored. It never blocks on the relay's work.
+func (r *Relay) Consumed(seq uint64) {
+	now := r.opts.Now()
+	r.mu.Lock()
+	at, ok := r.sentAt[seq]
+	if ok {
+		r.consumed(seq, at, now)
+	}
+	wake := ok && r.held != 0 && r.roomy()
+	r.mu.Unlock()
+	if wake {
+		r.Notify()
+	}
+}
+
+// roomy reports whether a good part of the window is free (an eighth):
+// held messages are refilled then, not at every message consumed, since a
+// refill reads the outbox from the first one held. r.mu is held.
+func (r *Relay) roomy() bool {
+	return len(r.sentAt) <= r.opts.Window-max(1, r.opts.Window/8)
+}
+
+// consumed forgets the retained message seq, sent at, and notes the
+// consumer's progress. r.mu is held.
+func (r *Relay) consumed(seq uint64, at, now time.Time) {
+	delete(r.sentAt, seq)
+	if sentBefore(r.consumedSent, r.consumedSeq, at, seq) {
+		r.consumedSent, r.consumedSeq = at, seq
+	}
+	r.progressAt = now
+}
+
 // forgetConsumed drops the bookkeeping of retained messages that are no
 // longer in the outbox (their consumer deleted them), and notes the
-// consumer's progress.
-func (r *Relay) forgetConsumed(present map[uint64]bool, now time.Time) {
+// consumer's progress. Messages in the range a full pass skipped
+// [skipLo, skipHi] are left alone.
+func (r *Relay) forgetConsumed(present map[uint64]bool, skipLo, skipHi uint64, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for seq, at := range r.sentAt {
-		if !present[seq] {
-			delete(r.sentAt, seq)
-			if sentBefore(r.consumedSent, r.consumedSeq, at, seq) {
-				r.consumedSent, r.consumedSeq = at, seq
-			}
-			r.progressAt = now
+		if !present[seq] && (seq < skipLo || seq > skipHi) {
+			r.consumed(seq, at, now)
 		}
 	}
 }
@@ -335,26 +520,30 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 		firstErr error
 		done     []uint64
 	)
-	fail := func(err error) {
+	fail := func(err error, unsent []store.Message) {
 		mu.Lock()
 		defer mu.Unlock()
 		if firstErr == nil {
 			firstErr = err
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, m := range unsent {
+			if r.retain[m.Topic] {
+				delete(r.sentAt, m.Seq) // picked, not sent: due again
+			}
 		}
 	}
 	// Parallel workers, each taking chain after chain: a goroutine per
 	// chain would grow a fresh stack for every one (gocloud's Send and its
 	// tracing go deep).
 	sent := func(m *store.Message) {
+		if r.retain[m.Topic] {
+			return // kept until consumed; pick marked it sent
+		}
 		mu.Lock()
 		defer mu.Unlock()
-		if r.retain[m.Topic] {
-			r.mu.Lock()
-			r.sentAt[m.Seq] = r.opts.Now()
-			r.mu.Unlock()
-		} else {
-			done = append(done, m.Seq)
-		}
+		done = append(done, m.Seq)
 	}
 	cs := chains(ms)
 	var next atomic.Int64
@@ -376,12 +565,13 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 }
 
 // sendChain sends one chain's messages in order, calling sent after each;
-// at the first failure it reports it and leaves the rest for a later pass.
-func (r *Relay) sendChain(ctx context.Context, chain []store.Message, fail func(error), sent func(*store.Message)) {
+// at the first failure it reports it with the messages not sent, which
+// wait for a later pass.
+func (r *Relay) sendChain(ctx context.Context, chain []store.Message, fail func(error, []store.Message), sent func(*store.Message)) {
 	t, ok := r.topics[chain[0].Topic]
 	if !ok {
 		// A bug, not a bus failure: keep the messages, send the rest.
-		fail(fmt.Errorf("relay: outbox message %d names unknown topic %q", chain[0].Seq, chain[0].Topic))
+		fail(fmt.Errorf("relay: outbox message %d names unknown topic %q", chain[0].Seq, chain[0].Topic), chain)
 		return
 	}
 	for i := range chain {
@@ -396,7 +586,7 @@ func (r *Relay) sendChain(ctx context.Context, chain []store.Message, fail func(
 			BeforeSend: pubsub.OrderingKey(m.Key),
 		})
 		if err != nil {
-			fail(fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err))
+			fail(fmt.Errorf("relay: send %d to %s: %w", m.Seq, m.Topic, err), chain[i:])
 			return
 		}
 		sent(m)

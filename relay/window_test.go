@@ -1,0 +1,311 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gocloud.dev/gcerrors"
+	gcpubsub "gocloud.dev/pubsub"
+	"gocloud.dev/pubsub/driver"
+
+	"github.com/stockgate/stockgate/store"
+	"github.com/stockgate/stockgate/store/memstore"
+)
+
+// windowed returns a relay over f's store and topics with a window.
+func (f *fixture) windowed(window int) *Relay {
+	return New(f.st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
+		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: window, Now: f.clk.Now})
+}
+
+func (f *fixture) acceptKeyed(t *testing.T, topic, id, key string) {
+	t.Helper()
+	err := f.st.Accept(context.Background(), store.Acceptance{Messages: []store.Message{{Topic: topic, EventID: id, Body: []byte(id), Key: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// drain receives every message sub has, until none comes for a while.
+func drain(t *testing.T, sub *gcpubsub.Subscription) []*gcpubsub.Message {
+	t.Helper()
+	var out []*gcpubsub.Message
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		m, err := sub.Receive(ctx)
+		cancel()
+		if err != nil {
+			return out
+		}
+		m.Ack()
+		out = append(out, m)
+	}
+}
+
+func seqOf(t *testing.T, m *gcpubsub.Message) uint64 {
+	t.Helper()
+	seq, err := strconv.ParseUint(m.Metadata[store.MetaOutboxSeq], 10, 64)
+	if err != nil {
+		t.Fatalf("message %q: outbox seq: %v", m.Body, err)
+	}
+	return seq
+}
+
+// TestWindowHoldsRetainedInOrder: with a window, no more retained
+// messages than it are sent and unconsumed at once; the rest go out as the
+// consumer reports progress, oldest first, each once; availability
+// messages are never held back.
+func TestWindowHoldsRetainedInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	const window, n = 4, 11
+	r := f.windowed(window)
+	for i := 1; i <= n-1; i++ {
+		f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", i), fmt.Sprintf("sku-%d", i%3))
+		if i == 2 {
+			f.acceptKeyed(t, "availability", "a1", "sku-2")
+		}
+	}
+	pass := func() {
+		t.Helper()
+		if err := r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass()
+	if got := drain(t, f.avSub); len(got) != 1 || string(got[0].Body) != "a1" {
+		t.Fatalf("availability messages sent = %d; want a1, not held back", len(got))
+	}
+	round := drain(t, f.inSub)
+	if len(round) != window {
+		t.Fatalf("first pass sent %d retained messages; want the window, %d", len(round), window)
+	}
+	// While the window is full, a new availability message goes out and a
+	// new retained message waits behind the held ones.
+	f.acceptKeyed(t, "availability", "a2", "sku-0")
+	f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", n), "sku-0")
+	pass()
+	if got := drain(t, f.avSub); len(got) != 1 || string(got[0].Body) != "a2" {
+		t.Fatalf("availability sent with the window full = %d messages; want a2", len(got))
+	}
+	if got := drain(t, f.inSub); len(got) != 0 {
+		t.Fatalf("%d retained messages sent with the window full", len(got))
+	}
+
+	seen := map[string]bool{}
+	var lastMax uint64
+	for rounds := 0; len(round) > 0; rounds++ {
+		if rounds > n {
+			t.Fatal("the window never drained")
+		}
+		if len(round) > window {
+			t.Fatalf("%d retained messages unconsumed at once; window %d", len(round), window)
+		}
+		var lo, hi uint64 = ^uint64(0), 0
+		for _, m := range round {
+			if seen[string(m.Body)] {
+				t.Fatalf("%q sent twice", m.Body)
+			}
+			seen[string(m.Body)] = true
+			seq := seqOf(t, m)
+			lo, hi = min(lo, seq), max(hi, seq)
+			// The consumer applies it, deletes it, reports it.
+			if err := f.st.DeleteOutbox(ctx, []uint64{seq}); err != nil {
+				t.Fatal(err)
+			}
+			r.Consumed(seq)
+		}
+		if lo <= lastMax {
+			t.Fatalf("message %d sent after %d: held messages went out of order", lo, lastMax)
+		}
+		lastMax = hi
+		pass()
+		round = drain(t, f.inSub)
+	}
+	if len(seen) != n {
+		t.Fatalf("%d retained messages delivered, want %d", len(seen), n)
+	}
+	if out, _ := f.st.Outbox(ctx, 0, 100); len(out) != 0 {
+		t.Fatalf("%d messages left in the outbox", len(out))
+	}
+}
+
+// TestWindowRefillsFromFullPasses: a consumer that does not report what
+// it consumes (another replica's) still frees the window, as full passes
+// find its messages gone.
+func TestWindowRefillsFromFullPasses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t) // a full pass every 15 s
+	r := f.windowed(2)
+	for i := range 5 {
+		f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", i), "sku")
+	}
+	var got []string
+	for rounds := 0; len(got) < 5; rounds++ {
+		if rounds > 5 {
+			t.Fatalf("delivered %v after %d rounds; want all 5", got, rounds)
+		}
+		if err := r.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		round := drain(t, f.inSub)
+		if len(round) > 2 {
+			t.Fatalf("%d messages unconsumed at once; window 2", len(round))
+		}
+		for _, m := range round {
+			got = append(got, string(m.Body))
+			if err := f.st.DeleteOutbox(ctx, []uint64{seqOf(t, m)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.clk.Add(16 * time.Second)
+	}
+	if fmt.Sprint(got) != "[e0 e1 e2 e3 e4]" {
+		t.Fatalf("delivered %v, want e0 … e4 in order", got)
+	}
+}
+
+// TestWindowAfterRestart: a new relay over an outbox full of unconsumed
+// messages sends a window of them, the oldest.
+func TestWindowAfterRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	for i := range 6 {
+		f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", i), fmt.Sprintf("sku-%d", i))
+	}
+	if err := f.windowed(3).Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	round := drain(t, f.inSub)
+	if len(round) != 3 {
+		t.Fatalf("sent %d after a restart; want the window, 3", len(round))
+	}
+	for _, m := range round {
+		if seq := seqOf(t, m); seq > 3 {
+			t.Fatalf("sent message %d before older ones", seq)
+		}
+	}
+}
+
+// failingTopic is a driver.Topic that fails every batch while broken is
+// set and otherwise drops what it is sent.
+type failingTopic struct {
+	broken atomic.Bool
+	sent   atomic.Int64
+}
+
+var errBroken = errors.New("broker unreachable")
+
+func (f *failingTopic) SendBatch(_ context.Context, ms []*driver.Message) error {
+	if f.broken.Load() {
+		return errBroken
+	}
+	f.sent.Add(int64(len(ms)))
+	return nil
+}
+func (*failingTopic) IsRetryable(error) bool             { return false }
+func (*failingTopic) As(any) bool                        { return false }
+func (*failingTopic) ErrorAs(error, any) bool            { return false }
+func (*failingTopic) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.Internal }
+func (*failingTopic) Close() error                       { return nil }
+
+// TestWindowFailedSendsFreeTheirPlace: messages that could not be sent do
+// not count against the window, so that they go out once the bus is back.
+func TestWindowFailedSendsFreeTheirPlace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	ft := &failingTopic{}
+	ft.broken.Store(true)
+	top := gcpubsub.NewTopic(ft, nil)
+	defer top.Shutdown(ctx)
+	r := New(f.st, map[string]*gcpubsub.Topic{"inbound": top},
+		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: 2, Now: f.clk.Now})
+	for i := range 3 {
+		f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", i), fmt.Sprintf("sku-%d", i))
+	}
+	if err := r.Pass(ctx); !errors.Is(err, errBroken) {
+		t.Fatalf("Pass with the bus down = %v; want %v", err, errBroken)
+	}
+	ft.broken.Store(false)
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := ft.sent.Load(); n != 2 {
+		t.Fatalf("sent %d once the bus was back; want the window, 2", n)
+	}
+}
+
+// countingReads is a store driver that counts the outbox messages read.
+type countingReads struct {
+	store.Driver
+	read atomic.Int64
+}
+
+// Exclusive: memstore's, which the embedding hides.
+func (d *countingReads) Exclusive() bool { return true }
+
+func (d *countingReads) Outbox(ctx context.Context, after uint64, limit int) ([]store.Message, error) {
+	ms, err := d.Driver.Outbox(ctx, after, limit)
+	d.read.Add(int64(len(ms)))
+	return ms, err
+}
+
+// TestFullPassSkipsTheHeldBacklog: a full pass does not read the messages
+// held back behind the window (an overload's backlog, read once already),
+// yet still resends a lost message and sees what was consumed.
+func TestFullPassSkipsTheHeldBacklog(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	d := &countingReads{Driver: memstore.New(nil)}
+	st := store.New(d)
+	defer st.Close()
+	r := New(st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
+		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: 3, PageSize: 50, Now: f.clk.Now})
+	const backlog = 500
+	var accs []store.Acceptance
+	for i := range backlog {
+		accs = append(accs, store.Acceptance{Messages: []store.Message{{Topic: "inbound", EventID: fmt.Sprint(i), Body: []byte(fmt.Sprint(i)), Key: fmt.Sprint("sku-", i%7)}}})
+	}
+	if errs, err := st.AcceptBatch(ctx, accs); err != nil || errors.Join(errs...) != nil {
+		t.Fatal(err, errs)
+	}
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sent := drain(t, f.inSub)
+	if len(sent) != 3 {
+		t.Fatalf("sent %d; want the window, 3", len(sent))
+	}
+	// The consumer takes one; the other two are lost on the bus.
+	if err := st.DeleteOutbox(ctx, []uint64{seqOf(t, sent[0])}); err != nil {
+		t.Fatal(err)
+	}
+	f.clk.Add(61 * time.Second)
+	d.read.Store(0)
+	if err := r.Pass(ctx); err != nil { // full: a minute since the last
+		t.Fatal(err)
+	}
+	if n := d.read.Load(); n > 100 { // a page before the held, a page refilled
+		t.Fatalf("a full pass read %d outbox messages; want only those before the held backlog of %d", n, backlog)
+	}
+	// The two lost messages went out again, and the one consumed made room
+	// for the oldest held message.
+	again := drain(t, f.inSub)
+	got := map[uint64]bool{}
+	for _, m := range again {
+		got[seqOf(t, m)] = true
+	}
+	if len(again) != 3 || !got[seqOf(t, sent[1])] || !got[seqOf(t, sent[2])] || !got[4] {
+		t.Fatalf("after the full pass sent %d messages (seqs %v); want the 2 lost ones and message 4", len(again), got)
+	}
+}
