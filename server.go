@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -196,7 +197,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	// beyond a window, which this process's ledger refills (Consumed).
 	relayWindow := 0
 	if !bus.InboundDurable() {
-		relayWindow = relay.DefaultWindow
+		relayWindow = cmp.Or(cfg.Bus.MemoryWindow, relay.DefaultWindow)
 	}
 	rel := relay.New(st, map[string]*gcpubsub.Topic{
 		ledger.TopicInbound:      bus.Inbound(),

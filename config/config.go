@@ -74,6 +74,11 @@ type Bus struct {
 	InboundSubscription      string `yaml:"inboundSubscription"`
 	Availability             string `yaml:"availability"`
 	AvailabilitySubscription string `yaml:"availabilitySubscription"`
+	// MemoryWindow is how many inbound events a mem:// inbound topic may
+	// hold sent and not yet applied; the others wait in the store's outbox
+	// until the ledger catches up. Zero means 8,192. A broker holds its own
+	// backlog, so it is ignored there.
+	MemoryWindow int `yaml:"memoryWindow"`
 }
 
 // Webhooks tunes the webhook endpoint.
@@ -331,6 +336,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Webhooks.DedupTTL < 0 {
 		bad("webhooks.dedupTTL", "must not be negative")
+	}
+	if c.Bus.MemoryWindow < 0 {
+		bad("bus.memoryWindow", "must not be negative")
 	}
 	if c.Replica != "" && !pubsub.ValidReplica(c.Replica) {
 		bad("replica", "%q: want 1 to 64 letters, digits, '-' and '_'", c.Replica)

@@ -18,6 +18,7 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		},
 		Locations: []Location{{ID: "web"}, {ID: "web"}},
 		SKUs:      []SKU{{SKU: "A", SafetyStock: -1}},
+		Bus:       Bus{MemoryWindow: -1},
 		Connectors: []Connector{
 			{ID: "shop/1", Kind: "ebay", DefaultLocation: "mars", Items: map[string]string{"1": "B"}},
 		},
@@ -31,7 +32,7 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		"keys[0].role", "keys[0].secret: must be a reference",
 		"keys[1].name", "keys[1].secret: the key must be at least 16 characters",
 		"keys[2].secret: environment variable CFG_TEST_MISSING is not set",
-		"locations[1].id", "skus[0].safetyStock",
+		"locations[1].id", "skus[0].safetyStock", "bus.memoryWindow: must not be negative",
 		"connectors[0].id", "connectors[0].kind", "connectors[0].secrets",
 		"connectors[0].defaultLocation: location \"mars\"",
 		`connectors[0].items["1"]: SKU "B"`,
