@@ -257,6 +257,7 @@ func TestUnknownTopicIsAnError(t *testing.T) {
 // batch and records what reached it, in order, with the record key
 // pubsub.OrderingKey gave each message (read as a Kafka driver would).
 type jitterTopic struct {
+	topicStub
 	mu   sync.Mutex
 	rnd  *rand.Rand
 	sent []sentMsg
@@ -296,11 +297,14 @@ func (j *jitterTopic) SendBatch(_ context.Context, ms []*driver.Message) error {
 	return nil
 }
 
-func (*jitterTopic) IsRetryable(error) bool             { return false }
-func (*jitterTopic) As(any) bool                        { return false }
-func (*jitterTopic) ErrorAs(error, any) bool            { return false }
-func (*jitterTopic) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.Unknown }
-func (*jitterTopic) Close() error                       { return nil }
+// topicStub gives a test's driver.Topic the methods beyond SendBatch.
+type topicStub struct{}
+
+func (topicStub) IsRetryable(error) bool             { return false }
+func (topicStub) As(any) bool                        { return false }
+func (topicStub) ErrorAs(error, any) bool            { return false }
+func (topicStub) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.Unknown }
+func (topicStub) Close() error                       { return nil }
 
 // TestOrderPerKey: the messages of one key reach the bus in outbox order,
 // each with the key as its partition key, however long each send takes,

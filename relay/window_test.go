@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"gocloud.dev/gcerrors"
 	gcpubsub "gocloud.dev/pubsub"
 	"gocloud.dev/pubsub/driver"
 
@@ -198,6 +197,7 @@ func TestWindowAfterRestart(t *testing.T) {
 // failingTopic is a driver.Topic that fails every batch while broken is
 // set and otherwise drops what it is sent.
 type failingTopic struct {
+	topicStub
 	broken atomic.Bool
 	sent   atomic.Int64
 }
@@ -211,11 +211,6 @@ func (f *failingTopic) SendBatch(_ context.Context, ms []*driver.Message) error 
 	f.sent.Add(int64(len(ms)))
 	return nil
 }
-func (*failingTopic) IsRetryable(error) bool             { return false }
-func (*failingTopic) As(any) bool                        { return false }
-func (*failingTopic) ErrorAs(error, any) bool            { return false }
-func (*failingTopic) ErrorCode(error) gcerrors.ErrorCode { return gcerrors.Internal }
-func (*failingTopic) Close() error                       { return nil }
 
 // TestWindowFailedSendsFreeTheirPlace: messages that could not be sent do
 // not count against the window, so that they go out once the bus is back.
