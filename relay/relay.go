@@ -129,6 +129,8 @@ type Relay struct {
 	consumedSent time.Time
 	consumedSeq  uint64
 	progressAt   time.Time
+	// recent holds the seqs reported consumed since the last outbox read.
+	recent map[uint64]struct{}
 	// held is, with a window, the lowest retained message held back
 	// because the window was full (0: none); every retained message not
 	// sent after it waits too, so that they go out in outbox order.
@@ -176,7 +178,7 @@ func New(st *store.Store, topics map[string]*gcpubsub.Topic, opts *Options) *Rel
 		o.Logger = slog.Default()
 	}
 	r := &Relay{st: st, topics: topics, opts: o, retain: map[string]bool{},
-		wake: make(chan struct{}, 1), sentAt: map[uint64]time.Time{},
+		wake: make(chan struct{}, 1), sentAt: map[uint64]time.Time{}, recent: map[uint64]struct{}{},
 		deleting: map[uint64]struct{}{}, delWake: make(chan struct{}, 1)}
 	for _, t := range o.Retain {
 		r.retain[t] = true
@@ -247,14 +249,23 @@ func (r *Relay) pass(ctx context.Context) error {
 	r.passMu.Lock()
 	defer r.passMu.Unlock()
 	now := r.opts.Now()
-	err := r.sendNew(ctx, now)
-	if err == nil {
-		err = r.refill(ctx, now)
-	}
+	// Held messages go out even when newer ones fail (an availability
+	// topic whose broker is down must not stall the ledger's input).
+	err := errors.Join(r.sendNew(ctx, now), r.refill(ctx, now))
 	if err != nil {
 		r.cursor = 0
 	}
 	return err
+}
+
+// read reads a page of the outbox after seq. What the consumer reports
+// consumed from then on is noted (recent), so that pick and refill do not
+// take a message consumed after the read for one never sent.
+func (r *Relay) read(ctx context.Context, after uint64) ([]store.Message, error) {
+	r.mu.Lock()
+	clear(r.recent)
+	r.mu.Unlock()
+	return r.st.Outbox(ctx, after, r.opts.PageSize)
 }
 
 // sendNew sends the messages after the cursor, or, every ResendAfter/4,
@@ -276,7 +287,7 @@ func (r *Relay) sendNew(ctx context.Context, now time.Time) error {
 	}
 	skipping := skipLo != 0
 	for {
-		page, err := r.st.Outbox(ctx, after, r.opts.PageSize)
+		page, err := r.read(ctx, after)
 		if err != nil {
 			return err
 		}
@@ -294,7 +305,8 @@ func (r *Relay) sendNew(ctx context.Context, now time.Time) error {
 				present[m.Seq] = true
 			}
 		}
-		if err := r.send(ctx, r.pick(page, now)); err != nil {
+		due, resent := r.pick(page, now)
+		if err := r.send(ctx, due, resent); err != nil {
 			return err
 		}
 		if after > r.cursor {
@@ -336,20 +348,27 @@ func (r *Relay) skippable() (lo, hi uint64) {
 }
 
 // pick returns the messages of page that are due: not sent yet (and,
-// retained, admitted by the window), or retained and lost. It marks the
-// retained ones sent at now as it picks them, so that they count against
-// the window from then on; send unmarks those it could not send.
-func (r *Relay) pick(page []store.Message, now time.Time) []store.Message {
+// retained, admitted by the window), or retained and lost, with the time
+// each resent one was last sent. It marks the retained ones sent at now as
+// it picks them, so that they count against the window from then on; send
+// unmarks those it could not send (a resend keeps its last send).
+func (r *Relay) pick(page []store.Message, now time.Time) (due []store.Message, resent map[uint64]time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.delMu.Lock()
 	defer r.delMu.Unlock()
-	due := page[:0:0]
+	due = page[:0:0]
 	for _, m := range page {
 		if at, ok := r.sentAt[m.Seq]; ok {
 			if !r.lost(m.Seq, at, now) {
 				continue
 			}
+			if resent == nil {
+				resent = map[uint64]time.Time{}
+			}
+			resent[m.Seq] = at
+		} else if _, ok := r.recent[m.Seq]; ok {
+			continue // consumed since the read
 		} else if _, ok := r.deleting[m.Seq]; ok {
 			continue // sent; its deletion is on its way
 		} else if r.retain[m.Topic] && !r.admit(m.Seq, false) {
@@ -360,7 +379,7 @@ func (r *Relay) pick(page []store.Message, now time.Time) []store.Message {
 		}
 		due = append(due, m)
 	}
-	return due
+	return due, resent
 }
 
 // admit reports whether the retained message seq, not sent yet, may be
@@ -395,7 +414,7 @@ func (r *Relay) refill(ctx context.Context, now time.Time) error {
 	}
 	after := from - 1
 	for {
-		page, err := r.st.Outbox(ctx, after, r.opts.PageSize)
+		page, err := r.read(ctx, after)
 		if err != nil {
 			return err
 		}
@@ -408,6 +427,9 @@ func (r *Relay) refill(ctx context.Context, now time.Time) error {
 			if _, ok := r.sentAt[m.Seq]; ok {
 				continue
 			}
+			if _, ok := r.recent[m.Seq]; ok {
+				continue // consumed since the read
+			}
 			if !r.admit(m.Seq, true) {
 				stopped = true
 				break
@@ -419,7 +441,7 @@ func (r *Relay) refill(ctx context.Context, now time.Time) error {
 			r.held = 0 // all sent: nothing waits any more
 		}
 		r.mu.Unlock()
-		if err := r.send(ctx, due); err != nil {
+		if err := r.send(ctx, due, nil); err != nil {
 			return err
 		}
 		if stopped || len(page) < r.opts.PageSize {
@@ -432,11 +454,13 @@ func (r *Relay) refill(ctx context.Context, now time.Time) error {
 // Consumed tells the relay that the consumer of a retained topic has
 // consumed the message with outbox sequence number seq (and deleted it
 // from the outbox): it no longer counts against the window, and it shows
-// that the consumer is making progress (see lost). A seq this relay did
-// not send is ignored. It never blocks on the relay's work.
+// that the consumer is making progress (see lost), and a pass that read it
+// before it was consumed does not send it again. It never blocks on the
+// relay's work.
 func (r *Relay) Consumed(seq uint64) {
 	now := r.opts.Now()
 	r.mu.Lock()
+	r.recent[seq] = struct{}{}
 	at, ok := r.sentAt[seq]
 	if ok {
 		r.consumed(seq, at, now)
@@ -510,7 +534,7 @@ func sentBefore(at time.Time, seq uint64, at2 time.Time, seq2 uint64) bool {
 // Options.Parallel. When a send fails, the later messages of its key are
 // not sent in this pass: they wait for the next one, behind the failed
 // message.
-func (r *Relay) send(ctx context.Context, ms []store.Message) error {
+func (r *Relay) send(ctx context.Context, ms []store.Message, resent map[uint64]time.Time) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -529,9 +553,16 @@ func (r *Relay) send(ctx context.Context, ms []store.Message) error {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, m := range unsent {
-			if r.retain[m.Topic] {
-				delete(r.sentAt, m.Seq) // picked, not sent: due again
+			if !r.retain[m.Topic] {
+				continue
 			}
+			if at, ok := resent[m.Seq]; ok {
+				if _, still := r.sentAt[m.Seq]; still {
+					r.sentAt[m.Seq] = at // the last send may still arrive
+				}
+				continue
+			}
+			delete(r.sentAt, m.Seq) // picked, not sent: due again
 		}
 	}
 	// Parallel workers, each taking chain after chain: a goroutine per

@@ -171,9 +171,10 @@ func TestWindowRefillsFromFullPasses(t *testing.T) {
 	}
 }
 
-// TestWindowAfterRestart: a new relay over an outbox full of unconsumed
-// messages sends a window of them, the oldest.
-func TestWindowAfterRestart(t *testing.T) {
+// TestWindowFirstPassSendsTheOldest: a relay's first pass over an outbox
+// full of unconsumed messages (a restart's) sends a window of them, the
+// oldest.
+func TestWindowFirstPassSendsTheOldest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
@@ -302,5 +303,172 @@ func TestFullPassSkipsTheHeldBacklog(t *testing.T) {
 	}
 	if len(again) != 3 || !got[seqOf(t, sent[1])] || !got[seqOf(t, sent[2])] || !got[4] {
 		t.Fatalf("after the full pass sent %d messages (seqs %v); want the 2 lost ones and message 4", len(again), got)
+	}
+}
+
+// TestHeldGoBeforeNew: once the window has a little room, the held
+// messages take it, not a message accepted after them.
+func TestHeldGoBeforeNew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	r := f.windowed(4)
+	for i := range 6 {
+		f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", i), fmt.Sprintf("sku-%d", i))
+	}
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := drain(t, f.inSub)
+	if len(first) != 4 {
+		t.Fatalf("sent %d; want the window, 4", len(first))
+	}
+	seq := seqOf(t, first[0])
+	if err := f.st.DeleteOutbox(ctx, []uint64{seq}); err != nil {
+		t.Fatal(err)
+	}
+	r.Consumed(seq)
+	f.acceptKeyed(t, "inbound", "late", "sku-late") // seq 7
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := drain(t, f.inSub)
+	if len(got) != 1 || seqOf(t, got[0]) != 5 {
+		var seqs []uint64
+		for _, m := range got {
+			seqs = append(seqs, seqOf(t, m))
+		}
+		t.Fatalf("with one place free, sent %v; want the oldest held, 5", seqs)
+	}
+}
+
+// consumingTopic is a driver.Topic whose consumer is quicker than Send
+// returns: it consumes each message (deletes it, reports it) before
+// SendBatch does.
+type consumingTopic struct {
+	topicStub
+	st     *store.Store
+	r      atomic.Pointer[Relay]
+	bodies chan string
+}
+
+func (c *consumingTopic) SendBatch(ctx context.Context, ms []*driver.Message) error {
+	for _, m := range ms {
+		seq, err := strconv.ParseUint(m.Metadata[store.MetaOutboxSeq], 10, 64)
+		if err != nil {
+			return err
+		}
+		if err := c.st.DeleteOutbox(ctx, []uint64{seq}); err != nil {
+			return err
+		}
+		c.r.Load().Consumed(seq)
+		c.bodies <- string(m.Body)
+	}
+	return nil
+}
+
+// TestConsumedBeforeSendReturns: a message consumed before its Send
+// returns frees its place in the window.
+func TestConsumedBeforeSendReturns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	ct := &consumingTopic{st: f.st, bodies: make(chan string, 10)}
+	top := gcpubsub.NewTopic(ct, nil)
+	defer top.Shutdown(ctx)
+	r := New(f.st, map[string]*gcpubsub.Topic{"inbound": top},
+		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: 1, Now: f.clk.Now})
+	ct.r.Store(r)
+	for round := 1; round <= 2; round++ {
+		for i := range 3 {
+			f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d-%d", round, i), "sku")
+		}
+		for range 3 {
+			if err := r.Pass(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(ct.bodies); n != 3*round {
+			t.Fatalf("round %d: consumed %d of %d after 3 passes: a message consumed during its Send kept its place", round, n, 3*round)
+		}
+	}
+}
+
+// TestConsumedWakesRun: Run refills the window as the consumer reports
+// progress, without waiting for its poll.
+func TestConsumedWakesRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f := newFixture(t)
+	r := New(f.st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
+		&Options{Retain: []string{"inbound"}, ResendAfter: time.Hour, Window: 2, PollInterval: time.Hour, Now: f.clk.Now})
+	const n = 7
+	for i := range n {
+		f.acceptKeyed(t, "inbound", fmt.Sprintf("e%d", i), fmt.Sprintf("sku-%d", i))
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	for range n {
+		m := receive(t, f.inSub) // fails after 2 s
+		seq := seqOf(t, m)
+		if err := f.st.DeleteOutbox(ctx, []uint64{seq}); err != nil {
+			t.Fatal(err)
+		}
+		r.Consumed(seq)
+	}
+	cancel()
+	<-done
+}
+
+// consumeAfterRead is a store driver that, once armed, consumes a
+// message right after the next outbox read returns it, as a ledger may.
+type consumeAfterRead struct {
+	store.Driver
+	r   *Relay
+	seq atomic.Uint64
+}
+
+func (d *consumeAfterRead) Exclusive() bool { return true }
+
+func (d *consumeAfterRead) Outbox(ctx context.Context, after uint64, limit int) ([]store.Message, error) {
+	ms, err := d.Driver.Outbox(ctx, after, limit)
+	if seq := d.seq.Swap(0); seq != 0 {
+		if err := d.Driver.DeleteOutbox(ctx, []uint64{seq}); err != nil {
+			return nil, err
+		}
+		d.r.Consumed(seq)
+	}
+	return ms, err
+}
+
+// TestConsumedAfterTheReadIsNotResent: a message the consumer takes
+// between the relay's read and its send is not taken for a new one.
+func TestConsumedAfterTheReadIsNotResent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	d := &consumeAfterRead{Driver: memstore.New(nil)}
+	st := store.New(d)
+	defer st.Close()
+	r := New(st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
+		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: 8, Now: f.clk.Now})
+	d.r = r
+	if err := st.Accept(ctx, store.Acceptance{Messages: []store.Message{{Topic: "inbound", EventID: "e1", Body: []byte("e1"), Key: "sku"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, f.inSub); len(got) != 1 {
+		t.Fatalf("sent %d, want 1", len(got))
+	}
+	f.clk.Add(16 * time.Second) // the next pass reads everything
+	d.seq.Store(1)
+	if err := r.Pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, f.inSub); len(got) != 0 {
+		t.Fatalf("a message consumed after the read was sent again (%d sent)", len(got))
 	}
 }
