@@ -18,8 +18,14 @@ import (
 
 // windowed returns a relay over f's store and topics with a window.
 func (f *fixture) windowed(window int) *Relay {
-	return New(f.st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
-		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: window, Now: f.clk.Now})
+	return f.windowedOn(f.st, Options{Window: window})
+}
+
+// windowedOn returns a relay over st and f's topics with o, retaining the
+// inbound topic, resending after a minute, on f's clock.
+func (f *fixture) windowedOn(st *store.Store, o Options) *Relay {
+	o.Retain, o.ResendAfter, o.Now = []string{"inbound"}, time.Minute, f.clk.Now
+	return New(st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av}, &o)
 }
 
 func (f *fixture) acceptKeyed(t *testing.T, topic, id, key string) {
@@ -265,8 +271,7 @@ func TestFullPassSkipsTheHeldBacklog(t *testing.T) {
 	d := &countingReads{Driver: memstore.New(nil)}
 	st := store.New(d)
 	defer st.Close()
-	r := New(st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
-		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: 3, PageSize: 50, Now: f.clk.Now})
+	r := f.windowedOn(st, Options{Window: 3, PageSize: 50})
 	const backlog = 500
 	var accs []store.Acceptance
 	for i := range backlog {
@@ -451,8 +456,7 @@ func TestConsumedAfterTheReadIsNotResent(t *testing.T) {
 	d := &consumeAfterRead{Driver: memstore.New(nil)}
 	st := store.New(d)
 	defer st.Close()
-	r := New(st, map[string]*gcpubsub.Topic{"inbound": f.in, "availability": f.av},
-		&Options{Retain: []string{"inbound"}, ResendAfter: time.Minute, Window: 8, Now: f.clk.Now})
+	r := f.windowedOn(st, Options{Window: 8})
 	d.r = r
 	if err := st.Accept(ctx, store.Acceptance{Messages: []store.Message{{Topic: "inbound", EventID: "e1", Body: []byte("e1"), Key: "sku"}}}); err != nil {
 		t.Fatal(err)
