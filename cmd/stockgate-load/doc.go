@@ -139,6 +139,11 @@
 //   - non-200 answers by status code, and transport errors.
 //   - ack latency p50/p90/p99/max: request start to response, 200s only.
 //     It does not include the time a late send waited for a slot.
+//   - with -interval (e.g. -interval 1s), the same per interval of send
+//     time: the first second of a run against a fresh gateway (connections
+//     opened, the heap and the store file growing from nothing) often has
+//     a tail that the rest of the run does not, and a run's p99 alone does
+//     not tell the two apart.
 //   - webhook → subscriber latency p50/p90/p99/max: send start to the
 //     change's arrival at the subscriber, over all subscribers.
 //

@@ -86,7 +86,7 @@ func runFlash(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				t := time.Now()
 				a, err := rp.post(ctx, wh)
 				if err == nil && a.code == http.StatusOK && a.Status == "accepted" {
-					acks.add(time.Since(t))
+					acks.add(t.Sub(start), time.Since(t))
 					continue
 				}
 				failed.Add(1)

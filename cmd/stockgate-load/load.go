@@ -48,6 +48,9 @@ type config struct {
 	// CPUProfile, when set, is where the command writes its own CPU
 	// profile.
 	CPUProfile string
+	// Interval, when positive, splits the ack latencies by when each
+	// webhook was sent, one summary per interval of the run.
+	Interval time.Duration
 }
 
 // validate reports every problem at once, each naming its flag.
@@ -97,6 +100,9 @@ func (c *config) validate() error {
 	if c.Drain < 0 {
 		bad("drain", "must not be negative")
 	}
+	if c.Interval < 0 {
+		bad("interval", "must not be negative (0: no split)")
+	}
 	if c.WarmUp <= 0 {
 		bad("warmup", "must be positive")
 	}
@@ -136,7 +142,8 @@ type load struct {
 	progress io.Writer
 
 	track *tracker
-	acks  samples // ack latencies of 200 answers
+	acks  samples   // ack latencies of 200 answers, by send time
+	begin time.Time // when sending started; set before the first send
 	seq   atomic.Int64
 
 	// slots caps requests in flight; free holds the SKUs with no request
@@ -236,6 +243,7 @@ func (l *load) run(ctx context.Context) (*report, error) {
 	fmt.Fprintf(l.progress, "stockgate-load: run %s: %d subscriber(s) live, sending for %v\n", l.runID, len(subs), l.cfg.Duration)
 
 	start := time.Now()
+	l.begin = start
 	l.send(ctx, start)
 	wall := time.Since(start)
 	for _, rp := range l.raw {
@@ -480,7 +488,7 @@ func (l *load) deliver(ctx context.Context, seq int64, s int) {
 		l.mu.Unlock()
 	default:
 		l.acked.Add(1)
-		l.acks.add(took)
+		l.acks.add(start.Sub(l.begin), took)
 		switch {
 		case a.Status == "duplicate":
 			l.duplicates.Add(1)

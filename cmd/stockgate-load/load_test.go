@@ -409,6 +409,28 @@ func TestLoadAgainstFakeGateway(t *testing.T) {
 			},
 		},
 		{
+			name: "ack latencies per interval",
+			args: []string{"-rate", "400", "-duration", "250ms", "-concurrency", "8", "-skus", "10", "-subscribers", "0", "-interval", "100ms"},
+			check: func(t *testing.T, r *report) {
+				// Sends start from 0 to 247.5ms: the first window and the
+				// third hold some; the second may be empty after a stall.
+				ws := r.AckSeries
+				if len(ws) < 2 || ws[0].From != 0 || ws[len(ws)-1].From != 200*time.Millisecond {
+					t.Fatalf("ack series = %+v, want windows from 0 to 200ms", ws)
+				}
+				n := 0
+				for i, w := range ws {
+					n += w.Count
+					if w.Count == 0 || (i > 0 && w.From <= ws[i-1].From) {
+						t.Errorf("window %d = %+v: empty or out of order", i, w)
+					}
+				}
+				if int64(n) != r.Acked || r.Acked != 100 {
+					t.Errorf("windows hold %d samples, acked %d, want 100 in both", n, r.Acked)
+				}
+			},
+		},
+		{
 			name: "no subscribers",
 			args: []string{"-rate", "100", "-duration", "100ms", "-subscribers", "0", "-key", ""},
 			check: func(t *testing.T, r *report) {

@@ -155,6 +155,7 @@ Flags:
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.BoolVar(&c.JSON, "json", false, "also print the report as one JSON object")
 	fs.StringVar(&c.SKUName, "sku-name", "", "name the SKUs load-`NAME`-<i> instead of a fresh run id (to sync them to the fakes subcommand's marketplaces; use a fresh gateway data dir per run)")
+	fs.DurationVar(&c.Interval, "interval", 0, "also summarize the ack latencies per `interval` of send time (e.g. 1s), to tell a warm-up from the steady state; 0: off")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the command's own CPU profile to `file` (to check that it measures the gateway, not itself)")
 	if err := parse(fs, args); err != nil {
 		return c, err

@@ -37,6 +37,9 @@ type report struct {
 	// Late counts paced sends that waited for a free slot or SKU.
 	Late       int64   `json:"late"`
 	AckLatency latency `json:"ackLatency"`
+	// AckSeries splits AckLatency by send time, one window per -interval;
+	// empty without -interval.
+	AckSeries []window `json:"ackSeries,omitempty"`
 
 	// Delivery is nil without subscribers.
 	Delivery *deliveryReport `json:"delivery,omitempty"`
@@ -74,6 +77,7 @@ func (l *load) report(wall time.Duration, subs []*liveSub) *report {
 		FirstError:      firstErr,
 		Late:            l.late.Load(),
 		AckLatency:      l.acks.summary(),
+		AckSeries:       l.acks.series(l.cfg.Interval),
 	}
 	if wall > 0 {
 		r.AckedPerSecond = float64(r.Acked) / wall.Seconds()
@@ -139,6 +143,9 @@ func (r *report) write(w io.Writer) error {
 	line("acked (200)", "%s", acked)
 	line("failed", "%s", r.failures())
 	line("ack latency", "%v", r.AckLatency)
+	for _, w := range r.AckSeries {
+		line(fmt.Sprintf("  sent at %vs", w.From.Seconds()), "%d acked  %v", w.Count, w.latency)
+	}
 	if d := r.Delivery; d != nil {
 		line("to subscriber", "%v", d.Latency)
 		line("changes", "%d matched, %d coalesced, %d missing after %gs drain",

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -78,15 +79,19 @@ func round(d time.Duration) time.Duration {
 	}
 }
 
-// samples collects durations from many goroutines.
+// samples collects durations from many goroutines, each with the offset
+// into the run at which the timed operation started.
 type samples struct {
 	mu sync.Mutex
 	ds []time.Duration
+	at []time.Duration
 }
 
-func (s *samples) add(d time.Duration) {
+// add records d for an operation that started at offset at.
+func (s *samples) add(at, d time.Duration) {
 	s.mu.Lock()
 	s.ds = append(s.ds, d)
+	s.at = append(s.at, at)
 	s.mu.Unlock()
 }
 
@@ -96,4 +101,60 @@ func (s *samples) summary() latency {
 	ds := slices.Clone(s.ds)
 	s.mu.Unlock()
 	return summarize(ds)
+}
+
+// window summarizes the samples of operations that started in
+// [From, From+interval).
+type window struct {
+	From time.Duration
+	latency
+}
+
+// windowJSON is a window on the wire: durations in milliseconds, to the
+// microsecond, and the start in seconds.
+type windowJSON struct {
+	From  float64 `json:"fromSeconds"`
+	Count int     `json:"count"`
+	P50   float64 `json:"p50Ms"`
+	P90   float64 `json:"p90Ms"`
+	P99   float64 `json:"p99Ms"`
+	Max   float64 `json:"maxMs"`
+}
+
+// MarshalJSON writes the window as a windowJSON.
+func (w window) MarshalJSON() ([]byte, error) {
+	return json.Marshal(windowJSON{w.From.Seconds(), w.Count, ms(w.P50), ms(w.P90), ms(w.P99), ms(w.Max)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (w *window) UnmarshalJSON(b []byte) error {
+	var v windowJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	fromMs := func(f float64) time.Duration { return time.Duration(math.Round(f*1000)) * time.Microsecond }
+	*w = window{From: fromMs(v.From * 1000), latency: latency{Count: v.Count, P50: fromMs(v.P50), P90: fromMs(v.P90), P99: fromMs(v.P99), Max: fromMs(v.Max)}}
+	return nil
+}
+
+// series summarizes the samples so far per interval of start offsets,
+// from the first interval to the last that has a sample; intervals with
+// none are left out. A sample that started before offset 0 counts in the
+// first.
+func (s *samples) series(interval time.Duration) []window {
+	if interval <= 0 {
+		return nil
+	}
+	s.mu.Lock()
+	byWin := map[int64][]time.Duration{}
+	for i, at := range s.at {
+		k := int64(max(at, 0) / interval)
+		byWin[k] = append(byWin[k], s.ds[i])
+	}
+	s.mu.Unlock()
+	out := make([]window, 0, len(byWin))
+	for _, k := range slices.Sorted(maps.Keys(byWin)) {
+		out = append(out, window{From: time.Duration(k) * interval, latency: summarize(byWin[k])})
+	}
+	return out
 }

@@ -87,7 +87,7 @@ func TestSamplesConcurrent(t *testing.T) {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for i := range 100 {
-				s.add(time.Duration(g*100 + i))
+				s.add(0, time.Duration(g*100+i))
 			}
 		}()
 	}
@@ -96,5 +96,51 @@ func TestSamplesConcurrent(t *testing.T) {
 	}
 	if got := s.summary(); got.Count != 800 || got.Max != 799 {
 		t.Errorf("summary = %+v, want 800 samples, max 799", got)
+	}
+}
+
+func TestSeriesSplitsBySendTime(t *testing.T) {
+	t.Parallel()
+	var s samples
+	// Second 0: 1..100 ms; second 1: nothing; second 2: 200 ms twice; a
+	// sample timed from before the run's start counts in second 0.
+	for i := 1; i <= 100; i++ {
+		s.add(time.Duration(i)*time.Millisecond*9, time.Duration(i)*time.Millisecond)
+	}
+	s.add(2*time.Second, 200*time.Millisecond)
+	s.add(2999*time.Millisecond, 200*time.Millisecond)
+	s.add(-time.Millisecond, 300*time.Millisecond)
+
+	got := s.series(time.Second)
+	if len(got) != 2 {
+		t.Fatalf("series = %+v, want 2 windows (the empty second left out)", got)
+	}
+	if w := got[0]; w.From != 0 || w.Count != 101 || w.P50 != 51*time.Millisecond || w.P99 != 100*time.Millisecond || w.Max != 300*time.Millisecond {
+		t.Errorf("window 0 = %+v, want 101 samples from 0s, p50 51ms, p99 100ms, max 300ms", w)
+	}
+	if w := got[1]; w.From != 2*time.Second || w.Count != 2 || w.P99 != 200*time.Millisecond {
+		t.Errorf("window 1 = %+v, want 2 samples from 2s, p99 200ms", w)
+	}
+	if all := s.summary(); all.Count != 103 {
+		t.Errorf("summary counts %d, want every sample (103)", all.Count)
+	}
+	if s.series(0) != nil {
+		t.Error("series(0) is not nil")
+	}
+}
+
+func TestWindowJSON(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(window{From: 1500 * time.Millisecond, latency: latency{Count: 2, P50: time.Millisecond, P90: time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"fromSeconds":1.5,"count":2,"p50Ms":1,"p90Ms":1,"p99Ms":2,"maxMs":2}`
+	if string(b) != want {
+		t.Errorf("JSON = %s, want %s", b, want)
+	}
+	var back window
+	if err := json.Unmarshal(b, &back); err != nil || back.From != 1500*time.Millisecond || back.Count != 2 || back.P99 != 2*time.Millisecond {
+		t.Errorf("round trip = %+v, %v", back, err)
 	}
 }
