@@ -139,6 +139,12 @@
 //   - non-200 answers by status code, and transport errors.
 //   - ack latency p50/p90/p99/max: request start to response, 200s only.
 //     It does not include the time a late send waited for a slot.
+//   - from schedule p50/p90/p99/max (paced runs): the same answers timed
+//     from when each send was due, start + k/rate, so the wait for a slot
+//     (and the command's own delay in sending) is included: what a sender
+//     that never waits for earlier answers, as a marketplace does, would
+//     see. Under an overload this is the figure that grows; the ack
+//     latency stays near -concurrency / rate.
 //   - with -interval (e.g. -interval 1s), the same per interval of send
 //     time: the first second of a run against a fresh gateway (connections
 //     opened, the heap and the store file growing from nothing) often has

@@ -143,6 +143,7 @@ type load struct {
 
 	track *tracker
 	acks  samples   // ack latencies of 200 answers, by send time
+	sched samples   // paced runs: due time to answer of 200 answers
 	begin time.Time // when sending started; set before the first send
 	seq   atomic.Int64
 
@@ -393,7 +394,7 @@ func (l *load) send(ctx context.Context, start time.Time) {
 	if l.cfg.Rate == 0 {
 		deadline := start.Add(l.cfg.Duration)
 		for ctx.Err() == nil && time.Now().Before(deadline) {
-			if !l.launch(ctx, false) {
+			if !l.launch(ctx, time.Time{}) {
 				return
 			}
 		}
@@ -404,7 +405,7 @@ func (l *load) send(ctx context.Context, start time.Time) {
 	defer t.Stop()
 	for now := start; ; now = time.Now() {
 		for n := p.take(now); n > 0; n-- {
-			if !l.launch(ctx, true) {
+			if !l.launch(ctx, p.due(p.taken-n)) {
 				return
 			}
 		}
@@ -420,9 +421,10 @@ func (l *load) send(ctx context.Context, start time.Time) {
 }
 
 // launch starts one webhook when a slot and a SKU are free. A paced send
-// that has to wait for either counts as late. It returns false when ctx
-// ended first.
-func (l *load) launch(ctx context.Context, paced bool) bool {
+// has a due time; when it has to wait for a slot or a SKU it counts as
+// late. It returns false when ctx ended first.
+func (l *load) launch(ctx context.Context, due time.Time) bool {
+	paced := !due.IsZero()
 	late := false
 	select {
 	case l.slots <- struct{}{}:
@@ -451,17 +453,18 @@ func (l *load) launch(ctx context.Context, paced bool) bool {
 	}
 	seq := l.seq.Add(1)
 	l.wg.Go(func() {
-		l.deliver(ctx, seq, s)
+		l.deliver(ctx, seq, s, due)
 		l.free <- s
 		<-l.slots
 	})
 	return true
 }
 
-// deliver sends webhook seq for SKU s and records the outcome. It lets the
-// request finish when ctx ends (within -timeout), so that an interrupted
-// run still accounts for every send.
-func (l *load) deliver(ctx context.Context, seq int64, s int) {
+// deliver sends webhook seq for SKU s, due at due (zero when not paced),
+// and records the outcome. It lets the request finish when ctx ends
+// (within -timeout), so that an interrupted run still accounts for every
+// send.
+func (l *load) deliver(ctx context.Context, seq int64, s int, due time.Time) {
 	wh, err := l.hooks.build(seq, l.skus[s], time.Now())
 	if err != nil {
 		l.transportErr(err)
@@ -489,6 +492,9 @@ func (l *load) deliver(ctx context.Context, seq int64, s int) {
 	default:
 		l.acked.Add(1)
 		l.acks.add(start.Sub(l.begin), took)
+		if !due.IsZero() {
+			l.sched.add(due.Sub(l.begin), start.Add(took).Sub(due))
+		}
 		switch {
 		case a.Status == "duplicate":
 			l.duplicates.Add(1)

@@ -374,6 +374,9 @@ func TestLoadAgainstFakeGateway(t *testing.T) {
 			},
 			args: []string{"-rate", "0", "-duration", "200ms", "-concurrency", "16", "-skus", "4"},
 			check: func(t *testing.T, r *report) {
+				if r.AckFromSchedule != nil {
+					t.Errorf("from schedule %+v in a run without -rate", r.AckFromSchedule)
+				}
 				if r.Non200[503] == 0 || r.Acked+r.Non200[503] != r.Sent || len(r.Non200) != 1 {
 					t.Errorf("sent %d acked %d non-200 %v, want some 503s and the rest acked", r.Sent, r.Acked, r.Non200)
 				}
@@ -406,6 +409,13 @@ func TestLoadAgainstFakeGateway(t *testing.T) {
 				if r.Sent != 40 || r.Late == 0 {
 					t.Errorf("sent %d, late %d, want 40 sent, some late", r.Sent, r.Late)
 				}
+				// One at a time, 20ms each: the last send, due at 195ms,
+				// cannot be answered before 800ms, though each request
+				// itself takes about 20ms.
+				s := r.AckFromSchedule
+				if s == nil || s.Count != 40 || s.Max < 500*time.Millisecond || s.Max <= r.AckLatency.Max {
+					t.Errorf("from schedule %+v, ack latency %+v: want 40 samples, the last waiting ≥ 500ms in all", s, r.AckLatency)
+				}
 			},
 		},
 		{
@@ -436,6 +446,12 @@ func TestLoadAgainstFakeGateway(t *testing.T) {
 			check: func(t *testing.T, r *report) {
 				if r.Delivery != nil || r.Acked != 10 {
 					t.Errorf("acked %d, delivery %+v; want 10, none", r.Acked, r.Delivery)
+				}
+				// A send starts no sooner than it is due, so each sample
+				// from schedule is at least its ack latency.
+				s, a := r.AckFromSchedule, r.AckLatency
+				if s == nil || s.Count != 10 || s.P50 < a.P50 || s.P99 < a.P99 || s.Max < a.Max {
+					t.Errorf("from schedule %+v, ack latency %+v: want 10 samples, none shorter", s, a)
 				}
 			},
 		},

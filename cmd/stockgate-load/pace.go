@@ -37,6 +37,11 @@ func (p *pacer) take(now time.Time) int64 {
 	return n
 }
 
+// due returns when send k (counting from 0) is due.
+func (p *pacer) due(k int64) time.Time {
+	return p.start.Add(time.Duration(float64(k) / p.rate * float64(time.Second)))
+}
+
 // done reports whether every send has been handed out.
 func (p *pacer) done() bool { return p.taken >= p.total }
 

@@ -78,3 +78,18 @@ func TestPacerTick(t *testing.T) {
 		}
 	}
 }
+
+func TestPacerDue(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := newPacer(start, 2.5, 2*time.Second)
+	for k, want := range []time.Duration{0, 400 * time.Millisecond, 800 * time.Millisecond, 1200 * time.Millisecond, 1600 * time.Millisecond} {
+		if got := p.due(int64(k)).Sub(start); got != want {
+			t.Errorf("due(%d) = start+%v, want start+%v", k, got, want)
+		}
+		// Send k is handed out exactly when it is due, not before.
+		if n := newPacer(start, 2.5, 2*time.Second).take(p.due(int64(k))); n != int64(k)+1 {
+			t.Errorf("take at due(%d) hands out %d sends, want %d", k, n, k+1)
+		}
+	}
+}

@@ -37,6 +37,12 @@ type report struct {
 	// Late counts paced sends that waited for a free slot or SKU.
 	Late       int64   `json:"late"`
 	AckLatency latency `json:"ackLatency"`
+	// AckFromSchedule is, for paced runs, the latency of the same answers
+	// from when each send was due (start + k/rate) rather than from when
+	// it went out: it includes the wait for a free slot (and the
+	// command's own delay in sending), as a webhook sender that does not
+	// wait for earlier answers would see it. Nil without -rate.
+	AckFromSchedule *latency `json:"ackFromSchedule,omitempty"`
 	// AckSeries splits AckLatency by send time, one window per -interval;
 	// empty without -interval.
 	AckSeries []window `json:"ackSeries,omitempty"`
@@ -78,6 +84,10 @@ func (l *load) report(wall time.Duration, subs []*liveSub) *report {
 		Late:            l.late.Load(),
 		AckLatency:      l.acks.summary(),
 		AckSeries:       l.acks.series(l.cfg.Interval),
+	}
+	if l.cfg.Rate > 0 {
+		sched := l.sched.summary()
+		r.AckFromSchedule = &sched
 	}
 	if wall > 0 {
 		r.AckedPerSecond = float64(r.Acked) / wall.Seconds()
@@ -143,6 +153,9 @@ func (r *report) write(w io.Writer) error {
 	line("acked (200)", "%s", acked)
 	line("failed", "%s", r.failures())
 	line("ack latency", "%v", r.AckLatency)
+	if r.AckFromSchedule != nil {
+		line("from schedule", "%v (from when each send was due: the wait for a slot included)", *r.AckFromSchedule)
+	}
 	for _, w := range r.AckSeries {
 		line(fmt.Sprintf("  sent at %vs", w.From.Seconds()), "%d acked  %v", w.Count, w.latency)
 	}

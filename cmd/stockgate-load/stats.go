@@ -51,19 +51,42 @@ func (l latency) String() string {
 	return fmt.Sprintf("p50 %v  p90 %v  p99 %v  max %v", round(l.P50), round(l.P90), round(l.P99), round(l.Max))
 }
 
+// latencyJSON is a latency on the wire: durations in milliseconds, to the
+// microsecond.
+type latencyJSON struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50Ms"`
+	P90   float64 `json:"p90Ms"`
+	P99   float64 `json:"p99Ms"`
+	Max   float64 `json:"maxMs"`
+}
+
+func (l latency) wire() latencyJSON {
+	return latencyJSON{l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max)}
+}
+
+func (j latencyJSON) latency() latency {
+	return latency{Count: j.Count, P50: fromMs(j.P50), P90: fromMs(j.P90), P99: fromMs(j.P99), Max: fromMs(j.Max)}
+}
+
 // MarshalJSON writes the durations in milliseconds.
-func (l latency) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Count int     `json:"count"`
-		P50   float64 `json:"p50Ms"`
-		P90   float64 `json:"p90Ms"`
-		P99   float64 `json:"p99Ms"`
-		Max   float64 `json:"maxMs"`
-	}{l.Count, ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max)})
+func (l latency) MarshalJSON() ([]byte, error) { return json.Marshal(l.wire()) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *latency) UnmarshalJSON(b []byte) error {
+	var j latencyJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*l = j.latency()
+	return nil
 }
 
 // ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// fromMs is ms's inverse.
+func fromMs(f float64) time.Duration { return time.Duration(math.Round(f*1000)) * time.Microsecond }
 
 // round shortens d for display: three significant digits or so.
 func round(d time.Duration) time.Duration {
@@ -110,30 +133,25 @@ type window struct {
 	latency
 }
 
-// windowJSON is a window on the wire: durations in milliseconds, to the
-// microsecond, and the start in seconds.
+// windowJSON is a window on the wire: its start in seconds, then the
+// latency's fields.
 type windowJSON struct {
-	From  float64 `json:"fromSeconds"`
-	Count int     `json:"count"`
-	P50   float64 `json:"p50Ms"`
-	P90   float64 `json:"p90Ms"`
-	P99   float64 `json:"p99Ms"`
-	Max   float64 `json:"maxMs"`
+	From float64 `json:"fromSeconds"`
+	latencyJSON
 }
 
 // MarshalJSON writes the window as a windowJSON.
 func (w window) MarshalJSON() ([]byte, error) {
-	return json.Marshal(windowJSON{w.From.Seconds(), w.Count, ms(w.P50), ms(w.P90), ms(w.P99), ms(w.Max)})
+	return json.Marshal(windowJSON{w.From.Seconds(), w.wire()})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (w *window) UnmarshalJSON(b []byte) error {
-	var v windowJSON
-	if err := json.Unmarshal(b, &v); err != nil {
+	var j windowJSON
+	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	fromMs := func(f float64) time.Duration { return time.Duration(math.Round(f*1000)) * time.Microsecond }
-	*w = window{From: fromMs(v.From * 1000), latency: latency{Count: v.Count, P50: fromMs(v.P50), P90: fromMs(v.P90), P99: fromMs(v.P99), Max: fromMs(v.Max)}}
+	*w = window{From: fromMs(j.From * 1000), latency: j.latencyJSON.latency()}
 	return nil
 }
 
