@@ -316,7 +316,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	defer stopLedger()
 	start("relay", rel.Run)
 	startIn(ledgerCtx, &ledgerLoop, "ledger", func(ctx context.Context) error {
-		return led.Run(ctx, inSub, &ledger.RunOptions{Consumed: rel.Consumed})
+		return led.Run(ctx, inSub, &ledger.RunOptions{Consumed: rel.Consumed, Workers: cfg.Ledger.Workers})
 	})
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
 	start("keys", func(ctx context.Context) error { return keys.Run(ctx, 2*time.Second) })

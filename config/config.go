@@ -66,7 +66,24 @@ type Config struct {
 	Connectors []Connector `yaml:"connectors"`
 	// Dispatch tunes pushing availability to channels.
 	Dispatch Dispatch `yaml:"dispatch"`
+	// Ledger tunes applying events to the ledger.
+	Ledger Ledger `yaml:"ledger"`
 }
+
+// Ledger tunes the ledger's consumer of the inbound topic.
+type Ledger struct {
+	// Workers is how many events the ledger applies at once; zero means
+	// ledger.DefaultWorkers (64). More workers put more events into
+	// each of the store's group commits when a backlog builds up, which
+	// costs less CPU per event and drains the backlog sooner; fewer
+	// leave more of the CPU to the webhook endpoint during a burst, which
+	// then acknowledges faster while the ledger falls further behind.
+	Workers int `yaml:"workers"`
+}
+
+// maxLedgerWorkers bounds Ledger.Workers: far past where larger groups
+// stop paying (the store's group commit takes at most 1,000 calls).
+const maxLedgerWorkers = 16384
 
 // Bus holds bus URLs; empty fields mean the embedded mem:// defaults.
 type Bus struct {
@@ -339,6 +356,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bus.MemoryWindow < 0 {
 		bad("bus.memoryWindow", "must not be negative")
+	}
+	if c.Ledger.Workers < 0 || c.Ledger.Workers > maxLedgerWorkers {
+		bad("ledger.workers", "%d: want 0 (the default) to %d", c.Ledger.Workers, maxLedgerWorkers)
 	}
 	if c.Replica != "" && !pubsub.ValidReplica(c.Replica) {
 		bad("replica", "%q: want 1 to 64 letters, digits, '-' and '_'", c.Replica)
