@@ -60,6 +60,7 @@ import (
 	"github.com/stockgate/stockgate/ledger"
 	"github.com/stockgate/stockgate/live"
 	"github.com/stockgate/stockgate/mapping"
+	"github.com/stockgate/stockgate/priority"
 	"github.com/stockgate/stockgate/pubsub"
 	_ "github.com/stockgate/stockgate/pubsub/jetstreampubsub" // jetstream:// bus (at least once)
 	"github.com/stockgate/stockgate/ratelimit"
@@ -217,9 +218,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 			return route(sku, location)
 		}})
 	hub := live.NewHub()
+	// The ledger yields the CPU to the webhook endpoint while its answers
+	// are slow (ledger.pace).
+	var (
+		pacer    *priority.Pacer
+		answered func(time.Duration)
+		pace     func(context.Context)
+	)
+	if cfg.Ledger.Pace != config.PaceOff {
+		pacer = priority.New(nil)
+		answered, pace = pacer.Observe, pacer.Wait
+	}
 	ing := ingest.New(st, &ingest.Options{
 		MaxBodyBytes: cfg.Webhooks.MaxBodyBytes, DedupTTL: cfg.Webhooks.DedupTTL,
-		Accepted: rel.Notify, Logger: log,
+		Accepted: rel.Notify, Answered: answered, Logger: log,
 	})
 	// Connectors, built with the mappings stored at runtime. What the
 	// dispatcher writes to Shopify is recorded in echoes, so that Shopify's
@@ -316,8 +328,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, ready func(addr s
 	defer stopLedger()
 	start("relay", rel.Run)
 	startIn(ledgerCtx, &ledgerLoop, "ledger", func(ctx context.Context) error {
-		return led.Run(ctx, inSub, &ledger.RunOptions{Consumed: rel.Consumed, Workers: cfg.Ledger.Workers})
+		return led.Run(ctx, inSub, &ledger.RunOptions{Consumed: rel.Consumed, Workers: cfg.Ledger.Workers, Pace: pace})
 	})
+	if pacer != nil {
+		start("pacer", func(ctx context.Context) error { pacer.Run(ctx); return nil })
+	}
 	start("live", func(ctx context.Context) error { return hub.Run(ctx, avSub) })
 	start("keys", func(ctx context.Context) error { return keys.Run(ctx, 2*time.Second) })
 	start("registry", func(ctx context.Context) error { return reg.Run(ctx, 2*time.Second) })

@@ -79,7 +79,20 @@ type Ledger struct {
 	// leave more of the CPU to the webhook endpoint during a burst, which
 	// then acknowledges faster while the ledger falls further behind.
 	Workers int `yaml:"workers"`
+	// Pace is PaceOn (the default, also when empty) or PaceOff. On, the
+	// ledger yields the CPU to the webhook endpoint while more than 1 % of
+	// webhooks take over 10ms to answer: it applies events in batches, one
+	// batch per period, and the backlog waits in the store's outbox
+	// (package priority). Off, the ledger and the endpoint share the CPU
+	// as the Go scheduler has them, and a burst slows the answers.
+	Pace string `yaml:"pace"`
 }
+
+// Ledger.Pace's values.
+const (
+	PaceOn  = "on"
+	PaceOff = "off"
+)
 
 // maxLedgerWorkers bounds Ledger.Workers: far past where larger groups
 // stop paying (the store's group commit takes at most 1,000 calls).
@@ -356,6 +369,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bus.MemoryWindow < 0 {
 		bad("bus.memoryWindow", "must not be negative")
+	}
+	if p := c.Ledger.Pace; p != "" && p != PaceOn && p != PaceOff {
+		bad("ledger.pace", "%q: want %q or %q", p, PaceOn, PaceOff)
 	}
 	if c.Ledger.Workers < 0 || c.Ledger.Workers > maxLedgerWorkers {
 		bad("ledger.workers", "%d: want 0 (the default) to %d", c.Ledger.Workers, maxLedgerWorkers)

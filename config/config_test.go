@@ -19,7 +19,7 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		Locations: []Location{{ID: "web"}, {ID: "web"}},
 		SKUs:      []SKU{{SKU: "A", SafetyStock: -1}},
 		Bus:       Bus{MemoryWindow: -1},
-		Ledger:    Ledger{Workers: -3},
+		Ledger:    Ledger{Workers: -3, Pace: "sometimes"},
 		Connectors: []Connector{
 			{ID: "shop/1", Kind: "ebay", DefaultLocation: "mars", Items: map[string]string{"1": "B"}},
 		},
@@ -34,7 +34,7 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		"keys[1].name", "keys[1].secret: the key must be at least 16 characters",
 		"keys[2].secret: environment variable CFG_TEST_MISSING is not set",
 		"locations[1].id", "skus[0].safetyStock", "bus.memoryWindow: must not be negative",
-		"ledger.workers: -3: want 0",
+		"ledger.workers: -3: want 0", `ledger.pace: "sometimes": want "on" or "off"`,
 		"connectors[0].id", "connectors[0].kind", "connectors[0].secrets",
 		"connectors[0].defaultLocation: location \"mars\"",
 		`connectors[0].items["1"]: SKU "B"`,
@@ -85,9 +85,9 @@ func TestLoadRejectsUnknownFieldsAndTheExampleLoads(t *testing.T) {
 		}
 	}
 	tuned := filepath.Join(dir, "tuned.yaml")
-	os.WriteFile(tuned, []byte("ledger:\n  workers: 16\n"), 0o600)
-	if c, err := Load(tuned); err != nil || c.Ledger.Workers != 16 {
-		t.Fatalf("ledger.workers: 16 loaded as %+v, %v", c, err)
+	os.WriteFile(tuned, []byte("ledger:\n  workers: 16\n  pace: off\n"), 0o600)
+	if c, err := Load(tuned); err != nil || c.Ledger.Workers != 16 || c.Ledger.Pace != PaceOff {
+		t.Fatalf("ledger: {workers: 16, pace: off} loaded as %+v, %v", c, err)
 	}
 	empty := filepath.Join(dir, "empty.yaml")
 	os.WriteFile(empty, nil, 0o600)

@@ -43,6 +43,10 @@ type Options struct {
 	// Accepted, when set, is called after events were stored (the relay's
 	// Notify).
 	Accepted func()
+	// Answered, when set, is called with how long each webhook took to
+	// answer, from when the handler was called until its answer was
+	// written (priority.Pacer.Observe).
+	Answered func(time.Duration)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger; nil means slog.Default().
@@ -140,6 +144,10 @@ type Answer struct {
 
 // ServeHTTP handles POST /webhooks/{connectorID}.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Answered != nil {
+		start := time.Now()
+		defer func() { h.opts.Answered(time.Since(start)) }()
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		reply(w, http.StatusMethodNotAllowed, Answer{Status: "error", Error: "use POST"})

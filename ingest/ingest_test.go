@@ -177,3 +177,40 @@ func BenchmarkIngestOrderWebhook(b *testing.B) {
 		})
 	}
 }
+
+// TestAnsweredTimesEveryAnswer: Answered is called once per webhook,
+// whatever the answer, with the time the handler took.
+func TestAnsweredTimesEveryAnswer(t *testing.T) {
+	t.Parallel()
+	st := store.New(memstore.New(nil))
+	defer st.Close()
+	c, err := shopify.New(shopify.Config{ID: "shop", Secrets: []string{secret}, DefaultLocation: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var times []time.Duration
+	h := ingest.New(st, &ingest.Options{
+		Answered: func(d time.Duration) { times = append(times, d) },
+	})
+	h.Register(c)
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/{connectorID}", h)
+
+	bad := request(order(2), "evt-2")
+	bad.Header.Set(shopify.HeaderHMAC, "bm90IGEgc2lnbmF0dXJl")
+	for i, r := range []*http.Request{request(order(1), "evt-1"), bad, httptest.NewRequest(http.MethodPost, "/webhooks/nobody", nil)} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if want := []int{http.StatusOK, http.StatusUnauthorized, http.StatusNotFound}[i]; w.Code != want {
+			t.Fatalf("request %d: %d, want %d", i, w.Code, want)
+		}
+	}
+	if len(times) != 3 {
+		t.Fatalf("Answered called %d times for 3 webhooks", len(times))
+	}
+	for i, d := range times {
+		if d <= 0 || d > 10*time.Second {
+			t.Fatalf("answer %d timed %v", i, d)
+		}
+	}
+}

@@ -25,6 +25,11 @@ type RunOptions struct {
 	// Applied, when set, is called after each event is handled (for
 	// metrics and tests).
 	Applied func(Result)
+	// Pace, when set, is called by a worker before it applies each event,
+	// and may block to hold the ledger back (priority.Pacer.Wait). It
+	// must return once ctx is done: the events received are applied
+	// whatever Pace does.
+	Pace func(ctx context.Context)
 	// Consumed, when set, is called with the outbox sequence number
 	// (store.MetaOutboxSeq) of each message whose outbox record the ledger
 	// has deleted: in the commit that applied or dead-lettered its event,
@@ -37,9 +42,9 @@ type RunOptions struct {
 // groups (bbolt) puts the commits of every worker waiting at once into one
 // transaction, and most of a transaction's cost is pages that its events
 // share, so the worker count sets how well a backlog is batched. Under a
-// burst faster than the ledger, on the project's 2-core machine
-// (BENCHMARKS.md §1): 512 workers spend up to a sixth less CPU on the
-// burst and finish a second after the last acknowledgement instead of
+// burst faster than the ledger, on the project's 2-core machine and with
+// no Pace (BENCHMARKS.md §1): 512 workers spend up to a sixth less CPU on
+// the burst and finish a second after the last acknowledgement instead of
 // 5 – 11 s, but take the CPU the webhook endpoint needed, which then
 // acknowledges a fifth to a third fewer webhooks a second; 16 leave it
 // more CPU while the ledger falls further behind. 64 is the middle, and a
@@ -86,6 +91,9 @@ func (l *Ledger) Run(ctx context.Context, sub *gcpubsub.Subscription, opts *RunO
 	for i := 0; i < o.Workers; i++ {
 		wg.Go(func() {
 			for r := range work {
+				if o.Pace != nil {
+					o.Pace(ctx)
+				}
 				l.handle(ctx, context.WithoutCancel(ctx), r.msg, r.order, del, &o)
 			}
 		})

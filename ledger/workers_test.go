@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,5 +107,93 @@ func TestRunAppliesWorkersEventsAtOnce(t *testing.T) {
 				t.Fatalf("Run returned %v, want context.Canceled", err)
 			}
 		})
+	}
+}
+
+// TestRunWaitsForPace holds Pace closed: nothing is applied until it opens,
+// and a shutdown while Pace holds still applies what Run received.
+func TestRunWaitsForPace(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := store.New(memstore.New(nil))
+	defer st.Close()
+	l := New(st, &Options{Catalog: OpenCatalog{}})
+	topic, sub := memBus(t)
+
+	gate := make(chan struct{})
+	var paced atomic.Int32
+	var hold atomic.Bool // once set, Pace holds until its context ends
+	pace := func(ctx context.Context) {
+		paced.Add(1)
+		if hold.Load() {
+			<-ctx.Done()
+			return
+		}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+		}
+	}
+	applied := make(chan Result, 20)
+	done := make(chan error, 1)
+	go func() {
+		done <- l.Run(ctx, sub, &RunOptions{Workers: 4, Pace: pace, Applied: func(r Result) { applied <- r }})
+	}()
+	evs := make([]*event.Event, 10)
+	for i := range evs {
+		sku := fmt.Sprintf("SKU-%d", i)
+		evs[i] = movement(t, event.StockReceived, 1, func(m *event.Movement) { m.SKU, m.SourceEventID = sku, "rcv-"+sku })
+	}
+	sendAll(ctx, t, topic, evs[:5]...)
+	deadline := time.Now().Add(5 * time.Second)
+	for paced.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case r := <-applied:
+		t.Fatalf("applied %+v while Pace held every worker", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if n := paced.Load(); n != 4 {
+		t.Fatalf("%d workers waiting in Pace, want all 4", n)
+	}
+	close(gate)
+	for i := range 5 {
+		select {
+		case <-applied:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of 5 events applied after Pace opened", i)
+		}
+	}
+	if n := paced.Load(); n != 5 {
+		t.Fatalf("Pace called %d times for 5 events", n)
+	}
+
+	hold.Store(true)
+	sendAll(ctx, t, topic, evs[5:8]...)
+	for paced.Load() < 8 && time.Now().Before(deadline.Add(5*time.Second)) {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case r := <-applied:
+		t.Fatalf("applied %+v while Pace held", r)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel() // Pace returns; the three received are applied all the same
+	for i := range 3 {
+		select {
+		case <-applied:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of 3 held events applied after the shutdown", i)
+		}
+	}
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Run returned %v", err)
+	}
+	for _, ev := range evs[:8] {
+		if p, _ := st.Projection(context.Background(), store.Key{SKU: ev.Movement.SKU, Location: ev.Movement.Location}); p.OnHand != 1 {
+			t.Fatalf("%s: on hand %d, want 1", ev.Movement.SKU, p.OnHand)
+		}
 	}
 }
