@@ -83,7 +83,8 @@ type Ledger struct {
 	// ledger yields the CPU to the webhook endpoint while more than 1 % of
 	// webhooks take over 10ms to answer: it applies events in batches, one
 	// batch per period, and the backlog waits in the store's outbox
-	// (package priority). Off, the ledger and the endpoint share the CPU
+	// (package priority). When holding the ledger back does not make the
+	// answers faster (a slow disk), it gives up until they are fast. Off, the ledger and the endpoint share the CPU
 	// as the Go scheduler has them, and a burst slows the answers.
 	Pace string `yaml:"pace"`
 }

@@ -16,6 +16,12 @@
 // all the ledger is not paced. The backlog waits, durable, in the outbox,
 // and the ledger drains it at full speed once the burst is over.
 //
+// When answers stay slow with the ledger held far back (a period of at
+// least half the longest, for a second), something else slows them, a
+// slow disk say, and holding the ledger back would only grow its backlog
+// without end: the pacer then stops pacing until answers have been fast,
+// or absent, for a second.
+//
 // The ledger falls behind during such a burst rather than the
 // marketplaces' deliveries (BENCHMARKS.md §1 measures both).
 package priority
@@ -43,6 +49,13 @@ type Options struct {
 	// Batch is how many waiters each opening lets through; zero means
 	// 128.
 	Batch int
+	// GiveUp is how long the pacer holds the ledger far back (a period
+	// of at least half MaxPeriod) before it judges whether that helps:
+	// if more than 1 % of the answers in that time were still slow, the
+	// ledger is not what slows them (a slow disk, say), and pacing stops
+	// until answers have been fast, or absent, for as long again. Zero
+	// means 1s.
+	GiveUp time.Duration
 }
 
 // minSlow is the fewest slow answers in a window that start or lengthen
@@ -56,6 +69,14 @@ type Pacer struct {
 	o Options
 
 	answers, slow atomic.Int64 // since the last adjustment
+
+	// Run's own: since when the ledger has been held far back, and the
+	// answers (all, slow) since; whether pacing gave up, and since when
+	// answers have been fast since.
+	heldSince       time.Time
+	heldN, heldSlow int64
+	gaveUp          bool
+	fastSince       time.Time
 
 	mu      sync.Mutex
 	period  time.Duration // zero: not pacing
@@ -83,6 +104,9 @@ func New(opts *Options) *Pacer {
 	}
 	if o.Batch <= 0 {
 		o.Batch = 128
+	}
+	if o.GiveUp <= 0 {
+		o.GiveUp = time.Second
 	}
 	return &Pacer{o: o, tokens: make(chan struct{}, o.Batch)}
 }
@@ -136,7 +160,7 @@ func (p *Pacer) Run(ctx context.Context) {
 			// Not pacing, the timer was set for a window.
 			if p.Period() == 0 || now.Sub(adjusted) >= p.o.Window {
 				adjusted = now
-				p.adjust()
+				p.adjust(now)
 			}
 			next := p.o.Window
 			if period := p.Period(); period > 0 {
@@ -151,22 +175,51 @@ func (p *Pacer) Run(ctx context.Context) {
 	}
 }
 
-// adjust sets the period from the answers observed since the last call:
-// none, nothing to yield to; more than 1 % slow, twice as long (at least
-// two ticks); else a quarter shorter, down to not pacing.
-func (p *Pacer) adjust() {
+// adjust sets the period from the answers observed since the last call,
+// at now: none, nothing to yield to; more than 1 % slow, twice as long (at
+// least two ticks), four times over 10 %; else a quarter shorter, down to
+// not pacing. Holding the ledger far back for GiveUp with answers still
+// slow stops pacing until they have been fast for GiveUp.
+func (p *Pacer) adjust(now time.Time) {
 	answers, slow := p.answers.Swap(0), p.slow.Swap(0)
+	slowWindow := slow >= minSlow && slow*100 > answers
+	if p.gaveUp {
+		switch {
+		case slowWindow:
+			p.fastSince = time.Time{}
+		case p.fastSince.IsZero():
+			p.fastSince = now
+		case now.Sub(p.fastSince) >= p.o.GiveUp:
+			p.gaveUp, p.fastSince = false, time.Time{}
+		}
+		p.setPeriod(0)
+		return
+	}
 	period := p.Period()
 	switch {
 	case answers == 0:
 		period = 0
-	case slow >= minSlow && slow*10 > answers:
+	case slowWindow && slow*10 > answers:
 		period = min(max(4*period, 4*p.o.Tick), p.o.MaxPeriod)
-	case slow >= minSlow && slow*100 > answers:
+	case slowWindow:
 		period = min(max(2*period, 2*p.o.Tick), p.o.MaxPeriod)
 	default:
 		if period = period * 3 / 4; period < p.o.Tick {
 			period = 0
+		}
+	}
+	switch {
+	case period < p.o.MaxPeriod/2:
+		p.heldSince = time.Time{}
+	case p.heldSince.IsZero():
+		p.heldSince, p.heldN, p.heldSlow = now, answers, slow
+	default:
+		p.heldN, p.heldSlow = p.heldN+answers, p.heldSlow+slow
+		if now.Sub(p.heldSince) >= p.o.GiveUp {
+			if p.heldSlow >= minSlow && p.heldSlow*100 > p.heldN {
+				p.gaveUp, period = true, 0
+			}
+			p.heldSince = time.Time{}
 		}
 	}
 	p.setPeriod(period)

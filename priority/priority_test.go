@@ -36,20 +36,101 @@ func TestAdjustFollowsTheAnswers(t *testing.T) {
 		{"no answers at all: nothing to yield to", 0, 0, 0},
 		{"slow again from nothing, over 10 %: four ticks", 100, 20, 20 * time.Millisecond},
 	}
+	now := time.Unix(1_800_000_000, 0)
 	for _, s := range steps {
+		now = now.Add(p.o.Window)
 		observe(p, s.n, s.slow)
-		p.adjust()
+		p.adjust(now)
 		if got := p.Period(); got != s.want {
 			t.Fatalf("%s: period %v, want %v", s.name, got, s.want)
 		}
 	}
 	// Shrinking below a tick stops pacing.
 	for range 10 {
+		now = now.Add(p.o.Window)
 		observe(p, 100, 0)
-		p.adjust()
+		p.adjust(now)
 	}
 	if got := p.Period(); got != 0 {
 		t.Fatalf("after fast answers the period is %v, want 0 (not pacing)", got)
+	}
+}
+
+// TestPacingGivesUpWhenItDoesNotHelp: answers that stay slow with the
+// ledger held far back (a slow disk, not the ledger) stop the pacing
+// instead of starving the ledger, until answers have been fast for as
+// long again.
+func TestPacingGivesUpWhenItDoesNotHelp(t *testing.T) {
+	p := New(&Options{Tick: 5 * time.Millisecond, Window: 25 * time.Millisecond, MaxPeriod: 100 * time.Millisecond, GiveUp: 200 * time.Millisecond})
+	now := time.Unix(1_800_000_000, 0)
+	window := func(n, slow int) time.Duration {
+		now = now.Add(p.o.Window)
+		observe(p, n, slow)
+		p.adjust(now)
+		return p.Period()
+	}
+	// Slow windows, and now and then one with too few slow answers to
+	// count (a low rate): the period stays high, the answers slow.
+	var reached time.Time
+	for i := 0; ; i++ {
+		if i == 100 {
+			t.Fatalf("always slow: period %v after 100 windows, never gave up", p.Period())
+		}
+		slow := 12
+		if i%4 == 3 {
+			slow = minSlow - 1
+		}
+		period := window(25, slow)
+		if period >= p.o.MaxPeriod/2 && reached.IsZero() {
+			reached = now
+		}
+		if period == 0 {
+			if reached.IsZero() {
+				t.Fatal("stopped pacing before it held the ledger far back")
+			}
+			if held := now.Sub(reached); held < p.o.GiveUp {
+				t.Fatalf("gave up after %v held far back, want %v", held, p.o.GiveUp)
+			}
+			break
+		}
+	}
+	// Given up: fast windows among slow ones do not re-arm it.
+	for i := range 40 {
+		slow := 12
+		if i%2 == 1 {
+			slow = 0
+		}
+		if period := window(25, slow); period != 0 {
+			t.Fatalf("gave up, answers still slow at times: pacing again (%v)", period)
+		}
+	}
+	// Fast for GiveUp: re-armed, and slow answers pace again.
+	for range int(p.o.GiveUp/p.o.Window) + 1 {
+		if period := window(200, 0); period != 0 {
+			t.Fatalf("fast answers: period %v, want 0", period)
+		}
+	}
+	if period := window(200, 200); period != 4*p.o.Tick {
+		t.Fatalf("slow again after %v of fast answers: period %v, want %v (re-armed)", p.o.GiveUp, period, 4*p.o.Tick)
+	}
+}
+
+// TestPacingThatHelpsGoesOn: held far back and answers mostly fast again,
+// the pacer does not give up.
+func TestPacingThatHelpsGoesOn(t *testing.T) {
+	p := New(&Options{Tick: 5 * time.Millisecond, Window: 25 * time.Millisecond, MaxPeriod: 100 * time.Millisecond, GiveUp: 200 * time.Millisecond})
+	now := time.Unix(1_800_000_000, 0)
+	for i := range 80 { // a burst: a slow window, then fast ones while held back
+		now = now.Add(p.o.Window)
+		if i%4 == 0 {
+			observe(p, 200, 30)
+		} else {
+			observe(p, 200, 0)
+		}
+		p.adjust(now)
+		if i > 0 && p.Period() == 0 {
+			t.Fatalf("window %d: pacing stopped while it kept most answers fast", i)
+		}
 	}
 }
 
